@@ -1,0 +1,128 @@
+"""The Python entry points: load, prepare, build, solve, as separate steps.
+
+    inst = optimizer.load_instance("instances/north-america/instance.yaml")
+    data = optimizer.prepare(inst)          # tables, no Pyomo
+    m = optimizer.build_model(data)         # a Pyomo ConcreteModel to inspect or change
+    result = optimizer.solve_model(m, data) # HiGHS, then tidy DataFrames
+
+or all at once: ``optimizer.solve(path_or_instance)``.
+"""
+
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData, prepare
+from optimizer.diagnose import diagnose, trivial_conflicts
+from optimizer.instance import Instance
+from optimizer.io import load_instance
+from optimizer.model import build_model
+from optimizer.results import Result, plan_from_solution
+from optimizer.solver import HighsModel, SolverOptions
+
+
+def default_instance_path() -> Path:
+    """The bundled default instance (North American buyer, 2026-2030)."""
+    return Path(str(resources.files("optimizer") / "data" / "north-america" / "instance.yaml"))
+
+
+def _empty_result(data: ModelData, status: str, **kw: Any) -> Result:
+    import pandas as pd
+
+    return Result(
+        instance=data.name, status=status, objective=None, allocation=pd.DataFrame(),
+        unmet=pd.DataFrame(), shares=pd.DataFrame(), rules=pd.DataFrame(),
+        cost_breakdown={}, **kw,
+    )
+
+
+def solve_model(
+    m: pyo.ConcreteModel,
+    data: ModelData,
+    options: SolverOptions | None = None,
+    diagnose_infeasible: bool = True,
+    timings: dict[str, float] | None = None,
+) -> Result:
+    """Solve a built model with HiGHS and collect the results.
+
+    The solution is also written into the Pyomo variables, so ``m.x[...]``
+    holds the plan afterwards. ``result.highs`` keeps the loaded HiGHS model
+    for warm re-solves.
+    """
+    timings = dict(timings or {})
+    options = options or SolverOptions()
+    solver_info: dict[str, Any] = {"name": "highs", "interface": "pyomo standard form -> highspy"}
+    conflicts = trivial_conflicts(m)
+    t0 = time.perf_counter()
+    hm = HighsModel(m, options)
+    timings["compile"] = hm.compile_seconds
+    timings["handoff"] = hm.handoff_seconds
+    if conflicts:
+        res = _empty_result(data, "infeasible", solver=solver_info, model_size=hm.size,
+                            timings=timings, conflicts=conflicts)
+        res.highs = hm  # type: ignore[attr-defined]
+        return res
+    status = hm.run()
+    timings["solve"] = status.solve_seconds
+    solver_info.update({"status": status.highs_status, "mip": hm.is_mip})
+    if hm.is_mip:
+        solver_info.update({"best_bound": status.best_bound, "mip_gap": status.mip_gap})
+    if not status.has_solution:
+        t1 = time.perf_counter()
+        found = diagnose(data, m, hm) if (status.status == "infeasible" and diagnose_infeasible) \
+            else []
+        timings["diagnose"] = time.perf_counter() - t1
+        res = _empty_result(data, status.status, solver=solver_info, model_size=hm.size,
+                            timings=timings, conflicts=found)
+        res.highs = hm  # type: ignore[attr-defined]
+        return res
+    t1 = time.perf_counter()
+    hm.load_into_pyomo()
+    plan = plan_from_solution(data, m, hm, status)
+    timings["results"] = time.perf_counter() - t1
+    timings["total_solve_step"] = time.perf_counter() - t0
+    res = Result(
+        instance=data.name,
+        status=status.status,
+        objective=float(status.objective) if status.objective is not None else None,
+        allocation=plan["allocation"],
+        unmet=plan["unmet"],
+        shares=plan["shares"],
+        rules=plan["rules"],
+        cost_breakdown=plan["cost_breakdown"],
+        solver=solver_info,
+        model_size=hm.size,
+        timings=timings,
+    )
+    res.highs = hm  # type: ignore[attr-defined]
+    return res
+
+
+def solve(
+    instance: str | Path | Instance | None = None,
+    options: SolverOptions | None = None,
+) -> Result:
+    """Load (if given a path), prepare, build and solve an instance.
+
+    ``None`` solves the bundled default instance.
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if instance is None:
+        instance = default_instance_path()
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    timings["load"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    data = prepare(inst)
+    timings["prepare"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    m = build_model(data)
+    timings["build"] = time.perf_counter() - t2
+    result = solve_model(m, data, options, timings=timings)
+    result.warnings = [str(w) for w in inst.warnings]
+    return result

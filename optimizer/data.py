@@ -1,0 +1,339 @@
+"""Model data: everything the optimization model needs, as plain tables.
+
+This is where an :class:`~optimizer.instance.Instance` becomes numbers:
+which supplier can deliver to which application in which period (a *lane*),
+at what landed unit cost, under which rule scopes. No Pyomo here: the model
+modules read these tables and trust them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimizer.instance import Instance
+from optimizer.schema import AVERAGE_KINDS, Rule
+from optimizer.validate import text
+
+#: the columns a rule's ``by`` can name besides declared attributes
+GROUP_COLUMNS = ("supplier", "company", "country", "control", "bloc", "chemistry", "family")
+
+
+@dataclass
+class RuleScope:
+    """One row of a rule: a period, maybe one application, maybe one group value.
+
+    ``members`` and ``covered`` are positions in :attr:`ModelData.lanes`:
+    V is the volume on ``members``, X the volume on ``covered`` (members are a
+    subset of covered). ``coverage`` keys the covered volume so that rules over
+    the same applications and period share one total.
+    """
+
+    rule: Rule
+    period: int
+    application: str | None
+    group: str | None
+    members: np.ndarray
+    covered: np.ndarray
+    coverage: tuple[int, tuple[str, ...]]
+    weights: np.ndarray | None = None  # average rules: attribute value per covered lane
+
+    @property
+    def label(self) -> str:
+        parts = [self.rule.name, str(self.period)]
+        if self.application is not None:
+            parts.append(self.application)
+        if self.group is not None:
+            parts.append(self.group)
+        return "/".join(parts)
+
+
+@dataclass
+class ModelData:
+    """The numbers behind one model.
+
+    ``lanes``: one row per eligible (supplier, application, period), in that
+    canonical order, with the supplier's groupings and cost components:
+    ``ex_works`` (USD/kWh), ``tariff_rate`` (sum of stacked duties),
+    ``tariff`` (USD/kWh), ``freight``, ``carbon``, ``unit_cost`` (landed) and
+    ``discount`` (the period's discount factor).
+    """
+
+    instance: Instance
+    periods: list[int]
+    discount: dict[int, float]
+    suppliers: pd.DataFrame
+    lanes: pd.DataFrame
+    capacity: pd.DataFrame  # supplier, period, gwh (positive, within availability)
+    demand: pd.DataFrame  # application, period, gwh, unmet_penalty
+    scopes: list[RuleScope] = field(default_factory=list)
+    excluded: pd.DataFrame = field(default_factory=pd.DataFrame)  # lanes removed by exclude
+
+    @property
+    def name(self) -> str:
+        return self.instance.name
+
+    def scopes_of(self, *kinds: str) -> list[tuple[int, RuleScope]]:
+        return [(i, s) for i, s in enumerate(self.scopes) if s.rule.kind in kinds]
+
+    def coverages(self) -> dict[tuple[int, tuple[str, ...]], np.ndarray]:
+        """Each distinct (period, applications) total that some rule refers to."""
+        out: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+        for s in self.scopes:
+            out.setdefault(s.coverage, s.covered)
+        return out
+
+
+def prepare(inst: Instance) -> ModelData:
+    """Turn a validated instance into model data."""
+    periods = inst.periods
+    t0 = periods[0]
+    r = inst.settings.discount_rate
+    discount = {t: 1.0 / (1.0 + r) ** (t - t0) for t in periods}
+
+    suppliers = _supplier_table(inst)
+    capacity = _capacity_table(inst, suppliers)
+    lanes = _lane_table(inst, suppliers, capacity, discount)
+    lanes, excluded = _apply_exclusions(inst, lanes)
+    demand = _demand_table(inst)
+    data = ModelData(
+        instance=inst,
+        periods=periods,
+        discount=discount,
+        suppliers=suppliers,
+        lanes=lanes,
+        capacity=capacity,
+        demand=demand,
+        excluded=excluded,
+    )
+    data.scopes = _rule_scopes(inst, lanes)
+    return data
+
+
+def _supplier_table(inst: Instance) -> pd.DataFrame:
+    family = {c.id: c.family for c in inst.chemistries}
+    bloc = {c.id: c.bloc for c in inst.countries}
+    rows = []
+    for s in inst.suppliers:
+        row = {
+            "supplier": s.id,
+            "company": s.company,
+            "country": s.country,
+            "control": s.control or s.country,
+            "bloc": bloc.get(s.country),
+            "chemistry": s.chemistry,
+            "family": family[s.chemistry],
+            "price": s.price,
+            "freight": s.freight or 0.0,
+            "carbon_intensity": s.carbon_intensity,
+            "available_from": s.available_from,
+            "available_until": s.available_until,
+            "scalar_capacity": s.capacity or 0.0,
+        }
+        for name in inst.settings.attributes:
+            value = s.attributes.get(name)
+            row[name] = None if value is None else text(value)
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    df["order"] = np.arange(len(df))
+    return df.set_index("supplier", drop=False)
+
+
+def _capacity_table(inst: Instance, suppliers: pd.DataFrame) -> pd.DataFrame:
+    """Capacity per supplier and period where a supplier can deliver at all."""
+    periods = inst.periods
+    grid = pd.DataFrame(
+        {
+            "supplier": np.repeat(suppliers["supplier"].to_numpy(), len(periods)),
+            "period": np.tile(np.array(periods, dtype=int), len(suppliers)),
+            "gwh": np.repeat(suppliers["scalar_capacity"].to_numpy(dtype=float), len(periods)),
+        }
+    )
+    if inst.capacity:
+        override = pd.DataFrame(
+            [(c.supplier, c.period, c.gwh) for c in inst.capacity],
+            columns=["supplier", "period", "gwh_override"],
+        )
+        grid = grid.merge(override, on=["supplier", "period"], how="left")
+        grid["gwh"] = grid["gwh_override"].fillna(grid["gwh"])
+        grid = grid.drop(columns="gwh_override")
+    lo = suppliers["available_from"].reindex(grid["supplier"]).to_numpy(dtype=float)
+    hi = suppliers["available_until"].reindex(grid["supplier"]).to_numpy(dtype=float)
+    t = grid["period"].to_numpy(dtype=float)
+    ok = (grid["gwh"].to_numpy() > 0) & ~(t < lo) & ~(t > hi)
+    return grid[ok].reset_index(drop=True)
+
+
+def _lane_table(
+    inst: Instance,
+    suppliers: pd.DataFrame,
+    capacity: pd.DataFrame,
+    discount: dict[int, float],
+) -> pd.DataFrame:
+    allowed = pd.DataFrame(
+        [(a.id, c, i) for i, a in enumerate(inst.applications) for c in a.chemistries],
+        columns=["application", "chemistry", "app_order"],
+    )
+    sp = capacity[["supplier", "period"]].merge(
+        suppliers.drop(columns=["supplier"]).reset_index(), on="supplier"
+    )
+    # ex-works price per supplier and period
+    price = sp["price"].astype(float)
+    if inst.prices:
+        override = pd.DataFrame(
+            [(p.supplier, p.period, p.price) for p in inst.prices],
+            columns=["supplier", "period", "price_override"],
+        )
+        sp = sp.merge(override, on=["supplier", "period"], how="left")
+        price = sp["price_override"].fillna(sp["price"]).astype(float)
+    sp["ex_works"] = price
+    sp["tariff_rate"] = _tariff_rates(inst, sp)
+    sp["carbon"] = sp["carbon_intensity"].fillna(0.0).astype(float) * (
+        inst.settings.carbon_price / 1000.0
+    )
+    lanes = sp.merge(allowed, on="chemistry")
+    if inst.lanes:
+        lane_freight = pd.DataFrame(
+            [(x.supplier, x.application, x.freight) for x in inst.lanes],
+            columns=["supplier", "application", "lane_freight"],
+        )
+        lanes = lanes.merge(lane_freight, on=["supplier", "application"], how="left")
+        lanes["freight"] = lanes["lane_freight"].fillna(lanes["freight"])
+        lanes = lanes.drop(columns="lane_freight")
+    lanes["freight"] = lanes["freight"].astype(float)
+    lanes["tariff"] = lanes["ex_works"] * lanes["tariff_rate"]
+    lanes["unit_cost"] = lanes["ex_works"] + lanes["tariff"] + lanes["freight"] + lanes["carbon"]
+    lanes["discount"] = lanes["period"].map(discount).astype(float)
+    lanes = lanes.sort_values(["order", "app_order", "period"], kind="stable")
+    keep = [
+        "supplier", "application", "period", *GROUP_COLUMNS[1:], *inst.settings.attributes,
+        "carbon_intensity", "ex_works", "tariff_rate", "tariff", "freight", "carbon",
+        "unit_cost", "discount",
+    ]
+    return lanes[keep].reset_index(drop=True)
+
+
+def _tariff_rates(inst: Instance, sp: pd.DataFrame) -> np.ndarray:
+    """Sum of every tariff row matching each (supplier, period): duties stack."""
+    rate = np.zeros(len(sp))
+    country = sp["country"].to_numpy()
+    chemistry = sp["chemistry"].to_numpy()
+    family = sp["family"].to_numpy()
+    period = sp["period"].to_numpy()
+    for t in inst.tariffs:
+        mask = country == t.origin
+        if t.chemistry is not None:
+            mask &= chemistry == t.chemistry
+        if t.family is not None:
+            mask &= family == t.family
+        if t.from_ is not None:
+            mask &= period >= t.from_
+        if t.until is not None:
+            mask &= period <= t.until
+        rate[mask] += t.rate
+    return rate
+
+
+def _scope_mask(rule: Rule, lanes: pd.DataFrame) -> np.ndarray:
+    mask = np.ones(len(lanes), dtype=bool)
+    if rule.applications is not None:
+        mask &= lanes["application"].isin(rule.applications).to_numpy()
+    if rule.periods is not None:
+        mask &= lanes["period"].isin(rule.periods).to_numpy()
+    return mask
+
+
+def _apply_exclusions(inst: Instance, lanes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Remove the lanes an ``exclude`` rule forbids; keep them aside for reports."""
+    hit = np.zeros(len(lanes), dtype=bool)
+    by_rule = np.full(len(lanes), None, dtype=object)
+    for rule in inst.rules:
+        if rule.kind != "exclude":
+            continue
+        assert rule.by is not None and rule.group is not None
+        mask = _scope_mask(rule, lanes) & lanes[rule.by].isin(rule.group).to_numpy()
+        by_rule[mask & ~hit] = rule.name
+        hit |= mask
+    excluded = lanes[hit].assign(excluded_by=by_rule[hit]).reset_index(drop=True)
+    return lanes[~hit].reset_index(drop=True), excluded
+
+
+def _demand_table(inst: Instance) -> pd.DataFrame:
+    penalty = {a.id: a.unmet_penalty for a in inst.applications}
+    given = {(d.application, d.period): d.gwh for d in inst.demand}
+    rows = [
+        (a.id, t, given.get((a.id, t), 0.0), penalty[a.id])
+        for a in inst.applications
+        for t in inst.periods
+    ]
+    df = pd.DataFrame(rows, columns=["application", "period", "gwh", "unmet_penalty"])
+    return df
+
+
+def _rule_scopes(inst: Instance, lanes: pd.DataFrame) -> list[RuleScope]:
+    scopes: list[RuleScope] = []
+    app_ids = [a.id for a in inst.applications]
+    for rule in inst.rules:
+        if rule.kind == "exclude":
+            continue  # enforced by removing lanes
+        periods = rule.periods if rule.periods is not None else inst.periods
+        covered_apps = [a for a in app_ids if rule.applications is None or a in rule.applications]
+        app_scopes: list[str | None] = list(covered_apps) if rule.per_application else [None]
+        values: list[str] | None = None
+        if rule.by is not None and rule.group is None:
+            values = sorted({v for v in _supplier_values(inst, rule.by) if v is not None})
+        for t in periods:
+            in_period = lanes["period"].to_numpy() == t
+            for app in app_scopes:
+                apps = tuple(covered_apps) if app is None else (app,)
+                cov_mask = in_period & lanes["application"].isin(apps).to_numpy()
+                covered = np.flatnonzero(cov_mask)
+                coverage = (t, apps)
+                weights = None
+                if rule.kind in AVERAGE_KINDS:
+                    assert rule.attribute is not None
+                    weights = lanes[rule.attribute].to_numpy()[covered].astype(float)
+                    scopes.append(RuleScope(rule, t, app, None, covered, covered, coverage,
+                                            weights))
+                    continue
+                assert rule.by is not None
+                by_col = lanes[rule.by].to_numpy()[covered]
+                if values is None:
+                    assert rule.group is not None
+                    member = covered[np.isin(by_col, rule.group)]
+                    scopes.append(RuleScope(rule, t, app, None, member, covered, coverage))
+                else:
+                    positions = pd.Series(covered).groupby(by_col).indices if len(covered) else {}
+                    for v in values:
+                        idx = positions.get(v)
+                        member = covered[idx] if idx is not None else covered[:0]
+                        scopes.append(RuleScope(rule, t, app, v, member, covered, coverage))
+    return scopes
+
+
+def _supplier_values(inst: Instance, by: str) -> set[str | None]:
+    """Values of a grouping that occur among the suppliers."""
+    family = {c.id: c.family for c in inst.chemistries}
+    bloc = {c.id: c.bloc for c in inst.countries}
+    out: set[str | None] = set()
+    for s in inst.suppliers:
+        if by == "supplier":
+            out.add(s.id)
+        elif by == "company":
+            out.add(s.company)
+        elif by == "country":
+            out.add(s.country)
+        elif by == "control":
+            out.add(s.control or s.country)
+        elif by == "bloc":
+            out.add(bloc.get(s.country))
+        elif by == "chemistry":
+            out.add(s.chemistry)
+        elif by == "family":
+            out.add(family[s.chemistry])
+        else:
+            value = s.attributes.get(by)
+            out.add(None if value is None else text(value))
+    return out

@@ -1,0 +1,312 @@
+"""Reading instance files into raw tables, with the location of every row.
+
+A *raw* instance is what the file says, before any typing: top-level settings
+and, per table, a list of ``{field: value}`` rows with where each came from.
+Readers never raise on bad content; they collect :class:`Problem` objects so
+that every problem in a file is reported at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from optimizer.errors import Location, Problem, did_you_mean
+from optimizer.schema import SETTINGS_KEYS, TABLES
+
+
+@dataclass
+class RawTable:
+    name: str
+    rows: list[dict[str, Any]]
+    locations: list[Location]
+    #: the file the rows came from (a CSV path, the YAML file, a workbook)
+    file: str
+    #: columns in the header (CSV/Excel) in file order; None for inline YAML
+    header: list[str] | None = None
+    header_location: Location | None = None
+
+
+@dataclass
+class RawInstance:
+    file: str
+    settings: dict[str, Any]
+    setting_locations: dict[str, Location]
+    tables: dict[str, RawTable]
+    problems: list[Problem] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- YAML
+
+
+class _SafeLineLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, plus: line numbers of mappings, duplicate keys
+    reported instead of silently overwritten, and only ``true``/``false`` as
+    booleans (YAML 1.1 would turn a country code ``NO`` or a value ``yes``
+    into a boolean)."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.lines: dict[int, int] = {}
+        self.key_lines: dict[int, dict[str, int]] = {}
+        self.duplicates: list[tuple[int, str]] = []
+
+
+_SafeLineLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SafeLineLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
+def _construct_mapping(loader: _SafeLineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    data: dict[Any, Any] = {}
+    key_lines: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            hash(key)
+        except TypeError:
+            loader.duplicates.append((key_node.start_mark.line + 1, f"unusable key {key!r}"))
+            continue
+        if key in data:
+            loader.duplicates.append((key_node.start_mark.line + 1, f"duplicate key '{key}'"))
+            continue
+        data[key] = loader.construct_object(value_node, deep=True)
+        key_lines[str(key)] = key_node.start_mark.line + 1
+    loader.lines[id(data)] = node.start_mark.line + 1
+    loader.key_lines[id(data)] = key_lines
+    return data
+
+
+_SafeLineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)  # type: ignore[arg-type]
+
+
+def read_yaml(path: Path) -> RawInstance:
+    """Read an instance YAML file and the CSV tables it points to."""
+    file = str(path)
+    raw = RawInstance(file=file, settings={}, setting_locations={}, tables={})
+    top = Location(file=file)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raw.problems.append(Problem(top, "file not found"))
+        return raw
+    except IsADirectoryError:
+        raw.problems.append(Problem(top, "is a directory, not an instance file"))
+        return raw
+    except OSError as exc:
+        raw.problems.append(Problem(top, f"cannot be read: {exc.strerror or exc}"))
+        return raw
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raw.problems.append(
+            Problem(top, f"is not a UTF-8 text file (byte {exc.start}); is it really YAML?")
+        )
+        return raw
+    if text.strip() == "":
+        raw.problems.append(Problem(top, "file is empty"))
+        return raw
+    loader = _SafeLineLoader(text)
+    try:
+        doc = loader.get_single_data()
+    except yaml.constructor.ConstructorError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        tag = ""
+        m = re.search(r"tag '([^']*)'", str(exc.problem))
+        if m:
+            tag = f" '{m.group(1)}'"
+        raw.problems.append(
+            Problem(
+                Location(file=file, line=line),
+                f"the YAML tag{tag} is not allowed: instance files are plain data and are "
+                "loaded safely (nothing in the file was executed)",
+            )
+        )
+        return raw
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raw.problems.append(Problem(Location(file=file, line=line), f"not valid YAML: {what}"))
+        return raw
+    finally:
+        loader.dispose()
+    for line, what in loader.duplicates:
+        raw.problems.append(Problem(Location(file=file, line=line), what))
+    if doc is None:
+        raw.problems.append(Problem(top, "file is empty"))
+        return raw
+    if not isinstance(doc, dict):
+        raw.problems.append(
+            Problem(top, f"must be a mapping of keys (format, name, periods, ...), "
+                         f"found a {type(doc).__name__}")
+        )
+        return raw
+
+    key_lines = loader.key_lines.get(id(doc), {})
+    known = (*SETTINGS_KEYS, *TABLES)
+    for key, value in doc.items():
+        key_s = str(key)
+        loc = Location(file=file, line=key_lines.get(key_s))
+        if key_s in TABLES:
+            table = _read_table_value(key_s, value, path, loc, loader, raw.problems)
+            if table is not None:
+                raw.tables[key_s] = table
+        elif key_s in SETTINGS_KEYS:
+            raw.settings[key_s] = value
+            raw.setting_locations[key_s] = loc
+        else:
+            raw.problems.append(Problem(loc, f"unknown key '{key_s}'{did_you_mean(key_s, known)}"))
+    return raw
+
+
+def _read_table_value(
+    name: str,
+    value: Any,
+    yaml_path: Path,
+    loc: Location,
+    loader: _SafeLineLoader,
+    problems: list[Problem],
+) -> RawTable | None:
+    file = str(yaml_path)
+    if isinstance(value, str):
+        csv_path = (yaml_path.parent / value).resolve()
+        shown = str(yaml_path.parent / value)
+        return read_csv(csv_path, name, shown, problems, referenced_from=loc)
+    if value is None:
+        return RawTable(name=name, rows=[], locations=[], file=file)
+    if not isinstance(value, list):
+        problems.append(
+            Problem(
+                Location(file=file, table=name, line=loc.line),
+                f"must be a list of rows or the path of a CSV file, found a "
+                f"{type(value).__name__}",
+            )
+        )
+        return None
+    rows: list[dict[str, Any]] = []
+    locations: list[Location] = []
+    for i, item in enumerate(value, start=1):
+        line = loader.lines.get(id(item)) if isinstance(item, dict) else None
+        row_loc = Location(file=file, table=name, row=i, line=line)
+        if not isinstance(item, dict):
+            problems.append(
+                Problem(row_loc, f"must be a mapping of field: value, found {item!r}")
+            )
+            continue
+        rows.append({str(k): v for k, v in item.items() if v is not None})
+        locations.append(row_loc)
+    return RawTable(name=name, rows=rows, locations=locations, file=file)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def read_csv(
+    path: Path,
+    table: str,
+    shown: str,
+    problems: list[Problem],
+    referenced_from: Location | None = None,
+) -> RawTable | None:
+    """Read one CSV table. ``#`` lines are comments; an empty cell is absent."""
+    where = Location(file=shown, table=table)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        ref = referenced_from
+        problems.append(
+            Problem(
+                Location(file=ref.file if ref else shown, table=table, line=ref.line if ref else None),
+                f"the CSV file '{shown}' does not exist",
+            )
+        )
+        return None
+    except IsADirectoryError:
+        problems.append(Problem(where, "is a directory, not a CSV file"))
+        return None
+    except OSError as exc:
+        problems.append(Problem(where, f"cannot be read: {exc.strerror or exc}"))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(where, f"is not UTF-8 text (byte {exc.start})"))
+        return None
+    if "\x00" in text:
+        problems.append(Problem(where, "is not a text file (it contains NUL bytes)"))
+        return None
+
+    original_lines: list[int] = []
+
+    def content_lines() -> Iterator[str]:
+        for number, line in enumerate(io.StringIO(text), start=1):
+            if line.lstrip().startswith("#"):
+                continue
+            original_lines.append(number)
+            yield line
+
+    reader = csv.reader(content_lines())
+    header: list[str] | None = None
+    header_loc = where
+    rows: list[dict[str, Any]] = []
+    locations: list[Location] = []
+    consumed = 0
+    try:
+        for cells in reader:
+            start_line = original_lines[consumed] if consumed < len(original_lines) else None
+            consumed = reader.line_num
+            if not cells or all(c.strip() == "" for c in cells):
+                continue
+            if header is None:
+                header = [c.strip() for c in cells]
+                header_loc = Location(file=shown, table=table, line=start_line)
+                bad = False
+                for j, name in enumerate(header, start=1):
+                    if name == "":
+                        problems.append(Problem(header_loc, f"column {j} has an empty header"))
+                        bad = True
+                dupes = sorted({h for h in header if h and header.count(h) > 1})
+                for d in dupes:
+                    problems.append(Problem(header_loc, f"column '{d}' appears more than once"))
+                    bad = True
+                if bad:
+                    return None
+                continue
+            loc = Location(file=shown, table=table, row=len(locations) + 1, line=start_line)
+            if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+                problems.append(
+                    Problem(loc, f"has {len(cells)} cells but the header has {len(header)} columns")
+                )
+                continue
+            row = {
+                name: cell.strip()
+                for name, cell in zip(header, cells, strict=False)
+                if cell.strip() != ""
+            }
+            rows.append(row)
+            locations.append(loc)
+    except csv.Error as exc:
+        problems.append(Problem(Location(file=shown, table=table), f"not valid CSV: {exc}"))
+        return None
+    if header is None:
+        problems.append(Problem(where, "is empty (no header row)"))
+        return None
+    return RawTable(
+        name=table, rows=rows, locations=locations, file=shown, header=header,
+        header_location=header_loc,
+    )

@@ -1,0 +1,40 @@
+"""Average rules: the volume-weighted average of a numeric supplier attribute
+(carbon intensity, a risk score) over the covered volume."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData, RuleScope
+from optimizer.model.common import linear, pick
+from optimizer.model.shares import coverage_label
+from optimizer.schema import AVERAGE_KINDS
+
+
+def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every scope of a ``max_average`` / ``min_average`` rule:
+
+        max_average:  sum_i w_i x_i <= limit * X
+        min_average:  sum_i w_i x_i >= limit * X
+
+    where i runs over the covered lanes, w_i is the supplier's attribute and
+    X = ``covered_volume``: the average sum(w x) / X is bounded without a division.
+    """
+    rows: dict[str, RuleScope] = {
+        scope.label: scope for _, scope in data.scopes_of(*AVERAGE_KINDS)
+        if len(scope.covered) > 0
+    }
+    m.AVERAGE_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
+
+    def rule(m, label):
+        scope = rows[label]
+        assert scope.weights is not None
+        weighted = linear(scope.weights, pick(m.lane_vars, scope.covered))
+        x_total = m.covered_volume[coverage_label(scope.coverage)]
+        limit = m.rule_limit[scope.rule.name]
+        if scope.rule.kind == "max_average":
+            return weighted - limit * x_total <= 0
+        return weighted - limit * x_total >= 0
+
+    m.average_rule = pyo.Constraint(m.AVERAGE_SCOPES, rule=rule)
+    m.scope_rows["average_rule"] = rows

@@ -1,0 +1,44 @@
+"""Build the Pyomo model of an instance: the model's table of contents."""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData
+from optimizer.model.averages import add_average_rules
+from optimizer.model.capacity import add_capacity
+from optimizer.model.costs import add_objective
+from optimizer.model.demand import add_demand_balance, add_unmet
+from optimizer.model.purchases import add_purchases
+from optimizer.model.shares import (
+    add_covered_volume,
+    add_rule_limits,
+    add_share_rules,
+    add_volume_rules,
+)
+
+
+def build_model(data: ModelData) -> pyo.ConcreteModel:
+    """The sourcing model: sets and variables, constraints, objective.
+
+    ``m.trivial_conflicts`` lists requirements that no variable can meet
+    (a hard demand no lane can serve, a volume floor on a group with no lane);
+    ``m.scope_rows`` maps each rule constraint to the rule scopes of its rows.
+    """
+    m = pyo.ConcreteModel(name=data.name)
+    m.trivial_conflicts = []
+    m.scope_rows = {}
+    # sets, parameters and variables
+    add_purchases(m, data)
+    add_unmet(m, data)
+    add_rule_limits(m, data)
+    add_covered_volume(m, data)
+    # constraints
+    add_demand_balance(m, data)
+    add_capacity(m, data)
+    add_share_rules(m, data)
+    add_volume_rules(m, data)
+    add_average_rules(m, data)
+    # objective
+    add_objective(m, data)
+    return m

@@ -1,0 +1,51 @@
+"""Demand: what is bought plus what is left unmet equals demand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData
+from optimizer.model.common import linear, pick
+
+
+def add_unmet(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Set UNMET_ALLOWED (applications with an ``unmet_penalty``, per period) and
+    variable ``unmet[a, t] >= 0`` (GWh of demand not served)."""
+    d = data.demand
+    allowed = d[d["unmet_penalty"].notna() & (d["gwh"] > 0)]
+    m.UNMET_ALLOWED = pyo.Set(
+        initialize=list(zip(allowed["application"], allowed["period"].tolist(), strict=True)),
+        dimen=2, ordered=True, doc="(application, period) whose demand may go unmet",
+    )
+    m.unmet = pyo.Var(m.UNMET_ALLOWED, within=pyo.NonNegativeReals, doc="GWh unmet")
+
+
+def add_demand_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every application a and period t:
+
+        sum_s x[s, a, t] + unmet[a, t] = demand[a, t]
+
+    (``unmet`` only where the application has an ``unmet_penalty``). A demand
+    that no lane can serve and that may not go unmet is recorded in
+    ``m.trivial_conflicts`` instead of becoming an empty row.
+    """
+    lanes = data.lanes
+    groups = lanes.groupby(["application", "period"], sort=False).indices
+    rows: dict[tuple[str, int], object] = {}
+    for a, t, gwh in data.demand[["application", "period", "gwh"]].itertuples(index=False):
+        positions = groups.get((a, t), np.array([], dtype=int))
+        variables = pick(m.lane_vars, positions)
+        coefs = [1.0] * len(variables)
+        if (a, t) in m.UNMET_ALLOWED:
+            variables.append(m.unmet[a, t])
+            coefs.append(1.0)
+        if not variables:
+            if gwh > 0:
+                m.trivial_conflicts.append(("demand", a, int(t), float(gwh)))
+            continue
+        rows[(a, int(t))] = (linear(coefs, variables), float(gwh))
+    m.DEMANDS = pyo.Set(initialize=list(rows), dimen=2, ordered=True)
+    m.demand_balance = pyo.Constraint(
+        m.DEMANDS, rule=lambda m, a, t: rows[(a, t)][0] == rows[(a, t)][1]
+    )

@@ -1,0 +1,112 @@
+"""Share and volume rules: caps and floors on what a group supplies.
+
+A share rule compares the volume V bought from a group with the volume X
+bought for the covered applications in the period. X is a variable of its own
+(``covered_volume``), defined once per (period, covered applications) and
+shared by every rule over that coverage, so a cap on each of 2,000 companies
+costs 2,000 short rows rather than 2,000 rows as long as the whole period.
+Shares stay linear: V <= limit * X, never V / X.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData, RuleScope
+from optimizer.model.common import linear, pick
+from optimizer.schema import SHARE_KINDS, VOLUME_KINDS
+
+
+def coverage_label(coverage: tuple[int, tuple[str, ...]]) -> tuple[int, str]:
+    period, apps = coverage
+    return int(period), "+".join(apps)
+
+
+def add_rule_limits(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Mutable parameter ``rule_limit[name]`` for every rule with a limit, so a
+    notebook user (or a sweep) can change a limit and solve again."""
+    limits = {r.name: float(r.limit) for r in data.instance.rules if r.limit is not None}
+    m.RULES = pyo.Set(initialize=list(limits), ordered=True, doc="rules with a limit")
+    m.rule_limit = pyo.Param(m.RULES, initialize=limits, mutable=True)
+
+
+def add_covered_volume(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Variable ``covered_volume[t, apps] >= 0`` and its definition
+
+        covered_volume[t, apps] = sum_{s, a in apps} x[s, a, t]
+    """
+    coverages = {coverage_label(c): pos for c, pos in data.coverages().items()}
+    m.COVERAGES = pyo.Set(initialize=list(coverages), dimen=2, ordered=True,
+                          doc="(period, covered applications) totals used by rules")
+    m.covered_volume = pyo.Var(m.COVERAGES, within=pyo.NonNegativeReals,
+                               doc="GWh bought for the covered applications")
+
+    def rule(m, t, apps):
+        positions = coverages[(t, apps)]
+        body = linear([1.0] * len(positions), pick(m.lane_vars, positions))
+        return m.covered_volume[t, apps] - body == 0
+
+    m.covered_volume_def = pyo.Constraint(m.COVERAGES, rule=rule)
+
+
+def _group_volume(m: pyo.ConcreteModel, scope: RuleScope):
+    return linear([1.0] * len(scope.members), pick(m.lane_vars, scope.members))
+
+
+def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every scope of a ``max_share`` / ``min_share`` rule:
+
+        max_share:  V <= limit * X        min_share:  V >= limit * X
+
+    with V the group's volume and X = ``covered_volume`` of the scope.
+    Scopes where the row would be empty or trivially true get no row.
+    """
+    rows: dict[str, RuleScope] = {}
+    for _, scope in data.scopes_of(*SHARE_KINDS):
+        if len(scope.covered) == 0:
+            continue
+        if scope.rule.kind == "max_share" and len(scope.members) == 0:
+            continue
+        rows[scope.label] = scope
+    m.SHARE_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
+
+    def rule(m, label):
+        scope = rows[label]
+        v = _group_volume(m, scope)
+        x_total = m.covered_volume[coverage_label(scope.coverage)]
+        limit = m.rule_limit[scope.rule.name]
+        if scope.rule.kind == "max_share":
+            return v - limit * x_total <= 0
+        return v - limit * x_total >= 0
+
+    m.share_rule = pyo.Constraint(m.SHARE_SCOPES, rule=rule)
+    m.scope_rows["share_rule"] = rows
+
+
+def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every scope of a ``max_volume`` / ``min_volume`` rule:
+
+        max_volume:  V <= limit        min_volume:  V >= limit
+
+    A floor on a group with no eligible lane is recorded as a trivial conflict.
+    """
+    rows: dict[str, RuleScope] = {}
+    for _, scope in data.scopes_of(*VOLUME_KINDS):
+        limit = float(scope.rule.limit or 0.0)
+        if len(scope.members) == 0:
+            if scope.rule.kind == "min_volume" and limit > 0:
+                m.trivial_conflicts.append(("rule", scope.label, scope, limit))
+            continue
+        rows[scope.label] = scope
+    m.VOLUME_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
+
+    def rule(m, label):
+        scope = rows[label]
+        v = _group_volume(m, scope)
+        limit = m.rule_limit[scope.rule.name]
+        if scope.rule.kind == "max_volume":
+            return v <= limit
+        return v >= limit
+
+    m.volume_rule = pyo.Constraint(m.VOLUME_SCOPES, rule=rule)
+    m.scope_rows["volume_rule"] = rows

@@ -1,0 +1,183 @@
+"""Terminal report of a result (rich renderables; the CLI prints them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from optimizer.results import Result
+
+COST_LABELS = {
+    "ex_works": "ex-works",
+    "tariff": "tariffs",
+    "freight": "freight",
+    "carbon": "carbon",
+    "fixed": "fixed costs",
+    "unmet_penalty": "unmet demand penalty",
+}
+
+
+def _money(v: float) -> str:
+    return f"{v:,.1f}"
+
+
+def headline(result: Result) -> RenderableType:
+    status = result.status
+    style = "bold green" if status == "optimal" else "bold yellow" if status == "time_limit" \
+        else "bold red"
+    lines = Text()
+    lines.append(f"{result.instance}\n", style="bold")
+    lines.append("status: ")
+    lines.append(status, style=style)
+    if result.objective is not None:
+        lines.append(f"   total cost: USD {_money(result.objective)} million (discounted)")
+    size = result.model_size
+    if size:
+        lines.append(
+            f"\nmodel: {size.get('variables', 0):,} variables, "
+            f"{size.get('constraints', 0):,} constraints, {size.get('nonzeros', 0):,} nonzeros"
+        )
+        if size.get("binaries"):
+            lines.append(f", {size['binaries']:,} binaries")
+    t = result.timings
+    if "solve" in t:
+        total = sum(v for k, v in t.items() if k != "total_solve_step")
+        lines.append(f"   HiGHS: {t['solve']:.2f} s   whole run: {total:.2f} s")
+    if result.solver.get("mip_gap") is not None:
+        lines.append(
+            f"\nbest bound: {result.solver['best_bound']:,.4f}   gap: {result.solver['mip_gap']:.2e}"
+        )
+    return lines
+
+
+def cost_table(result: Result) -> Table:
+    table = Table(title="Cost breakdown (USD million, discounted)", title_justify="left")
+    table.add_column("component")
+    table.add_column("USD million", justify="right")
+    table.add_column("share", justify="right")
+    total = result.cost_breakdown.get("total", 0.0) or 0.0
+    for key, label in COST_LABELS.items():
+        v = result.cost_breakdown.get(key, 0.0)
+        if v == 0 and key in ("carbon", "fixed", "unmet_penalty"):
+            continue
+        table.add_row(label, _money(v), f"{100 * v / total:.1f}%" if total else "")
+    table.add_row("total", _money(total), "100.0%" if total else "", style="bold")
+    return table
+
+
+def mix_table(result: Result, by: str, title: str, top: int = 12) -> Table:
+    """Share of purchases per period, one row per group."""
+    shares = result.shares
+    table = Table(title=title, title_justify="left")
+    table.add_column(by)
+    sub = shares[shares["by"] == by] if not shares.empty else shares
+    periods = sorted(sub["period"].unique()) if not sub.empty else []
+    for t in periods:
+        table.add_column(str(t), justify="right")
+    if sub.empty:
+        return table
+    pivot = sub.pivot_table(index="group", columns="period", values="share", aggfunc="sum",
+                            fill_value=0.0)
+    pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
+    shown = pivot.iloc[:top]
+    for group, row in shown.iterrows():
+        table.add_row(str(group), *[f"{100 * row.get(t, 0.0):.1f}%" if row.get(t, 0.0) > 0
+                                    else "-" for t in periods])
+    if len(pivot) > top:
+        rest = pivot.iloc[top:].sum()
+        table.add_row(f"{len(pivot) - top} others", *[f"{100 * rest.get(t, 0.0):.1f}%"
+                                                      for t in periods], style="dim")
+    totals = result.allocation.groupby("period")["gwh"].sum() if not result.allocation.empty \
+        else pd.Series(dtype=float)
+    table.add_row("total GWh", *[f"{totals.get(t, 0.0):,.1f}" for t in periods], style="bold")
+    return table
+
+
+def _fmt_value(v: Any, unit: str) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "-"
+    if unit == "share":
+        return f"{100 * v:.1f}%"
+    return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def rules_table(result: Result, only_binding: bool = True, limit: int = 30) -> Table:
+    df = result.rules
+    title = "Binding rules" if only_binding else "Rules"
+    table = Table(title=title + " (marginal cost: USD million per point tightened)",
+                  title_justify="left")
+    for col, just in (("rule", "left"), ("period", "right"), ("application", "left"),
+                      ("group", "left"), ("value", "right"), ("limit", "right"),
+                      ("marginal cost", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    if "total_cost" in df.columns:
+        table.add_column("total cost", justify="right")
+    if df.empty:
+        return table
+    sub = df[df["binding"] & (df["kind"] != "exclude")] if only_binding else df
+    if "marginal_cost" in sub.columns:
+        sub = sub.assign(_mc=sub["marginal_cost"].abs().fillna(0)).sort_values(
+            ["_mc", "rule", "period"], ascending=[False, True, True], kind="stable")
+    for row in sub.head(limit).itertuples(index=False):
+        mc = getattr(row, "marginal_cost", np.nan)
+        cells = [
+            row.rule, str(row.period), str(row.application), str(row.group),
+            _fmt_value(row.value, row.unit), _fmt_value(row.limit, row.unit),
+            "-" if mc is None or np.isnan(mc) else f"{mc:,.3f}",
+        ]
+        if "total_cost" in df.columns:
+            tc = getattr(row, "total_cost", np.nan)
+            cells.append("-" if tc is None or np.isnan(tc) else f"{tc:,.2f}")
+        table.add_row(*cells)
+    if len(sub) > limit:
+        table.caption = f"{len(sub) - limit} more in rules.csv"
+    return table
+
+
+def unmet_table(result: Result) -> Table | None:
+    df = result.unmet
+    if df.empty or not (df["unmet"] > 0).any():
+        return None
+    table = Table(title="Unmet demand", title_justify="left")
+    for col in ("application", "period", "demand GWh", "unmet GWh", "penalty USD/kWh"):
+        table.add_column(col, justify="right" if "GWh" in col or "USD" in col else "left")
+    for row in df[df["unmet"] > 0].itertuples(index=False):
+        table.add_row(row.application, str(row.period), f"{row.demand:,.2f}",
+                      f"{row.unmet:,.2f}", f"{row.penalty:g}")
+    return table
+
+
+def conflicts_view(result: Result) -> RenderableType:
+    text = Text()
+    text.append("No plan satisfies every requirement.\n", style="bold red")
+    for item in result.conflicts:
+        text.append(f"  - {item['message']}\n")
+    return text
+
+
+def solve_report(result: Result) -> Iterator[RenderableType]:
+    yield headline(result)
+    if result.conflicts:
+        yield conflicts_view(result)
+    if result.allocation.empty and result.status not in ("optimal", "time_limit"):
+        return
+    yield cost_table(result)
+    yield mix_table(result, "control", "Mix by controlling country (share of GWh bought)")
+    yield mix_table(result, "company", "Mix by company")
+    yield mix_table(result, "family", "Mix by chemistry family")
+    unmet = unmet_table(result)
+    if unmet is not None:
+        yield unmet
+    yield rules_table(result)
+    for w in result.warnings:
+        yield Text(w, style="yellow")
+
+
+def render(result: Result) -> Group:
+    return Group(*solve_report(result))

@@ -1,0 +1,288 @@
+"""Results as tidy DataFrames keyed by the instance's ids.
+
+Everything here is computed from the plan (GWh per lane) and the model data,
+plus the row duals for marginal costs: no printing, no files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData, RuleScope
+from optimizer.schema import AVERAGE_KINDS, SHARE_KINDS, VOLUME_KINDS
+from optimizer.solver import HighsModel, SolveStatus
+
+#: volumes below this are reported as zero (HiGHS's feasibility tolerance is 1e-7)
+TINY = 1e-9
+#: a rule is binding when its slack is within this (relative) tolerance
+BINDING_TOL = 1e-6
+
+SHARE_GROUPINGS = ("company", "country", "control", "family")
+
+
+@dataclass
+class Result:
+    """The answer to one instance.
+
+    ``status`` is ``optimal``, ``time_limit`` (a plan, maybe not optimal),
+    ``infeasible``, ``unbounded`` or ``error``. DataFrames are empty when
+    there is no plan; ``conflicts`` then explains why.
+    """
+
+    instance: str
+    status: str
+    objective: float | None
+    allocation: pd.DataFrame
+    unmet: pd.DataFrame
+    shares: pd.DataFrame
+    rules: pd.DataFrame
+    cost_breakdown: dict[str, float]
+    solver: dict[str, Any]
+    model_size: dict[str, int]
+    timings: dict[str, float]
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def has_plan(self) -> bool:
+        return self.status in ("optimal", "time_limit") and not self.allocation.empty or (
+            self.status == "optimal"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """The content of ``summary.json``."""
+        out: dict[str, Any] = {
+            "instance": self.instance,
+            "status": self.status,
+            "objective": self.objective,
+            "objective_unit": "USD million (discounted)",
+            "cost_breakdown": self.cost_breakdown,
+            "solver": self.solver,
+            "model_size": self.model_size,
+            "timings": self.timings,
+        }
+        if self.status in ("optimal", "time_limit") and not self.unmet.empty:
+            out["unmet_gwh"] = float(self.unmet["unmet"].sum())
+        if self.conflicts:
+            out["conflicts"] = self.conflicts
+        if self.warnings:
+            out["warnings"] = self.warnings
+        return out
+
+
+def lane_values(hm: HighsModel, m: pyo.ConcreteModel) -> np.ndarray:
+    x = hm.values_of(m.lane_vars)
+    x[np.abs(x) < TINY] = 0.0
+    return x
+
+
+def allocation_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
+    lanes = data.lanes
+    keep = x > 0
+    df = lanes.loc[keep, ["supplier", "company", "country", "control", "bloc", "chemistry",
+                          "family", "application", "period", "ex_works", "tariff", "freight",
+                          "carbon", "unit_cost", "discount"]].copy()
+    df.insert(9, "gwh", x[keep])
+    df = df.rename(columns={"unit_cost": "unit_landed_cost"})
+    df["cost"] = df["gwh"] * df["unit_landed_cost"]
+    df["discounted_cost"] = df["cost"] * df.pop("discount")
+    return df.reset_index(drop=True)
+
+
+def unmet_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
+                x: np.ndarray) -> pd.DataFrame:
+    d = data.demand.copy()
+    bought = (
+        pd.Series(x, index=pd.MultiIndex.from_frame(data.lanes[["application", "period"]]))
+        .groupby(level=[0, 1]).sum()
+    )
+    d["bought"] = [float(bought.get((a, t), 0.0)) for a, t in zip(d["application"], d["period"],
+                                                                 strict=True)]
+    keys = list(m.UNMET_ALLOWED)
+    vals = hm.values_of([m.unmet[k] for k in keys]) if keys else np.zeros(0)
+    unmet = {k: (v if v > TINY else 0.0) for k, v in zip(keys, vals, strict=True)}
+    d["unmet"] = [unmet.get((a, int(t)), 0.0) for a, t in zip(d["application"], d["period"],
+                                                              strict=True)]
+    return d.rename(columns={"gwh": "demand", "unmet_penalty": "penalty"})
+
+
+def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame) -> dict[str, float]:
+    """Discounted cost components in USD million; they add up to ``total``."""
+    lanes = data.lanes
+    w = x * lanes["discount"].to_numpy()
+    penalty = unmet["penalty"].astype(float).fillna(0.0).to_numpy()
+    disc = unmet["period"].map(data.discount).to_numpy(dtype=float)
+    out = {
+        "ex_works": float(w @ lanes["ex_works"].to_numpy()),
+        "tariff": float(w @ lanes["tariff"].to_numpy()),
+        "freight": float(w @ lanes["freight"].to_numpy()),
+        "carbon": float(w @ lanes["carbon"].to_numpy()),
+        "fixed": 0.0,
+        "unmet_penalty": float((unmet["unmet"].to_numpy() * penalty * disc).sum()),
+    }
+    out["total"] = float(sum(out.values()))
+    out["undiscounted_purchases"] = float(x @ lanes["unit_cost"].to_numpy())
+    return out
+
+
+def shares_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
+    """Share of each company, country, controlling country and chemistry family
+    in each period's total purchases (all applications)."""
+    lanes = data.lanes
+    frames = []
+    total = pd.Series(x, index=lanes["period"]).groupby(level=0).sum()
+    for by in SHARE_GROUPINGS:
+        g = pd.DataFrame({"period": lanes["period"], "group": lanes[by], "gwh": x})
+        g = g[g["gwh"] > 0].groupby(["period", "group"], as_index=False)["gwh"].sum()
+        g.insert(1, "by", by)
+        frames.append(g)
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if df.empty:
+        return pd.DataFrame(columns=["period", "by", "group", "gwh", "share"])
+    df["share"] = df["gwh"] / df["period"].map(total)
+    return df.sort_values(["period", "by", "gwh"], ascending=[True, True, False],
+                          kind="stable").reset_index(drop=True)
+
+
+def _rule_row(scope: RuleScope, x: np.ndarray) -> dict[str, Any]:
+    rule = scope.rule
+    kind = rule.kind
+    v = float(x[scope.members].sum())
+    total = float(x[scope.covered].sum())
+    limit = float(rule.limit) if rule.limit is not None else 0.0
+    group = scope.group if scope.group is not None else ";".join(rule.group or [])
+    if kind in SHARE_KINDS:
+        value = v / total if total > TINY else np.nan
+        gap = limit * total - v  # GWh of room (max) / excess (min, negated)
+        unit = "share"
+        scale = max(1.0, total)
+    elif kind in VOLUME_KINDS:
+        value = v
+        gap = limit - v
+        unit = "GWh"
+        scale = max(1.0, abs(limit))
+    elif kind in AVERAGE_KINDS:
+        assert scope.weights is not None
+        weighted = float(scope.weights @ x[scope.covered])
+        value = weighted / total if total > TINY else np.nan
+        gap = limit * total - weighted
+        unit = rule.attribute or ""
+        scale = max(1.0, total * max(1.0, abs(limit)))
+    else:
+        value, gap, unit, scale = v, -v, "GWh", 1.0
+    if kind.startswith("min_"):
+        gap = -gap
+    if kind in SHARE_KINDS or kind in AVERAGE_KINDS:
+        slack = (limit - value if kind.startswith("max_") else value - limit) \
+            if total > TINY else np.nan
+    else:
+        slack = gap
+    binding = bool(abs(gap) <= BINDING_TOL * scale) and (total > TINY or kind in VOLUME_KINDS)
+    return {
+        "rule": rule.name,
+        "kind": kind,
+        "by": rule.by or rule.attribute or "",
+        "group": group,
+        "period": scope.period,
+        "application": scope.application if scope.application is not None
+        else ";".join(rule.applications or []) or "all",
+        "value": value,
+        "limit": limit,
+        "unit": unit,
+        "slack": slack,
+        "binding": binding,
+        "group_gwh": v,
+        "covered_gwh": total,
+    }
+
+
+def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
+                x: np.ndarray) -> pd.DataFrame:
+    """One row per rule scope: value, limit, slack, binding, marginal cost.
+
+    ``marginal_cost`` is the rise in the optimum (USD million) per unit the
+    rule is tightened: per percentage point of a share limit, per GWh of a
+    volume limit, per unit of an average limit; from the LP's row duals.
+    """
+    rows = [_rule_row(s, x) for s in data.scopes]
+    for r in _exclusion_rows(data):
+        rows.append(r)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["rule", "kind", "by", "group", "period", "application",
+                                     "value", "limit", "unit", "slack", "binding",
+                                     "marginal_cost"])
+    df["marginal_cost"] = _marginal_costs(data, m, hm, x, df)
+    return df
+
+
+def _exclusion_rows(data: ModelData) -> list[dict[str, Any]]:
+    """Exclusions are enforced by removing lanes; report them per period."""
+    out = []
+    for rule in data.instance.rules:
+        if rule.kind != "exclude":
+            continue
+        ex = data.excluded[data.excluded["excluded_by"] == rule.name] if len(data.excluded) \
+            else data.excluded
+        for t in rule.periods or data.periods:
+            n = int((ex["period"] == t).sum()) if len(ex) else 0
+            out.append({
+                "rule": rule.name, "kind": "exclude", "by": rule.by,
+                "group": ";".join(rule.group or []), "period": t,
+                "application": ";".join(rule.applications or []) or "all",
+                "value": 0.0, "limit": 0.0, "unit": "GWh", "slack": 0.0,
+                "binding": n > 0, "group_gwh": 0.0, "covered_gwh": np.nan,
+                "excluded_lanes": n,
+            })
+    return out
+
+
+def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
+                    x: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+    out = np.full(len(df), np.nan)
+    if hm is None or hm.is_mip or hm.last is None or hm.last.status != "optimal":
+        return out
+    duals = hm.row_duals()
+    position = {s.label: i for i, s in enumerate(data.scopes)}
+    for cname, scopes in m.scope_rows.items():
+        con = getattr(m, cname)
+        for label, scope in scopes.items():
+            row = hm.row_of.get(id(con[label]))
+            i = position[label]
+            if row is None:
+                continue
+            y = duals[row]
+            kind = scope.rule.kind
+            total = float(x[scope.covered].sum())
+            if kind in SHARE_KINDS:
+                per_unit = y * total * 0.01  # per percentage point
+            elif kind in AVERAGE_KINDS:
+                per_unit = y * total
+            else:
+                per_unit = y
+            # tightening a max rule lowers its limit; a min rule raises it
+            out[i] = -per_unit if kind.startswith("max_") else per_unit
+    # scopes without a row cannot bind: zero marginal cost
+    n_scopes = len(data.scopes)
+    out[:n_scopes] = np.where(np.isnan(out[:n_scopes]), 0.0, out[:n_scopes])
+    out[np.abs(out) < 1e-12] = 0.0
+    return out
+
+
+def plan_from_solution(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
+                       status: SolveStatus) -> dict[str, Any]:
+    x = lane_values(hm, m)
+    unmet = unmet_table(data, m, hm, x)
+    return {
+        "x": x,
+        "allocation": allocation_table(data, x),
+        "unmet": unmet,
+        "shares": shares_table(data, x),
+        "rules": rules_table(data, m, hm, x),
+        "cost_breakdown": cost_breakdown(data, x, unmet),
+    }

@@ -1,0 +1,331 @@
+"""The typed schema of an instance (SPEC section 2, 3 and 5).
+
+Each table row is a pydantic model that refuses unknown fields, NaN and
+infinity, and values out of range. Cross-table checks (references, duplicate
+ids, missing prices) live in :mod:`optimizer.validate`; this module only knows
+single rows and top-level settings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+
+def _to_text(value: Any) -> Any:
+    """Ids are text even when they look like numbers (``2026`` -> ``"2026"``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def _to_list(value: Any) -> Any:
+    """A list, a single value, or a ``;``-separated string (CSV and Excel cells)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(";") if part.strip() != ""]
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+Text = Annotated[str, BeforeValidator(_to_text), Field(min_length=1)]
+TextList = Annotated[list[Text], BeforeValidator(_to_list)]
+NonNegative = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Year = int
+YearList = Annotated[list[Year], BeforeValidator(_to_list)]
+
+
+class Row(BaseModel):
+    """A table row: unknown fields, NaN and infinity are refused."""
+
+    model_config = ConfigDict(
+        extra="forbid", allow_inf_nan=False, str_strip_whitespace=True, frozen=True
+    )
+
+
+class Chemistry(Row):
+    id: Text
+    family: Text
+
+
+class Country(Row):
+    id: Text
+    name: str | None = None
+    bloc: Text | None = None
+
+
+class Application(Row):
+    id: Text
+    chemistries: Annotated[TextList, Field(min_length=1)]
+    unmet_penalty: NonNegative | None = None
+
+
+class Demand(Row):
+    application: Text
+    period: Year
+    gwh: NonNegative
+
+
+SUPPLIER_FIELDS = (
+    "id",
+    "company",
+    "country",
+    "control",
+    "chemistry",
+    "capacity",
+    "price",
+    "freight",
+    "fixed_cost",
+    "min_order",
+    "carbon_intensity",
+    "available_from",
+    "available_until",
+)
+
+
+class Supplier(Row):
+    """A supplier offer. Declared attributes arrive as extra fields and are
+    checked against the instance's ``attributes`` list by the validator."""
+
+    model_config = ConfigDict(
+        extra="allow", allow_inf_nan=False, str_strip_whitespace=True, frozen=True
+    )
+
+    id: Text
+    company: Text
+    country: Text
+    control: Text | None = None
+    chemistry: Text
+    capacity: NonNegative | None = None
+    price: NonNegative | None = None
+    freight: NonNegative | None = None
+    fixed_cost: NonNegative | None = None
+    min_order: NonNegative | None = None
+    carbon_intensity: NonNegative | None = None
+    available_from: Year | None = None
+    available_until: Year | None = None
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        return dict(self.__pydantic_extra__ or {})
+
+    @model_validator(mode="after")
+    def _window(self) -> Supplier:
+        if (
+            self.available_from is not None
+            and self.available_until is not None
+            and self.available_until < self.available_from
+        ):
+            raise ValueError(
+                f"available_until ({self.available_until}) is before "
+                f"available_from ({self.available_from})"
+            )
+        return self
+
+
+class CapacityRow(Row):
+    supplier: Text
+    period: Year
+    gwh: NonNegative
+
+
+class PriceRow(Row):
+    supplier: Text
+    period: Year
+    price: NonNegative
+
+
+class Tariff(Row):
+    model_config = ConfigDict(populate_by_name=True)
+
+    origin: Text
+    rate: NonNegative
+    chemistry: Text | None = None
+    family: Text | None = None
+    from_: Year | None = Field(default=None, alias="from")
+    until: Year | None = None
+
+
+class PriceTier(Row):
+    supplier: Text
+    from_gwh: NonNegative
+    price: NonNegative
+    period: Year | None = None
+
+
+class Lane(Row):
+    supplier: Text
+    application: Text
+    freight: NonNegative
+
+
+RuleKind = Literal[
+    "max_share",
+    "min_share",
+    "max_volume",
+    "min_volume",
+    "exclude",
+    "max_count",
+    "min_count",
+    "max_average",
+    "min_average",
+    "max_top_share",
+    "max_hhi",
+]
+
+SHARE_KINDS = ("max_share", "min_share")
+VOLUME_KINDS = ("max_volume", "min_volume")
+COUNT_KINDS = ("max_count", "min_count")
+AVERAGE_KINDS = ("max_average", "min_average")
+BUILTIN_GROUPINGS = ("supplier", "company", "country", "control", "bloc", "chemistry", "family")
+
+
+class Rule(Row):
+    """An allocation rule. Which fields a kind needs is checked here; whether
+    the names it refers to exist is checked by the validator."""
+
+    name: Text
+    kind: RuleKind
+    by: Text | None = None
+    group: TextList | None = None
+    limit: float | None = None
+    applications: TextList | None = None
+    per_application: bool = False
+    periods: YearList | None = None
+    threshold: Fraction | None = None
+    attribute: Text | None = None
+    k: Annotated[int, Field(ge=1)] | None = None
+    penalty: NonNegative | None = None
+
+    @model_validator(mode="after")
+    def _fields_for_kind(self) -> Rule:
+        kind = self.kind
+        problems: list[str] = []
+
+        def need(name: str) -> None:
+            if getattr(self, name) is None:
+                problems.append(f"'{name}' is required for kind {kind}")
+
+        def refuse(name: str, why: str) -> None:
+            if getattr(self, name) is not None:
+                problems.append(f"'{name}' is not used by kind {kind} ({why})")
+
+        if kind in AVERAGE_KINDS:
+            need("attribute")
+            need("limit")
+            refuse("by", "an average is taken over all covered volume")
+            refuse("group", "an average is taken over all covered volume")
+        else:
+            need("by")
+            refuse("attribute", "only average rules take an attribute")
+        if kind == "exclude":
+            need("group")
+            refuse("limit", "an exclusion allows no volume at all")
+            refuse("penalty", "an exclusion cannot be soft")
+        elif kind not in AVERAGE_KINDS:
+            need("limit")
+        if kind not in COUNT_KINDS:
+            refuse("threshold", "only count rules take a threshold")
+        if kind != "max_top_share":
+            refuse("k", "only max_top_share takes k")
+        else:
+            need("k")
+        if self.group is not None and len(self.group) == 0:
+            problems.append("'group' is empty: name at least one value or leave it out")
+        if self.applications is not None and len(self.applications) == 0:
+            problems.append("'applications' is empty: name at least one or leave it out")
+        if self.periods is not None and len(self.periods) == 0:
+            problems.append("'periods' is empty: name at least one or leave it out")
+
+        limit = self.limit
+        if limit is not None:
+            if kind in (*SHARE_KINDS, "max_top_share", "max_hhi") and not 0 <= limit <= 1:
+                problems.append(f"limit must be a share between 0 and 1, got {limit:g}")
+            elif kind in VOLUME_KINDS and limit < 0:
+                problems.append(f"limit must be a volume >= 0 GWh, got {limit:g}")
+            elif kind in COUNT_KINDS and (limit < 0 or not float(limit).is_integer()):
+                problems.append(f"limit must be a whole number of groups >= 0, got {limit:g}")
+        if kind == "min_count" and not (self.threshold or 0) > 0:
+            problems.append("min_count needs a threshold > 0 (the share a group must supply)")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class Factor(Row):
+    by: Text
+    group: TextList
+    factor: NonNegative
+
+
+def _to_factor_list(value: Any) -> Any:
+    if value is None or isinstance(value, list):
+        return value
+    return [value]
+
+
+FactorList = Annotated[list[Factor], BeforeValidator(_to_factor_list)]
+
+
+class Scenario(Row):
+    model_config = ConfigDict(populate_by_name=True)
+
+    name: Text
+    probability: Fraction
+    from_: Year | None = Field(default=None, alias="from")
+    until: Year | None = None
+    capacity_factor: FactorList | None = None
+    price_factor: FactorList | None = None
+
+
+class Settings(BaseModel):
+    """Top-level scalar keys of an instance."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    format: Literal[1]
+    name: Text
+    description: str | None = None
+    periods: Annotated[list[Year], Field(min_length=1)]
+    discount_rate: Fraction = 0.0
+    carbon_price: NonNegative = 0.0
+    attributes: Annotated[list[Text], BeforeValidator(_to_list)] = Field(default_factory=list)
+    spot_premium: NonNegative = 0.2
+    shortage_penalty: NonNegative = 1000.0
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Settings:
+        p = self.periods
+        for a, b in zip(p, p[1:], strict=False):
+            if b <= a:
+                raise ValueError(f"periods must be strictly increasing, but {b} follows {a}")
+        return self
+
+
+#: table name -> (row model, required?)
+TABLES: dict[str, tuple[type[Row], bool]] = {
+    "chemistries": (Chemistry, True),
+    "countries": (Country, True),
+    "applications": (Application, True),
+    "demand": (Demand, True),
+    "suppliers": (Supplier, True),
+    "capacity": (CapacityRow, False),
+    "prices": (PriceRow, False),
+    "tariffs": (Tariff, False),
+    "price_tiers": (PriceTier, False),
+    "lanes": (Lane, False),
+    "rules": (Rule, False),
+    "scenarios": (Scenario, False),
+}
+
+SETTINGS_KEYS = tuple(Settings.model_fields)

@@ -1,0 +1,247 @@
+"""Hand a built Pyomo model to HiGHS and read the answer back, in memory.
+
+The model is compiled once by Pyomo's ``LinearStandardFormCompiler`` into
+sparse matrices and passed to ``highspy`` in one call (no LP files, no
+per-constraint translation). The :class:`HighsModel` keeps the HiGHS instance,
+so that callers can change a row's bounds or a coefficient and re-solve warm
+(rule costs, frontier sweeps, infeasibility diagnosis all do).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Solver controls. ``mip_gap`` is relative (1e-6 by default, so that MIP
+    answers are exact enough to compare); ``time_limit`` in seconds."""
+
+    time_limit: float | None = None
+    mip_gap: float = 1e-6
+    threads: int | None = None
+    log: bool = False
+
+
+@dataclass
+class SolveStatus:
+    """What HiGHS said: ``status`` is one of ``optimal``, ``infeasible``,
+    ``unbounded``, ``time_limit`` (with or without a plan), ``error``."""
+
+    status: str
+    has_solution: bool
+    objective: float | None
+    solve_seconds: float
+    best_bound: float | None = None
+    mip_gap: float | None = None
+    highs_status: str = ""
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence C-level stdout (HiGHS prints a banner when it is created)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+
+
+def new_highs(options: SolverOptions | None = None) -> highspy.Highs:
+    with _quiet_stdout():
+        h = highspy.Highs()
+    opts = options or SolverOptions()
+    h.setOptionValue("output_flag", bool(opts.log))
+    if opts.time_limit is not None:
+        h.setOptionValue("time_limit", float(opts.time_limit))
+    h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
+    if opts.threads is not None:
+        h.setOptionValue("threads", int(opts.threads))
+    h.setOptionValue("random_seed", 0)
+    return h
+
+
+class HighsModel:
+    """A Pyomo model compiled to matrix form and loaded into HiGHS.
+
+    ``columns`` are the Pyomo variables in column order, ``rows`` the Pyomo
+    constraints in row order (one row per constraint; ranged constraints are
+    not used by this project's model). ``row_of`` and ``col_of`` map Pyomo
+    components (by ``id``) to positions.
+    """
+
+    def __init__(self, model: pyo.ConcreteModel, options: SolverOptions | None = None):
+        self.model = model
+        self.options = options or SolverOptions()
+        t0 = time.perf_counter()
+        info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+        self.compile_seconds = time.perf_counter() - t0
+        self.columns = list(info.columns)
+        self.col_of = {id(v): j for j, v in enumerate(self.columns)}
+        self.rows = [con for con, _ in info.rows]
+        self.row_of = {id(con): i for i, con in enumerate(self.rows)}
+        if len(self.row_of) != len(self.rows):
+            raise ValueError("a constraint compiled to two rows; ranged rows are not supported")
+        n_col = len(self.columns)
+        n_row = len(self.rows)
+        rhs = np.asarray(info.rhs, dtype=float)
+        sense = np.array([s for _, s in info.rows], dtype=int)
+        row_lower = np.where(sense >= 0, -INF, rhs)
+        row_upper = np.where(sense >= 0, rhs, INF)
+        row_lower = np.where(sense == 0, rhs, row_lower)
+        if n_row == 0:
+            row_lower = row_upper = np.zeros(0)
+        c = info.c.toarray().ravel() if info.c.shape[0] else np.zeros(n_col)
+        if len(c) != n_col:
+            c = np.zeros(n_col)
+        self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
+        col_lower = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
+        col_upper = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
+        integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
+        self.is_mip = bool(integer.any())
+        A = info.A.tocsc()
+        A.sort_indices()
+        self.sense = sense
+        t1 = time.perf_counter()
+        self.highs = new_highs(self.options)
+        args = [
+            n_col, n_row, int(A.nnz), int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize), self.offset,
+            c, col_lower, col_upper, row_lower, row_upper,
+            A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
+        ]
+        if self.is_mip:
+            args.append(integer.astype(np.int32))
+        else:
+            args.append(np.zeros(n_col, dtype=np.int32))
+        status = self.highs.passModel(*args)
+        if status == highspy.HighsStatus.kError:
+            raise RuntimeError("HiGHS refused the model")
+        self.handoff_seconds = time.perf_counter() - t1
+        self.cost = c
+        self.A = A
+        self.row_lower0 = row_lower.copy()
+        self.row_upper0 = row_upper.copy()
+        self.last: SolveStatus | None = None
+
+    # ----------------------------------------------------------------- solving
+    def run(self) -> SolveStatus:
+        h = self.highs
+        t0 = time.perf_counter()
+        h.run()
+        seconds = time.perf_counter() - t0
+        model_status = h.getModelStatus()
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        ms = highspy.HighsModelStatus
+        if model_status == ms.kOptimal:
+            status = "optimal"
+        elif model_status == ms.kInfeasible:
+            status = "infeasible"
+        elif model_status == ms.kUnboundedOrInfeasible:
+            status = self._infeasible_or_unbounded()
+        elif model_status == ms.kUnbounded:
+            status = "unbounded"
+        elif model_status in (ms.kTimeLimit, ms.kInterrupt, ms.kIterationLimit,
+                              ms.kSolutionLimit):
+            status = "time_limit"
+        else:
+            status = "error"
+        objective = info.objective_function_value if has_solution else None
+        best_bound = gap = None
+        if self.is_mip:
+            best_bound = float(info.mip_dual_bound)
+            gap = float(info.mip_gap) if has_solution else None
+        self.last = SolveStatus(
+            status=status,
+            has_solution=has_solution and status in ("optimal", "time_limit"),
+            objective=objective,
+            solve_seconds=seconds,
+            best_bound=best_bound,
+            mip_gap=gap,
+            highs_status=h.modelStatusToString(model_status),
+        )
+        return self.last
+
+    def _infeasible_or_unbounded(self) -> str:
+        h = self.highs
+        h.setOptionValue("presolve", "off")
+        h.run()
+        h.setOptionValue("presolve", "choose")
+        if h.getModelStatus() == highspy.HighsModelStatus.kUnbounded:
+            return "unbounded"
+        return "infeasible"
+
+    # ----------------------------------------------------------------- results
+    def col_values(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().col_value, dtype=float)
+
+    def row_duals(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().row_dual, dtype=float)
+
+    def row_values(self) -> np.ndarray:
+        return np.asarray(self.highs.getSolution().row_value, dtype=float)
+
+    def values_of(self, variables: list) -> np.ndarray:
+        """Values of Pyomo variables (fixed ones, absent from the matrix, too)."""
+        x = self.col_values()
+        out = np.empty(len(variables))
+        for k, v in enumerate(variables):
+            j = self.col_of.get(id(v))
+            out[k] = x[j] if j is not None else (v.value or 0.0)
+        return out
+
+    def load_into_pyomo(self) -> None:
+        """Write the solution into the Pyomo variables (``m.x[...].value``)."""
+        for v, val in zip(self.columns, self.col_values(), strict=True):
+            v.set_value(float(val), skip_validation=True)
+
+    # --------------------------------------------------------------- changes
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int32)
+        if len(rows):
+            self.highs.changeRowsBounds(len(rows), rows, np.asarray(lower, dtype=float),
+                                        np.asarray(upper, dtype=float))
+
+    def relax_rows(self, rows: np.ndarray) -> None:
+        """Drop rows (free bounds) until :meth:`restore_rows` puts them back."""
+        n = len(rows)
+        self.set_row_bounds(rows, np.full(n, -INF), np.full(n, INF))
+
+    def restore_rows(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, dtype=np.int32)
+        self.set_row_bounds(rows, self.row_lower0[rows], self.row_upper0[rows])
+
+    def rows_of(self, constraints) -> np.ndarray:
+        return np.array([self.row_of[id(c)] for c in constraints if id(c) in self.row_of],
+                        dtype=np.int32)
+
+    @property
+    def size(self) -> dict[str, int]:
+        return {
+            "variables": len(self.columns),
+            "constraints": len(self.rows),
+            "nonzeros": int(self.A.nnz),
+            "binaries": int(sum(1 for v in self.columns if v.is_integer())),
+        }

@@ -1,0 +1,339 @@
+"""Checks across tables: unique ids, references, prices where capacity is.
+
+Row-level checks (types, ranges, required fields) are the schema's; here we
+check what needs more than one row. Every problem names the row it is about.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from optimizer.errors import Location, Problem, did_you_mean
+from optimizer.instance import Instance
+from optimizer.schema import (
+    AVERAGE_KINDS,
+    BUILTIN_GROUPINGS,
+    SUPPLIER_FIELDS,
+    Rule,
+)
+
+#: features that need integer variables or cuts, and are not modelled yet
+UNSUPPORTED_RULE_KINDS: frozenset[str] = frozenset(
+    {"max_count", "min_count", "max_top_share", "max_hhi"}
+)
+UNSUPPORTED_FEATURES: frozenset[str] = frozenset(
+    {"fixed_cost", "min_order", "price_tiers", "penalty"}
+)
+
+
+def text(value: Any) -> str:
+    """Attribute values as text, the way ids are compared."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def group_values(inst: Instance, by: str) -> set[str]:
+    """Every value a grouping can take in this instance."""
+    chem_family = {c.id: c.family for c in inst.chemistries}
+    if by == "supplier":
+        return {s.id for s in inst.suppliers}
+    if by == "company":
+        return {s.company for s in inst.suppliers}
+    if by in ("country", "control"):
+        return {c.id for c in inst.countries}
+    if by == "bloc":
+        return {c.bloc for c in inst.countries if c.bloc is not None}
+    if by == "chemistry":
+        return {c.id for c in inst.chemistries}
+    if by == "family":
+        return set(chem_family.values())
+    return {text(s.attributes[by]) for s in inst.suppliers if by in s.attributes}
+
+
+def check_instance(
+    inst: Instance, broken_ids: dict[str, set[str]] | None = None
+) -> tuple[list[Problem], list[Problem]]:
+    """Return (errors, warnings) found across tables.
+
+    ``broken_ids`` holds, per table, ids of rows that failed to parse: they
+    count as known so that one bad row does not cascade into many.
+    """
+    extra = broken_ids or {}
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+
+    def err(table: str, i: int, message: str, field: str | None = None) -> None:
+        errors.append(Problem(inst.location(table, i), message, field=field))
+
+    def unique(table: str, key: Callable[[Any], Any], what: str) -> None:
+        rows = getattr(inst, table)
+        seen: dict[Any, int] = {}
+        for i, row in enumerate(rows):
+            k = key(row)
+            if k in seen:
+                first = inst.location(table, seen[k])
+                err(table, i, f"duplicate {what} {k!r} (first in row {first.row})")
+            else:
+                seen[k] = i
+
+    def ref(table: str, i: int, field: str, value: Any, known: Iterable[Any], what: str) -> bool:
+        options = set(known)
+        if value not in options:
+            hint = did_you_mean(str(value), sorted(map(str, options)))
+            err(table, i, f"unknown {what} '{value}'{hint}", field)
+            return False
+        return True
+
+    periods = inst.periods
+    period_set = set(periods)
+    chem_ids = {c.id for c in inst.chemistries} | extra.get("chemistries", set())
+    families = {c.family for c in inst.chemistries}
+    country_ids = {c.id for c in inst.countries} | extra.get("countries", set())
+    app_ids = {a.id for a in inst.applications} | extra.get("applications", set())
+    supplier_ids = {s.id for s in inst.suppliers} | extra.get("suppliers", set())
+    attributes = inst.settings.attributes
+    period_list = ", ".join(map(str, periods))
+
+    unique("chemistries", lambda r: r.id, "chemistry id")
+    unique("countries", lambda r: r.id, "country id")
+    unique("applications", lambda r: r.id, "application id")
+    unique("suppliers", lambda r: r.id, "supplier id")
+    unique("demand", lambda r: (r.application, r.period), "demand for (application, period)")
+    unique("capacity", lambda r: (r.supplier, r.period), "capacity for (supplier, period)")
+    unique("prices", lambda r: (r.supplier, r.period), "price for (supplier, period)")
+    unique("lanes", lambda r: (r.supplier, r.application), "lane (supplier, application)")
+    unique("price_tiers", lambda r: (r.supplier, r.period, r.from_gwh),
+           "price tier (supplier, period, from_gwh)")
+    unique("rules", lambda r: r.name, "rule name")
+    unique("scenarios", lambda r: r.name, "scenario name")
+
+    # attributes
+    for name, count in Counter(attributes).items():
+        if count > 1:
+            errors.append(Problem(Location(inst.source), f"attribute '{name}' is declared twice",
+                                  field="attributes"))
+    for name in attributes:
+        if name in SUPPLIER_FIELDS or name in BUILTIN_GROUPINGS:
+            errors.append(Problem(Location(inst.source),
+                                  f"attribute '{name}' clashes with a built-in supplier field",
+                                  field="attributes"))
+
+    for i, a in enumerate(inst.applications):
+        for chem in a.chemistries:
+            ref("applications", i, "chemistries", chem, chem_ids, "chemistry")
+        for chem, n in Counter(a.chemistries).items():
+            if n > 1:
+                err("applications", i, f"chemistry '{chem}' is listed twice", "chemistries")
+
+    for i, d in enumerate(inst.demand):
+        ref("demand", i, "application", d.application, app_ids, "application")
+        if d.period not in period_set:
+            err("demand", i, f"period {d.period} is not one of the periods ({period_list})",
+                "period")
+
+    for i, s in enumerate(inst.suppliers):
+        ref("suppliers", i, "country", s.country, country_ids, "country")
+        if s.control is not None:
+            ref("suppliers", i, "control", s.control, country_ids, "country")
+        ref("suppliers", i, "chemistry", s.chemistry, chem_ids, "chemistry")
+        for key in s.attributes:
+            if key not in attributes:
+                err("suppliers", i,
+                    f"unknown field{did_you_mean(key, [*SUPPLIER_FIELDS, *attributes])}; "
+                    "extra supplier fields must be declared under 'attributes'", key)
+
+    for table in ("capacity", "prices"):
+        for i, r in enumerate(getattr(inst, table)):
+            ref(table, i, "supplier", r.supplier, supplier_ids, "supplier")
+            if r.period not in period_set:
+                err(table, i, f"period {r.period} is not one of the periods ({period_list})",
+                    "period")
+
+    for i, t in enumerate(inst.tariffs):
+        ref("tariffs", i, "origin", t.origin, country_ids, "country")
+        if t.chemistry is not None:
+            ref("tariffs", i, "chemistry", t.chemistry, chem_ids, "chemistry")
+        if t.family is not None:
+            ref("tariffs", i, "family", t.family, families, "chemistry family")
+        if t.from_ is not None and t.until is not None and t.until < t.from_:
+            err("tariffs", i, f"until ({t.until}) is before from ({t.from_})", "until")
+
+    for i, lane in enumerate(inst.lanes):
+        ref("lanes", i, "supplier", lane.supplier, supplier_ids, "supplier")
+        ref("lanes", i, "application", lane.application, app_ids, "application")
+
+    _check_supported(inst, err)
+    _check_tiers(inst, err, supplier_ids, period_set, period_list)
+    _check_prices(inst, err)
+    for i, rule in enumerate(inst.rules):
+        _check_rule(inst, i, rule, err, app_ids, period_set, period_list)
+    _check_scenarios(inst, err, errors)
+
+    for i, s in enumerate(inst.suppliers):
+        cap = _capacity_by_period(inst).get(s.id, {})
+        if not any(v > 0 for v in cap.values()):
+            warnings.append(Problem(inst.location("suppliers", i),
+                                    f"supplier '{s.id}' has no capacity in any period and "
+                                    "can never deliver", field="capacity", severity="warning"))
+    return errors, warnings
+
+
+def _capacity_by_period(inst: Instance) -> dict[str, dict[int, float]]:
+    cached = getattr(inst, "_capacity_cache", None)
+    if cached is not None:
+        return cached
+    out: dict[str, dict[int, float]] = {}
+    for s in inst.suppliers:
+        out[s.id] = {t: (s.capacity or 0.0) for t in inst.periods}
+    for row in inst.capacity:
+        if row.supplier in out and row.period in out[row.supplier]:
+            out[row.supplier][row.period] = row.gwh
+    object.__setattr__(inst, "_capacity_cache", out)
+    return out
+
+
+def _check_tiers(inst: Instance, err: Callable[..., None], supplier_ids: set[str],
+                 period_set: set[int], period_list: str) -> None:
+    starts: dict[tuple[str, int | None], list[tuple[float, int]]] = defaultdict(list)
+    for i, tier in enumerate(inst.price_tiers):
+        ok = tier.supplier in supplier_ids
+        if not ok:
+            err("price_tiers", i, f"unknown supplier '{tier.supplier}'"
+                f"{did_you_mean(tier.supplier, sorted(supplier_ids))}", "supplier")
+        if tier.period is not None and tier.period not in period_set:
+            err("price_tiers", i, f"period {tier.period} is not one of the periods "
+                f"({period_list})", "period")
+        starts[(tier.supplier, tier.period)].append((tier.from_gwh, i))
+    for (supplier, period), rows in starts.items():
+        first_from, first_row = min(rows)
+        if first_from != 0:
+            which = f" in {period}" if period is not None else ""
+            err("price_tiers", first_row,
+                f"the first price tier of supplier '{supplier}'{which} must start at "
+                f"from_gwh 0, got {first_from:g}", "from_gwh")
+
+
+def _check_supported(inst: Instance, err: Callable[..., None]) -> None:
+    for i, s in enumerate(inst.suppliers):
+        for name in ("fixed_cost", "min_order"):
+            if name in UNSUPPORTED_FEATURES and getattr(s, name) is not None:
+                err("suppliers", i, f"'{name}' is not supported yet by this version "
+                    "(it needs integer variables)", name)
+    if "price_tiers" in UNSUPPORTED_FEATURES:
+        for i, _ in enumerate(inst.price_tiers):
+            err("price_tiers", i, "price tiers are not supported yet by this version")
+
+
+def _check_prices(inst: Instance, err: Callable[..., None]) -> None:
+    """A supplier that can deliver in a period must have a price there."""
+    price_rows = {(p.supplier, p.period) for p in inst.prices}
+    tiered = {(t.supplier, t.period) for t in inst.price_tiers}
+    capacity = _capacity_by_period(inst)
+    for i, s in enumerate(inst.suppliers):
+        missing = []
+        for t, cap in capacity.get(s.id, {}).items():
+            if cap <= 0:
+                continue
+            if s.available_from is not None and t < s.available_from:
+                continue
+            if s.available_until is not None and t > s.available_until:
+                continue
+            priced = (
+                s.price is not None
+                or (s.id, t) in price_rows
+                or (s.id, t) in tiered
+                or (s.id, None) in tiered
+            )
+            if not priced:
+                missing.append(t)
+        if missing:
+            err("suppliers", i,
+                f"supplier '{s.id}' has capacity but no price in "
+                f"{', '.join(map(str, missing))} (give 'price', rows in 'prices', "
+                "or 'price_tiers')", "price")
+
+
+def _check_rule(inst: Instance, i: int, rule: Rule, err: Callable[..., None],
+                app_ids: set[str], period_set: set[int], period_list: str) -> None:
+    groupings = (*BUILTIN_GROUPINGS, *inst.settings.attributes)
+    if rule.kind in UNSUPPORTED_RULE_KINDS:
+        err("rules", i, f"rule kind '{rule.kind}' is not supported yet by this version", "kind")
+    if rule.by is not None:
+        if rule.by not in groupings:
+            err("rules", i, f"cannot group by '{rule.by}'{did_you_mean(rule.by, groupings)}: "
+                f"use one of {', '.join(groupings)}", "by")
+        elif rule.group is not None:
+            values = group_values(inst, rule.by)
+            for g in rule.group:
+                if g not in values:
+                    err("rules", i, f"no {rule.by} '{g}' in this instance"
+                        f"{did_you_mean(g, sorted(values))}", "group")
+    for a in rule.applications or []:
+        if a not in app_ids:
+            err("rules", i, f"unknown application '{a}'{did_you_mean(a, sorted(app_ids))}",
+                "applications")
+    for t in rule.periods or []:
+        if t not in period_set:
+            err("rules", i, f"period {t} is not one of the periods ({period_list})", "periods")
+    if rule.kind in AVERAGE_KINDS and rule.attribute is not None:
+        _check_average_attribute(inst, i, rule, err)
+    if rule.penalty is not None and "penalty" in UNSUPPORTED_FEATURES:
+        err("rules", i, "soft rules ('penalty') are not supported yet by this version",
+            "penalty")
+
+
+def _check_average_attribute(inst: Instance, i: int, rule: Rule,
+                             err: Callable[..., None]) -> None:
+    attr = rule.attribute
+    assert attr is not None
+    if attr != "carbon_intensity" and attr not in inst.settings.attributes:
+        err("rules", i, f"attribute '{attr}' is neither carbon_intensity nor a declared "
+            f"attribute{did_you_mean(attr, ['carbon_intensity', *inst.settings.attributes])}",
+            "attribute")
+        return
+    covered = set(rule.applications) if rule.applications else {a.id for a in inst.applications}
+    allowed = {c for a in inst.applications if a.id in covered for c in a.chemistries}
+    for j, s in enumerate(inst.suppliers):
+        if s.chemistry not in allowed:
+            continue
+        value = s.carbon_intensity if attr == "carbon_intensity" else s.attributes.get(attr)
+        if value is None:
+            err("suppliers", j, f"rule '{rule.name}' averages '{attr}', but supplier "
+                f"'{s.id}' has no value for it", attr)
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            err("suppliers", j, f"rule '{rule.name}' averages '{attr}', which must be a "
+                f"number, got '{value}'", attr)
+            continue
+        if number != number or number in (float("inf"), float("-inf")):
+            err("suppliers", j, f"'{attr}' must be a finite number, got {value}", attr)
+
+
+def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Problem]) -> None:
+    groupings = (*BUILTIN_GROUPINGS, *inst.settings.attributes)
+    total = 0.0
+    for i, sc in enumerate(inst.scenarios):
+        total += sc.probability
+        for key in ("capacity_factor", "price_factor"):
+            for f in getattr(sc, key) or []:
+                if f.by not in groupings:
+                    err("scenarios", i, f"cannot group by '{f.by}'"
+                        f"{did_you_mean(f.by, groupings)}", key)
+                    continue
+                values = group_values(inst, f.by)
+                for g in f.group:
+                    if g not in values:
+                        err("scenarios", i, f"no {f.by} '{g}' in this instance"
+                            f"{did_you_mean(g, sorted(values))}", key)
+        if sc.from_ is not None and sc.until is not None and sc.until < sc.from_:
+            err("scenarios", i, f"until ({sc.until}) is before from ({sc.from_})", "until")
+    if total > 1 + 1e-9:
+        errors.append(Problem(Location(inst.source, table="scenarios"),
+                              f"scenario probabilities add up to {total:g}, more than 1"))
