@@ -27,8 +27,8 @@ from optimizer.solver import SolverOptions
 __version__ = "0.1.0"
 
 __all__ = [
-    "Instance",
     "InputError",
+    "Instance",
     "ModelData",
     "Problem",
     "Result",

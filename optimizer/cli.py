@@ -11,7 +11,6 @@ import argparse
 import sys
 import traceback
 from collections.abc import Sequence
-from pathlib import Path
 
 from rich.console import Console
 
@@ -106,11 +105,11 @@ def _print_problems(console: Console, err: InputError) -> None:
 def cmd_solve(args: argparse.Namespace, console: Console) -> int:
     from optimizer.api import solve
     from optimizer.output import write_result
-    from optimizer.report import solve_report
+    from optimizer.report import solve_report, titled
 
     result = solve(args.instance, _options(args))
     for item in solve_report(result):
-        console.print(item)
+        console.print(titled(item))
         console.print()
     if args.out:
         written = write_result(result, args.out)
@@ -148,7 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
-    console = Console(highlight=False, soft_wrap=False)
+    # a pipe or a file gets 120 columns rather than rich's 80
+    width = None if sys.stdout.isatty() else 120
+    console = Console(highlight=False, soft_wrap=False, width=width)
     err_console = Console(stderr=True, highlight=False)
     if args.command is None:
         parser.print_help()

@@ -46,7 +46,7 @@ def trivial_conflicts(m: pyo.ConcreteModel) -> list[dict[str, Any]]:
                            "leave no lane) and it has no unmet_penalty",
             })
         else:
-            _, label, scope, limit = item
+            _, _label, scope, limit = item
             out.append({
                 "kind": "rule", "rule": scope.rule.name, "period": scope.period,
                 "application": scope.application, "limit": limit, "required": 0.0,

@@ -50,9 +50,8 @@ def headline(result: Result) -> RenderableType:
         total = sum(v for k, v in t.items() if k != "total_solve_step")
         lines.append(f"   HiGHS: {t['solve']:.2f} s   whole run: {total:.2f} s")
     if result.solver.get("mip_gap") is not None:
-        lines.append(
-            f"\nbest bound: {result.solver['best_bound']:,.4f}   gap: {result.solver['mip_gap']:.2e}"
-        )
+        bound, gap = result.solver["best_bound"], result.solver["mip_gap"]
+        lines.append(f"\nbest bound: {bound:,.4f}   gap: {gap:.2e}")
     return lines
 
 
@@ -179,5 +178,14 @@ def solve_report(result: Result) -> Iterator[RenderableType]:
         yield Text(w, style="yellow")
 
 
+def titled(item: RenderableType) -> RenderableType:
+    """A table's title on its own line: rich would wrap it to the table's width."""
+    if isinstance(item, Table) and item.title:
+        title = Text(str(item.title), style="bold")
+        item.title = None
+        return Group(title, item)
+    return item
+
+
 def render(result: Result) -> Group:
-    return Group(*solve_report(result))
+    return Group(*(titled(i) for i in solve_report(result)))

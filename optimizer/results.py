@@ -50,7 +50,7 @@ class Result:
 
     @property
     def has_plan(self) -> bool:
-        return self.status in ("optimal", "time_limit") and not self.allocation.empty or (
+        return (self.status in ("optimal", "time_limit") and not self.allocation.empty) or (
             self.status == "optimal"
         )
 

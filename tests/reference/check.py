@@ -80,22 +80,22 @@ def _check_rule(d, r, plan, tol):
         for g, mem in groups:
             V = sum(q for s, _, q in vols if s in mem)
             where = f"{scope}" + ("" if g == "*" else f" group {g}")
-            if kind == "max_share" and V > lim * X + et:
+            if kind == "max_share" and lim * X + et < V:
                 errs.append(f"{where}: share {V / X:.6g} > limit {lim:g}")
-            elif kind == "min_share" and V < lim * X - et:
+            elif kind == "min_share" and lim * X - et > V:
                 errs.append(f"{where}: share {V / X if X else 0:.6g} < limit {lim:g}")
-            elif kind == "max_volume" and V > lim + tol:
+            elif kind == "max_volume" and lim + tol < V:
                 errs.append(f"{where}: volume {V:g} > limit {lim:g}")
-            elif kind == "min_volume" and V < lim - tol:
+            elif kind == "min_volume" and lim - tol > V:
                 errs.append(f"{where}: volume {V:g} < limit {lim:g}")
             elif kind in ("max_average", "min_average"):
                 mv = [(s, q) for s, _, q in vols if s in mem and abs(q) > tol]
                 W = sum(q for _, q in mv)
                 S = sum((d.attr(s, r["attribute"]) - lim) * q for s, q in mv)
                 avg = lim + S / W if W else float("nan")
-                if kind == "max_average" and S > et:
+                if kind == "max_average" and et < S:
                     errs.append(f"{where}: average {avg:.6g} > limit {lim:g}")
-                if kind == "min_average" and S < -et:
+                if kind == "min_average" and -et > S:
                     errs.append(f"{where}: average {avg:.6g} < limit {lim:g}")
             elif kind in ("max_top_share", "max_hhi"):
                 raise NotImplementedError(kind)

@@ -137,7 +137,7 @@ class Data:
         self.sup = {s["id"]: s for s in inst["suppliers"]}
         self._cap = {(c["supplier"], c["period"]): c["gwh"] for c in inst["capacity"]}
         self._price = {(p["supplier"], p["period"]): p["price"] for p in inst["prices"]}
-        self._lane = {(l["supplier"], l["application"]): l["freight"] for l in inst["lanes"]}
+        self._lane = {(ln["supplier"], ln["application"]): ln["freight"] for ln in inst["lanes"]}
         self._tiers = {}
         for row in inst["price_tiers"]:
             self._tiers.setdefault((row["supplier"], row.get("period")), []).append(

@@ -110,9 +110,9 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
         fc, mo = sp.get("fixed_cost", 0.0), sp.get("min_order", 0.0)
         if fc > 0 or mo > 0:                       # delivers in t <=> z = 1
             z = B.var(binary=True, cost=d.df[t] * fc)
-            B.row(y + [(z, -M[s, t])], hi=0.0)
+            B.row([*y, (z, -M[s, t])], hi=0.0)
             if mo > 0:
-                B.row(y + [(z, -mo)], lo=0.0)
+                B.row([*y, (z, -mo)], lo=0.0)
         if (s, t) in tiered:                       # incremental tiers on the total
             tiers = [(b, p) for b, p in d.tiers(s, t) if b < M[s, t] or b == 0]
             tf = d.df[t] * (1 + d.tariff(s, t))

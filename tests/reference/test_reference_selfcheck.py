@@ -187,8 +187,9 @@ def test_price_tiers():
                   6430)
     # rising tiers (40 up to 50, then 80) with a 2030-specific list that wins over the
     # period-less one: A 50 @40 = 2000, then B 50 @70 = 3500 -> 5500
-    rising = tiers + [{"supplier": "A", "from_gwh": 0, "price": 40, "period": 2030},
-                      {"supplier": "A", "from_gwh": 50, "price": 80, "period": 2030}]
+    rising = [*tiers,
+              {"supplier": "A", "from_gwh": 0, "price": 40, "period": 2030},
+              {"supplier": "A", "from_gwh": 50, "price": 80, "period": 2030}]
     assert_solves(inst(price_tiers=rising), 5500, {("A", "ev", 2030): 50, ("B", "ev", 2030): 50})
 
 

@@ -1,0 +1,144 @@
+"""The command line: outputs, exit codes, infeasibility messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from optimizer.cli import main
+from tests.conftest import world
+
+CAP = {"name": "china-cap", "kind": "max_share", "by": "control", "group": ["CN"],
+       "limit": 0.3}
+
+
+def test_solve_writes_outputs(write_instance, tmp_path, capsys):
+    path = write_instance(world(rules=[CAP]))
+    out = tmp_path / "out"
+    assert main(["solve", str(path), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    # 30 GWh from cn1 at 40 + 70 from kr1 at 50 = 4700 (tests/test_rules.py)
+    assert summary["status"] == "optimal"
+    assert summary["objective"] == pytest.approx(4700)
+    breakdown = summary["cost_breakdown"]
+    assert breakdown["ex_works"] == pytest.approx(4700)
+    for key in ("tariff", "freight", "carbon", "unmet_penalty", "total"):
+        assert key in breakdown
+    assert summary["solver"]["name"] == "highs"
+    assert summary["model_size"]["variables"] >= 3
+    assert "solve" in summary["timings"]
+    alloc = pd.read_csv(out / "allocation.csv")
+    for col in ("supplier", "company", "country", "control", "chemistry", "family",
+                "application", "period", "gwh", "unit_landed_cost", "cost"):
+        assert col in alloc.columns
+    assert alloc.set_index("supplier")["gwh"].to_dict() == pytest.approx({"cn1": 30, "kr1": 70})
+    shares = pd.read_csv(out / "shares.csv")
+    cn = shares[(shares["by"] == "control") & (shares["group"] == "CN")]
+    assert cn["share"].iloc[0] == pytest.approx(0.3)
+    assert set(shares["by"]) == {"company", "country", "control", "family"}
+    rules = pd.read_csv(out / "rules.csv")
+    assert list(rules["rule"]) == ["china-cap"]
+    for col in ("value", "limit", "slack", "binding"):
+        assert col in rules.columns
+    assert bool(rules["binding"].iloc[0])
+    printed = capsys.readouterr().out
+    assert "4,700.0" in printed
+    assert "china-cap" in printed
+    # no staging directories are left behind
+    assert not [p for p in out.iterdir() if p.name.startswith(".staging")]
+
+
+def test_solve_terminal_shows_mix(write_instance, capsys):
+    assert main(["solve", str(write_instance(world(rules=[CAP])))]) == 0
+    printed = capsys.readouterr().out
+    for text in ("Mix by controlling country", "Mix by company", "Mix by chemistry family",
+                 "30.0%", "70.0%", "Binding rules"):
+        assert text in printed
+
+
+def test_infeasible_names_the_rule(write_instance, tmp_path, capsys):
+    # sodium >= 50% but Peak (the only sodium maker) <= 10 GWh of 100: no plan.
+    # Dropping either rule alone restores a plan, so both are named.
+    inst = world(rules=[
+        {"name": "alt-floor", "kind": "min_share", "by": "family", "group": ["sodium"],
+         "limit": 0.5},
+        {"name": "peak-cap", "kind": "max_volume", "by": "company", "group": ["Peak"],
+         "limit": 10},
+        CAP,
+    ])
+    out = tmp_path / "out"
+    assert main(["solve", str(write_instance(inst)), "--out", str(out)]) == 1
+    printed = capsys.readouterr().out
+    assert "alt-floor" in printed and "peak-cap" in printed
+    assert "china-cap" not in printed.split("No plan")[1]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "infeasible"
+    assert summary["objective"] is None
+    named = {c.get("rule") for c in summary["conflicts"]}
+    assert named == {"alt-floor", "peak-cap"}
+
+
+def test_infeasible_demand_beyond_capacity(write_instance, capsys):
+    inst = world(demand=[{"application": "grid", "period": 2026, "gwh": 350}])
+    assert main(["solve", str(write_instance(inst))]) == 1
+    printed = capsys.readouterr().out
+    assert "350" in printed and "300" in printed
+
+
+def test_infeasible_demand_without_any_lane(write_instance, capsys):
+    inst = world(applications=[{"id": "grid", "chemistries": ["lfp", "naion"]},
+                               {"id": "zinc_only", "chemistries": ["zn"]}],
+                 chemistries=[{"id": "lfp", "family": "lithium"},
+                              {"id": "naion", "family": "sodium"},
+                              {"id": "zn", "family": "zinc"}],
+                 demand=[{"application": "grid", "period": 2026, "gwh": 10},
+                         {"application": "zinc_only", "period": 2026, "gwh": 5}])
+    assert main(["solve", str(write_instance(inst))]) == 1
+    assert "zinc_only" in capsys.readouterr().out
+
+
+def test_bad_input_exit_2(write_instance, capsys):
+    inst = world()
+    inst["suppliers"][0]["price"] = "cheap"
+    path = write_instance(inst)
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert path.name in err and "suppliers" in err and "row 1" in err and "price" in err
+
+
+def test_usage_errors_exit_2(capsys):
+    assert main(["solve", "--time-limit", "-3"]) == 2
+    assert main(["frobnicate"]) == 2
+    assert main([]) == 2
+
+
+def test_validate(write_instance, capsys):
+    assert main(["validate", str(write_instance(world(rules=[CAP])))]) == 0
+    assert "3 suppliers" in capsys.readouterr().out
+
+
+def test_default_instance_via_python_m(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "optimizer", "solve", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "Running HiGHS" not in proc.stdout  # the solver banner is silenced
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "optimal"
+
+
+def test_console_script_exit_codes(write_instance):
+    bad = write_instance({"format": 1})
+    # the console script installed beside this interpreter
+    script = Path(sys.executable).parent / "optimizer"
+    proc = subprocess.run([str(script), "validate", str(bad)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "periods" in proc.stderr
