@@ -63,10 +63,8 @@ def solve_model(
     timings["compile"] = hm.compile_seconds
     timings["handoff"] = hm.handoff_seconds
     if conflicts:
-        res = _empty_result(data, "infeasible", solver=solver_info, model_size=hm.size,
-                            timings=timings, conflicts=conflicts)
-        res.highs = hm  # type: ignore[attr-defined]
-        return res
+        return _empty_result(data, "infeasible", solver=solver_info, model_size=hm.size,
+                             timings=timings, conflicts=conflicts, highs=hm)
     status = hm.run()
     timings["solve"] = status.solve_seconds
     solver_info.update({"status": status.highs_status, "mip": hm.is_mip})
@@ -77,10 +75,8 @@ def solve_model(
         found = diagnose(data, m, hm) if (status.status == "infeasible" and diagnose_infeasible) \
             else []
         timings["diagnose"] = time.perf_counter() - t1
-        res = _empty_result(data, status.status, solver=solver_info, model_size=hm.size,
-                            timings=timings, conflicts=found)
-        res.highs = hm  # type: ignore[attr-defined]
-        return res
+        return _empty_result(data, status.status, solver=solver_info, model_size=hm.size,
+                             timings=timings, conflicts=found, highs=hm)
     t1 = time.perf_counter()
     hm.load_into_pyomo()
     plan = plan_from_solution(data, m, hm, status)
@@ -98,8 +94,10 @@ def solve_model(
         solver=solver_info,
         model_size=hm.size,
         timings=timings,
+        usage=plan["usage"],
+        tiers=plan["tiers"],
+        highs=hm,
     )
-    res.highs = hm  # type: ignore[attr-defined]
     return res
 
 

@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # a pipe or a file gets 120 columns rather than rich's 80
     width = None if sys.stdout.isatty() else 120
     console = Console(highlight=False, soft_wrap=False, width=width)
-    err_console = Console(stderr=True, highlight=False)
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT

@@ -9,12 +9,13 @@ modules read these tables and trust them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from optimizer.instance import Instance
-from optimizer.schema import AVERAGE_KINDS, Rule
+from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, Rule
 from optimizer.validate import text
 
 #: the columns a rule's ``by`` can name besides declared attributes
@@ -39,6 +40,10 @@ class RuleScope:
     covered: np.ndarray
     coverage: tuple[int, tuple[str, ...]]
     weights: np.ndarray | None = None  # average rules: attribute value per covered lane
+    #: count rules: lane positions of each group that may count
+    groups: dict[str, np.ndarray] | None = None
+    #: count rules: an upper bound on the covered volume X (big-M), from demand
+    max_covered: float = 0.0
 
     @property
     def label(self) -> str:
@@ -70,6 +75,10 @@ class ModelData:
     demand: pd.DataFrame  # application, period, gwh, unmet_penalty
     scopes: list[RuleScope] = field(default_factory=list)
     excluded: pd.DataFrame = field(default_factory=pd.DataFrame)  # lanes removed by exclude
+    #: (supplier, period) with a fixed cost or a minimum order: capacity, fixed_cost, min_order
+    switched: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: price tiers per (supplier, period): tier, from_gwh, width, price, tariff_rate, unit_cost
+    tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def name(self) -> str:
@@ -77,6 +86,28 @@ class ModelData:
 
     def scopes_of(self, *kinds: str) -> list[tuple[int, RuleScope]]:
         return [(i, s) for i, s in enumerate(self.scopes) if s.rule.kind in kinds]
+
+    @property
+    def falling_tiers(self) -> set[tuple[str, int]]:
+        """(supplier, period) whose tier prices fall somewhere: they need binaries."""
+        if self.tiers.empty:
+            return set()
+        falling = self.tiers.groupby(["supplier", "period"])["price"].apply(
+            lambda p: bool((np.diff(p.to_numpy()) < 0).any()))
+        return {(sup, int(t)) for (sup, t), f in falling.items() if f}
+
+    @property
+    def tiered(self) -> set[tuple[str, int]]:
+        if self.tiers.empty:
+            return set()
+        return {(sup, int(t)) for sup, t in
+                self.tiers[["supplier", "period"]].drop_duplicates().itertuples(index=False)}
+
+    @cached_property
+    def lanes_by_supply(self) -> dict[tuple[str, int], np.ndarray]:
+        """Lane positions of each (supplier, period): what the supplier delivers."""
+        groups = self.lanes.groupby(["supplier", "period"], sort=False).indices
+        return {(s, int(t)): pos for (s, t), pos in groups.items()}
 
     def coverages(self) -> dict[tuple[int, tuple[str, ...]], np.ndarray]:
         """Each distinct (period, applications) total that some rule refers to."""
@@ -95,7 +126,8 @@ def prepare(inst: Instance) -> ModelData:
 
     suppliers = _supplier_table(inst)
     capacity = _capacity_table(inst, suppliers)
-    lanes = _lane_table(inst, suppliers, capacity, discount)
+    tiers = _tier_table(inst, capacity)
+    lanes = _lane_table(inst, suppliers, capacity, discount, tiers)
     lanes, excluded = _apply_exclusions(inst, lanes)
     demand = _demand_table(inst)
     data = ModelData(
@@ -107,9 +139,56 @@ def prepare(inst: Instance) -> ModelData:
         capacity=capacity,
         demand=demand,
         excluded=excluded,
+        switched=_switched_table(inst, capacity),
+        tiers=tiers,
     )
-    data.scopes = _rule_scopes(inst, lanes)
+    data.scopes = _rule_scopes(inst, lanes, demand)
+    if len(tiers):
+        rates = lanes[["supplier", "period", "tariff_rate", "discount"]].drop_duplicates(
+            ["supplier", "period"])
+        tiers = tiers.merge(rates, on=["supplier", "period"], how="inner")
+        tiers["unit_cost"] = tiers["price"] * (1.0 + tiers["tariff_rate"])
+        data.tiers = tiers.reset_index(drop=True)
     return data
+
+
+def _switched_table(inst: Instance, capacity: pd.DataFrame) -> pd.DataFrame:
+    """Supplier-periods that need an on/off decision: a fixed cost or a minimum order."""
+    fixed = {s.id: s.fixed_cost or 0.0 for s in inst.suppliers}
+    min_order = {s.id: s.min_order or 0.0 for s in inst.suppliers}
+    df = capacity.assign(
+        fixed_cost=capacity["supplier"].map(fixed).astype(float),
+        min_order=capacity["supplier"].map(min_order).astype(float),
+    )
+    df = df[(df["fixed_cost"] > 0) | (df["min_order"] > 0)]
+    return df.rename(columns={"gwh": "capacity"}).reset_index(drop=True)
+
+
+def _tier_table(inst: Instance, capacity: pd.DataFrame) -> pd.DataFrame:
+    """Incremental price tiers per (supplier, period) where the supplier can deliver.
+
+    A list given for the period wins over the supplier's list without a period.
+    ``width`` is the GWh the tier spans (the last tier runs to the capacity);
+    tiers that start at or beyond the capacity are left out.
+    """
+    columns = ["supplier", "period", "tier", "from_gwh", "width", "price"]
+    if not inst.price_tiers:
+        return pd.DataFrame(columns=columns)
+    lists: dict[tuple[str, int | None], list[tuple[float, float]]] = {}
+    for t in inst.price_tiers:
+        lists.setdefault((t.supplier, t.period), []).append((t.from_gwh, t.price))
+    rows = []
+    for sup, period, cap in capacity[["supplier", "period", "gwh"]].itertuples(index=False):
+        tiers = lists.get((sup, int(period)), lists.get((sup, None)))
+        if tiers is None:
+            continue
+        tiers = sorted(tiers)
+        for k, (start, price) in enumerate(tiers):
+            if start >= cap and k > 0:
+                break
+            end = tiers[k + 1][0] if k + 1 < len(tiers) else cap
+            rows.append((sup, int(period), k, start, min(end, cap) - start, price))
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _supplier_table(inst: Instance) -> pd.DataFrame:
@@ -171,6 +250,7 @@ def _lane_table(
     suppliers: pd.DataFrame,
     capacity: pd.DataFrame,
     discount: dict[int, float],
+    tiers: pd.DataFrame,
 ) -> pd.DataFrame:
     allowed = pd.DataFrame(
         [(a.id, c, i) for i, a in enumerate(inst.applications) for c in a.chemistries],
@@ -188,7 +268,15 @@ def _lane_table(
         )
         sp = sp.merge(override, on=["supplier", "period"], how="left")
         price = sp["price_override"].fillna(sp["price"]).astype(float)
-    sp["ex_works"] = price
+    # where price tiers apply, the tier variables carry the ex-works cost (and its
+    # tariff); the lane itself then costs only freight and carbon
+    tiered = pd.MultiIndex.from_frame(tiers[["supplier", "period"]].drop_duplicates()) \
+        if len(tiers) else None
+    sp["tiered"] = (
+        pd.MultiIndex.from_frame(sp[["supplier", "period"]]).isin(tiered)
+        if tiered is not None else np.zeros(len(sp), dtype=bool)
+    )
+    sp["ex_works"] = np.where(sp["tiered"], 0.0, price.fillna(0.0))
     sp["tariff_rate"] = _tariff_rates(inst, sp)
     sp["carbon"] = sp["carbon_intensity"].fillna(0.0).astype(float) * (
         inst.settings.carbon_price / 1000.0
@@ -209,7 +297,7 @@ def _lane_table(
     lanes = lanes.sort_values(["order", "app_order", "period"], kind="stable")
     keep = [
         "supplier", "application", "period", *GROUP_COLUMNS[1:], *inst.settings.attributes,
-        "carbon_intensity", "ex_works", "tariff_rate", "tariff", "freight", "carbon",
+        "carbon_intensity", "tiered", "ex_works", "tariff_rate", "tariff", "freight", "carbon",
         "unit_cost", "discount",
     ]
     return lanes[keep].reset_index(drop=True)
@@ -272,8 +360,9 @@ def _demand_table(inst: Instance) -> pd.DataFrame:
     return df
 
 
-def _rule_scopes(inst: Instance, lanes: pd.DataFrame) -> list[RuleScope]:
+def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> list[RuleScope]:
     scopes: list[RuleScope] = []
+    demand_of = demand.set_index(["application", "period"])["gwh"]
     app_ids = [a.id for a in inst.applications]
     for rule in inst.rules:
         if rule.kind == "exclude":
@@ -300,6 +389,15 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame) -> list[RuleScope]:
                     continue
                 assert rule.by is not None
                 by_col = lanes[rule.by].to_numpy()[covered]
+                if rule.kind in COUNT_KINDS:
+                    # each listed value (or every value) is a group that may count
+                    names = list(rule.group) if rule.group is not None else values
+                    assert names is not None
+                    groups = {g: covered[by_col == g] for g in names}
+                    most = float(sum(demand_of.get((a, t), 0.0) for a in apps))
+                    scopes.append(RuleScope(rule, t, app, None, covered[:0], covered, coverage,
+                                            groups=groups, max_covered=most))
+                    continue
                 if values is None:
                     assert rule.group is not None
                     member = covered[np.isin(by_col, rule.group)]

@@ -88,6 +88,9 @@ def write_result(result: Result, out: str | Path,
             od.csv("shares.csv", result.shares)
             od.csv("rules.csv", result.rules)
             od.csv("unmet.csv", result.unmet)
+            od.csv("usage.csv", result.usage)
+            if not result.tiers.empty:
+                od.csv("tiers.csv", result.tiers)
         if result.conflicts:
             od.csv("conflicts.csv", pd.DataFrame(result.conflicts))
         for name, writer in (extra or {}).items():

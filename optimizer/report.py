@@ -152,6 +152,32 @@ def unmet_table(result: Result) -> Table | None:
     return table
 
 
+def usage_view(result: Result) -> Table | None:
+    """Which suppliers deliver in each period (shown when some have fixed costs,
+    minimum orders or tiers, i.e. when being used is a decision of its own)."""
+    usage = result.usage
+    if usage.empty or not (usage["fixed_cost"].gt(0).any() or result.solver.get("mip")):
+        return None
+    table = Table(title="Suppliers used (GWh; * = fixed cost charged)", title_justify="left")
+    table.add_column("supplier")
+    periods = sorted(usage["period"].unique())
+    for t in periods:
+        table.add_column(str(t), justify="right")
+    pivot = usage.pivot_table(index="supplier", columns="period", values="gwh", aggfunc="sum")
+    fixed = usage.pivot_table(index="supplier", columns="period", values="fixed_cost",
+                              aggfunc="sum")
+    for sup in pivot.index:
+        if not (pivot.loc[sup] > 0).any():
+            continue
+        cells = []
+        for t in periods:
+            v = pivot.loc[sup].get(t, np.nan)
+            star = "*" if fixed.loc[sup].get(t, 0) > 0 else ""
+            cells.append("-" if not v or np.isnan(v) else f"{v:,.2f}{star}")
+        table.add_row(str(sup), *cells)
+    return table
+
+
 def conflicts_view(result: Result) -> RenderableType:
     text = Text()
     text.append("No plan satisfies every requirement.\n", style="bold red")
@@ -173,6 +199,9 @@ def solve_report(result: Result) -> Iterator[RenderableType]:
     unmet = unmet_table(result)
     if unmet is not None:
         yield unmet
+    used = usage_view(result)
+    if used is not None:
+        yield used
     yield rules_table(result)
     for w in result.warnings:
         yield Text(w, style="yellow")

@@ -14,7 +14,7 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.schema import AVERAGE_KINDS, SHARE_KINDS, VOLUME_KINDS
+from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
 from optimizer.solver import HighsModel, SolveStatus
 
 #: volumes below this are reported as zero (HiGHS's feasibility tolerance is 1e-7)
@@ -47,6 +47,12 @@ class Result:
     timings: dict[str, float]
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: per supplier and period: GWh, capacity use, used or not, fixed cost charged
+    usage: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: volume in each price tier (empty without price tiers)
+    tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the HiGHS model, kept for warm re-solves (None when nothing was solved)
+    highs: Any = field(default=None, repr=False)
 
     @property
     def has_plan(self) -> bool:
@@ -68,6 +74,9 @@ class Result:
         }
         if self.status in ("optimal", "time_limit") and not self.unmet.empty:
             out["unmet_gwh"] = float(self.unmet["unmet"].sum())
+        if self.solver.get("mip"):
+            out["mip_gap"] = self.solver.get("mip_gap")
+            out["best_bound"] = self.solver.get("best_bound")
         if self.conflicts:
             out["conflicts"] = self.conflicts
         if self.warnings:
@@ -81,16 +90,74 @@ def lane_values(hm: HighsModel, m: pyo.ConcreteModel) -> np.ndarray:
     return x
 
 
-def allocation_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
+def tier_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> pd.DataFrame:
+    """Volume in each price tier; ``current`` marks the tier a supplier's total
+    lies in (a total exactly at a breakpoint belongs to the upper tier)."""
+    tiers = data.tiers
+    if tiers.empty:
+        return pd.DataFrame(columns=["supplier", "period", "tier", "from_gwh", "price", "gwh",
+                                     "current"])
+    v = hm.values_of([m.tier_volume[k] for k in m.TIERS])
+    v[np.abs(v) < TINY] = 0.0
+    df = tiers[["supplier", "period", "tier", "from_gwh", "price", "tariff_rate", "unit_cost",
+                "discount"]].copy()
+    df["gwh"] = v
+    total = df.groupby(["supplier", "period"])["gwh"].transform("sum")
+    reached = df["from_gwh"] <= total + 1e-7
+    highest = df[reached].groupby(["supplier", "period"])["tier"].transform("max")
+    df["current"] = False
+    df.loc[highest.index, "current"] = df.loc[highest.index, "tier"] == highest
+    return df.reset_index(drop=True)
+
+
+def _tiered_prices(tiers: pd.DataFrame) -> pd.DataFrame:
+    """Average ex-works price and tariff per GWh of each tiered (supplier, period)."""
+    t = tiers.assign(ex=tiers["gwh"] * tiers["price"],
+                     duty=tiers["gwh"] * tiers["price"] * tiers["tariff_rate"])
+    g = t.groupby(["supplier", "period"])[["ex", "duty", "gwh"]].sum()
+    g = g[g["gwh"] > 0]
+    return pd.DataFrame({"avg_ex_works": g["ex"] / g["gwh"], "avg_tariff": g["duty"] / g["gwh"]})
+
+
+def allocation_table(data: ModelData, x: np.ndarray, tiers: pd.DataFrame) -> pd.DataFrame:
     lanes = data.lanes
     keep = x > 0
     df = lanes.loc[keep, ["supplier", "company", "country", "control", "bloc", "chemistry",
-                          "family", "application", "period", "ex_works", "tariff", "freight",
-                          "carbon", "unit_cost", "discount"]].copy()
+                          "family", "application", "period", "tiered", "ex_works", "tariff",
+                          "freight", "carbon", "discount"]].copy()
     df.insert(9, "gwh", x[keep])
-    df = df.rename(columns={"unit_cost": "unit_landed_cost"})
+    if df["tiered"].any() and not tiers.empty:
+        avg = _tiered_prices(tiers)
+        key = pd.MultiIndex.from_frame(df[["supplier", "period"]])
+        ex = avg["avg_ex_works"].reindex(key).to_numpy()
+        duty = avg["avg_tariff"].reindex(key).to_numpy()
+        tiered = df["tiered"].to_numpy()
+        df.loc[tiered, "ex_works"] = ex[tiered]
+        df.loc[tiered, "tariff"] = duty[tiered]
+    df["unit_landed_cost"] = df["ex_works"] + df["tariff"] + df["freight"] + df["carbon"]
     df["cost"] = df["gwh"] * df["unit_landed_cost"]
     df["discounted_cost"] = df["cost"] * df.pop("discount")
+    return df.drop(columns="tiered").reset_index(drop=True)
+
+
+def usage_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
+                x: np.ndarray) -> pd.DataFrame:
+    """Per supplier and period where it could deliver: GWh, capacity use, whether
+    it is used, and the fixed cost charged."""
+    cap = data.capacity.rename(columns={"gwh": "capacity"})
+    delivered = pd.DataFrame({"supplier": data.lanes["supplier"],
+                              "period": data.lanes["period"], "gwh": x})
+    delivered = delivered.groupby(["supplier", "period"], as_index=False)["gwh"].sum()
+    df = cap.merge(delivered, on=["supplier", "period"], how="inner")
+    df["utilisation"] = df["gwh"] / df["capacity"]
+    df["used"] = df["gwh"] > TINY
+    # the fixed cost is charged where the on/off decision is on (as in the objective)
+    keys = list(m.SWITCHED)
+    on = hm.values_of([m.delivers[k] for k in keys]) if keys else np.zeros(0)
+    fixed = data.switched.set_index(["supplier", "period"])["fixed_cost"]
+    charged = {k: float(fixed[k]) for k, v in zip(keys, on, strict=True) if v > 0.5}
+    df["fixed_cost"] = [charged.get((s, int(t)), 0.0) for s, t in
+                        zip(df["supplier"], df["period"], strict=True)]
     return df.reset_index(drop=True)
 
 
@@ -111,22 +178,28 @@ def unmet_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
     return d.rename(columns={"gwh": "demand", "unmet_penalty": "penalty"})
 
 
-def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame) -> dict[str, float]:
+def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame,
+                   tiers: pd.DataFrame, usage: pd.DataFrame) -> dict[str, float]:
     """Discounted cost components in USD million; they add up to ``total``."""
     lanes = data.lanes
     w = x * lanes["discount"].to_numpy()
     penalty = unmet["penalty"].astype(float).fillna(0.0).to_numpy()
     disc = unmet["period"].map(data.discount).to_numpy(dtype=float)
+    tier_ex = tier_duty = 0.0
+    if not tiers.empty:
+        tw = tiers["gwh"] * tiers["price"] * tiers["discount"]
+        tier_ex = float(tw.sum())
+        tier_duty = float((tw * tiers["tariff_rate"]).sum())
+    usage_disc = usage["period"].map(data.discount).to_numpy(dtype=float)
     out = {
-        "ex_works": float(w @ lanes["ex_works"].to_numpy()),
-        "tariff": float(w @ lanes["tariff"].to_numpy()),
+        "ex_works": float(w @ lanes["ex_works"].to_numpy()) + tier_ex,
+        "tariff": float(w @ lanes["tariff"].to_numpy()) + tier_duty,
         "freight": float(w @ lanes["freight"].to_numpy()),
         "carbon": float(w @ lanes["carbon"].to_numpy()),
-        "fixed": 0.0,
+        "fixed": float((usage["fixed_cost"].to_numpy() * usage_disc).sum()),
         "unmet_penalty": float((unmet["unmet"].to_numpy() * penalty * disc).sum()),
     }
     out["total"] = float(sum(out.values()))
-    out["undiscounted_purchases"] = float(x @ lanes["unit_cost"].to_numpy())
     return out
 
 
@@ -173,6 +246,18 @@ def _rule_row(scope: RuleScope, x: np.ndarray) -> dict[str, Any]:
         gap = limit * total - weighted
         unit = rule.attribute or ""
         scale = max(1.0, total * max(1.0, abs(limit)))
+    elif kind in COUNT_KINDS:
+        h = float(rule.threshold or 0.0)
+        volumes = [float(x[pos].sum()) for pos in (scope.groups or {}).values()]
+        tol = 1e-6 * max(1.0, total)
+        if kind == "max_count":
+            value = float(sum(vg > h * total + tol for vg in volumes))
+        else:
+            value = float(sum(vg >= h * total - tol for vg in volumes))
+        gap = limit - value
+        unit = "groups"
+        scale = 1.0
+        v = value
     else:
         value, gap, unit, scale = v, -v, "GWh", 1.0
     if kind.startswith("min_"):
@@ -180,9 +265,12 @@ def _rule_row(scope: RuleScope, x: np.ndarray) -> dict[str, Any]:
     if kind in SHARE_KINDS or kind in AVERAGE_KINDS:
         slack = (limit - value if kind.startswith("max_") else value - limit) \
             if total > TINY else np.nan
+    elif kind in COUNT_KINDS:
+        slack = gap
     else:
         slack = gap
-    binding = bool(abs(gap) <= BINDING_TOL * scale) and (total > TINY or kind in VOLUME_KINDS)
+    binding = bool(abs(gap) <= BINDING_TOL * scale) and (
+        total > TINY or kind in VOLUME_KINDS or kind in COUNT_KINDS)
     return {
         "rule": rule.name,
         "kind": kind,
@@ -202,7 +290,7 @@ def _rule_row(scope: RuleScope, x: np.ndarray) -> dict[str, Any]:
 
 
 def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
-                x: np.ndarray) -> pd.DataFrame:
+                x: np.ndarray, duals: np.ndarray | None = None) -> pd.DataFrame:
     """One row per rule scope: value, limit, slack, binding, marginal cost.
 
     ``marginal_cost`` is the rise in the optimum (USD million) per unit the
@@ -217,7 +305,7 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
         return pd.DataFrame(columns=["rule", "kind", "by", "group", "period", "application",
                                      "value", "limit", "unit", "slack", "binding",
                                      "marginal_cost"])
-    df["marginal_cost"] = _marginal_costs(data, m, hm, x, df)
+    df["marginal_cost"] = _marginal_costs(data, m, hm, x, df, duals)
     return df
 
 
@@ -243,11 +331,10 @@ def _exclusion_rows(data: ModelData) -> list[dict[str, Any]]:
 
 
 def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
-                    x: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+                    x: np.ndarray, df: pd.DataFrame, duals: np.ndarray | None) -> np.ndarray:
     out = np.full(len(df), np.nan)
-    if hm is None or hm.is_mip or hm.last is None or hm.last.status != "optimal":
+    if hm is None or duals is None:
         return out
-    duals = hm.row_duals()
     position = {s.label: i for i, s in enumerate(data.scopes)}
     for cname, scopes in m.scope_rows.items():
         con = getattr(m, cname)
@@ -258,6 +345,8 @@ def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None
                 continue
             y = duals[row]
             kind = scope.rule.kind
+            if kind in COUNT_KINDS:
+                continue  # a count has no meaningful price per unit
             total = float(x[scope.covered].sum())
             if kind in SHARE_KINDS:
                 per_unit = y * total * 0.01  # per percentage point
@@ -269,7 +358,9 @@ def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None
             out[i] = -per_unit if kind.startswith("max_") else per_unit
     # scopes without a row cannot bind: zero marginal cost
     n_scopes = len(data.scopes)
-    out[:n_scopes] = np.where(np.isnan(out[:n_scopes]), 0.0, out[:n_scopes])
+    countable = np.array([s.rule.kind not in COUNT_KINDS for s in data.scopes], dtype=bool)
+    head = out[:n_scopes]
+    head[np.isnan(head) & countable] = 0.0
     out[np.abs(out) < 1e-12] = 0.0
     return out
 
@@ -278,11 +369,22 @@ def plan_from_solution(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
                        status: SolveStatus) -> dict[str, Any]:
     x = lane_values(hm, m)
     unmet = unmet_table(data, m, hm, x)
+    tiers = tier_table(data, m, hm)
+    usage = usage_table(data, m, hm, x)
+    # duals last: for a MIP they come from re-solving with the binaries fixed
+    duals = None
+    if status.status == "optimal":
+        duals = hm.fixed_integer_duals() if hm.is_mip else hm.row_duals()
+    allocation = allocation_table(data, x, tiers)
+    costs = cost_breakdown(data, x, unmet, tiers, usage)
+    costs["undiscounted_purchases"] = float(allocation["cost"].sum())
     return {
         "x": x,
-        "allocation": allocation_table(data, x),
+        "allocation": allocation,
         "unmet": unmet,
         "shares": shares_table(data, x),
-        "rules": rules_table(data, m, hm, x),
-        "cost_breakdown": cost_breakdown(data, x, unmet),
+        "rules": rules_table(data, m, hm, x, duals),
+        "usage": usage,
+        "tiers": tiers.drop(columns=["unit_cost", "discount"], errors="ignore"),
+        "cost_breakdown": costs,
     }

@@ -8,9 +8,11 @@ single rows and top-level settings.
 
 from __future__ import annotations
 
+import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 
 def _to_text(value: Any) -> Any:
@@ -37,11 +39,35 @@ def _to_list(value: Any) -> Any:
     return [value]
 
 
+def _not_bool(value: Any) -> Any:
+    """``true`` is not a number (pydantic would read it as 1)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "bool_not_number", "must be a number, got {value}", {"value": str(value).lower()}
+        )
+    return value
+
+
+#: type of the error a model validator raises for problems with named fields
+ROW_FIELDS = "row_fields"
+
+
+def field_problems(problems: list[tuple[str, str]]) -> PydanticCustomError:
+    """Problems with named fields of one row, found by a model validator: the
+    loader reports each one against its own field."""
+    return PydanticCustomError(
+        ROW_FIELDS,
+        "{summary}",
+        {"summary": "; ".join(f"'{f}' {m}" for f, m in problems), "fields": tuple(problems)},
+    )
+
+
 Text = Annotated[str, BeforeValidator(_to_text), Field(min_length=1)]
 TextList = Annotated[list[Text], BeforeValidator(_to_list)]
-NonNegative = Annotated[float, Field(ge=0)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-Year = int
+Number = Annotated[float, BeforeValidator(_not_bool)]
+NonNegative = Annotated[float, BeforeValidator(_not_bool), Field(ge=0)]
+Fraction = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, le=1)]
+Year = Annotated[int, BeforeValidator(_not_bool)]
 YearList = Annotated[list[Year], BeforeValidator(_to_list)]
 
 
@@ -126,10 +152,11 @@ class Supplier(Row):
             and self.available_until is not None
             and self.available_until < self.available_from
         ):
-            raise ValueError(
-                f"available_until ({self.available_until}) is before "
-                f"available_from ({self.available_from})"
-            )
+            raise field_problems([(
+                "available_until",
+                f"must not be before available_from ({self.available_from}), "
+                f"got {self.available_until}",
+            )])
         return self
 
 
@@ -198,27 +225,27 @@ class Rule(Row):
     kind: RuleKind
     by: Text | None = None
     group: TextList | None = None
-    limit: float | None = None
+    limit: Number | None = None
     applications: TextList | None = None
     per_application: bool = False
     periods: YearList | None = None
     threshold: Fraction | None = None
     attribute: Text | None = None
-    k: Annotated[int, Field(ge=1)] | None = None
+    k: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] | None = None
     penalty: NonNegative | None = None
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Rule:
         kind = self.kind
-        problems: list[str] = []
+        problems: list[tuple[str, str]] = []
 
         def need(name: str) -> None:
             if getattr(self, name) is None:
-                problems.append(f"'{name}' is required for kind {kind}")
+                problems.append((name, f"is required for kind {kind}"))
 
         def refuse(name: str, why: str) -> None:
             if getattr(self, name) is not None:
-                problems.append(f"'{name}' is not used by kind {kind} ({why})")
+                problems.append((name, f"is not used by kind {kind} ({why})"))
 
         if kind in AVERAGE_KINDS:
             need("attribute")
@@ -241,24 +268,28 @@ class Rule(Row):
         else:
             need("k")
         if self.group is not None and len(self.group) == 0:
-            problems.append("'group' is empty: name at least one value or leave it out")
+            problems.append(("group", "is empty: name at least one value or leave it out"))
         if self.applications is not None and len(self.applications) == 0:
-            problems.append("'applications' is empty: name at least one or leave it out")
+            problems.append(("applications", "is empty: name at least one or leave it out"))
         if self.periods is not None and len(self.periods) == 0:
-            problems.append("'periods' is empty: name at least one or leave it out")
+            problems.append(("periods", "is empty: name at least one or leave it out"))
 
         limit = self.limit
         if limit is not None:
             if kind in (*SHARE_KINDS, "max_top_share", "max_hhi") and not 0 <= limit <= 1:
-                problems.append(f"limit must be a share between 0 and 1, got {limit:g}")
+                problems.append(("limit", f"must be a share between 0 and 1, got {limit:g}"))
             elif kind in VOLUME_KINDS and limit < 0:
-                problems.append(f"limit must be a volume >= 0 GWh, got {limit:g}")
+                problems.append(("limit", f"must be a volume >= 0 GWh, got {limit:g}"))
             elif kind in COUNT_KINDS and (limit < 0 or not float(limit).is_integer()):
-                problems.append(f"limit must be a whole number of groups >= 0, got {limit:g}")
+                problems.append(
+                    ("limit", f"must be a whole number of groups >= 0, got {limit:g}")
+                )
         if kind == "min_count" and not (self.threshold or 0) > 0:
-            problems.append("min_count needs a threshold > 0 (the share a group must supply)")
+            problems.append(
+                ("threshold", "must be > 0 for min_count (the share a group must supply)")
+            )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise field_problems(problems)
         return self
 
 
@@ -293,7 +324,7 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
-    format: Literal[1]
+    format: Annotated[Literal[1], BeforeValidator(_not_bool)]
     name: Text
     description: str | None = None
     periods: Annotated[list[Year], Field(min_length=1)]
@@ -303,13 +334,13 @@ class Settings(BaseModel):
     spot_premium: NonNegative = 0.2
     shortage_penalty: NonNegative = 1000.0
 
-    @model_validator(mode="after")
-    def _increasing(self) -> Settings:
-        p = self.periods
-        for a, b in zip(p, p[1:], strict=False):
+    @field_validator("periods")
+    @classmethod
+    def _increasing(cls, periods: list[int]) -> list[int]:
+        for a, b in itertools.pairwise(periods):
             if b <= a:
-                raise ValueError(f"periods must be strictly increasing, but {b} follows {a}")
-        return self
+                raise ValueError(f"must be strictly increasing, but {b} follows {a}")
+        return periods
 
 
 #: table name -> (row model, required?)

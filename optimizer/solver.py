@@ -77,6 +77,8 @@ def new_highs(options: SolverOptions | None = None) -> highspy.Highs:
         h.setOptionValue("time_limit", float(opts.time_limit))
     h.setOptionValue("mip_rel_gap", float(opts.mip_gap))
     if opts.threads is not None:
+        # HiGHS keeps one thread pool per process: resize it for this run
+        h.resetGlobalScheduler(True)
         h.setOptionValue("threads", int(opts.threads))
     h.setOptionValue("random_seed", 0)
     return h
@@ -216,6 +218,32 @@ class HighsModel:
         """Write the solution into the Pyomo variables (``m.x[...].value``)."""
         for v, val in zip(self.columns, self.col_values(), strict=True):
             v.set_value(float(val), skip_validation=True)
+
+    def fixed_integer_duals(self) -> np.ndarray | None:
+        """Row duals of the LP with every integer variable fixed at its value in
+        the current solution (how a MIP gets shadow prices); the model is put
+        back as it was afterwards. None if that LP does not solve."""
+        h = self.highs
+        integer = np.flatnonzero([v.is_integer() for v in self.columns]).astype(np.int32)
+        if len(integer) == 0:
+            return self.row_duals()
+        x = self.col_values()
+        fixed = np.round(x[integer])
+        lower = np.array([-INF if self.columns[j].lb is None else self.columns[j].lb
+                          for j in integer], dtype=float)
+        upper = np.array([INF if self.columns[j].ub is None else self.columns[j].ub
+                          for j in integer], dtype=float)
+        n = len(integer)
+        h.changeColsIntegrality(n, integer, np.zeros(n, dtype=np.uint8))
+        h.changeColsBounds(n, integer, fixed, fixed)
+        try:
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            duals = self.row_duals() if ok else None
+        finally:
+            h.changeColsBounds(n, integer, lower, upper)
+            h.changeColsIntegrality(n, integer, np.ones(n, dtype=np.uint8))
+        return duals
 
     # --------------------------------------------------------------- changes
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:

@@ -7,7 +7,7 @@ check what needs more than one row. Every problem names the row it is about.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from optimizer.errors import Location, Problem, did_you_mean
@@ -20,12 +20,8 @@ from optimizer.schema import (
 )
 
 #: features that need integer variables or cuts, and are not modelled yet
-UNSUPPORTED_RULE_KINDS: frozenset[str] = frozenset(
-    {"max_count", "min_count", "max_top_share", "max_hhi"}
-)
-UNSUPPORTED_FEATURES: frozenset[str] = frozenset(
-    {"fixed_cost", "min_order", "price_tiers", "penalty"}
-)
+UNSUPPORTED_RULE_KINDS: frozenset[str] = frozenset({"max_top_share", "max_hhi"})
+UNSUPPORTED_FEATURES: frozenset[str] = frozenset({"penalty"})
 
 
 def text(value: Any) -> str:
@@ -55,62 +51,117 @@ def group_values(inst: Instance, by: str) -> set[str]:
     return {text(s.attributes[by]) for s in inst.suppliers if by in s.attributes}
 
 
+#: per table, the raw rows that failed to parse (their problems are already
+#: reported), or None when the table or some of its rows could not be read at all
+Broken = dict[str, list[dict[str, Any]] | None]
+
+
+class _Anything(Collection[str]):
+    """The values a table may hold when some of its rows could not be read:
+    every reference into it is accepted rather than reported as dangling."""
+
+    def __contains__(self, item: object) -> bool:
+        return True
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+ANYTHING = _Anything()
+
+
+def _known(parsed: set[str], broken: Broken, table: str, field: str) -> Collection[str]:
+    """Values of ``table.field`` a reference may name: those of the parsed rows and
+    of the rows that failed to parse, so that one bad row does not cascade."""
+    if table not in broken:
+        return parsed
+    rows = broken[table]
+    if rows is None:
+        return ANYTHING
+    known = set(parsed)
+    for row in rows:
+        value = row.get(field)
+        if not isinstance(value, str | int | float) or isinstance(value, bool) or value == "":
+            return ANYTHING
+        known.add(text(value))
+    return known
+
+
+_GROUP_SOURCES = {
+    "supplier": ("suppliers", "id"),
+    "company": ("suppliers", "company"),
+    "country": ("countries", "id"),
+    "control": ("countries", "id"),
+    "bloc": ("countries", "bloc"),
+    "chemistry": ("chemistries", "id"),
+    "family": ("chemistries", "family"),
+}
+
+
+def _known_group_values(inst: Instance, by: str, broken: Broken) -> Collection[str]:
+    table, field = _GROUP_SOURCES.get(by, ("suppliers", by))
+    return _known(group_values(inst, by), broken, table, field)
+
+
 def check_instance(
-    inst: Instance, broken_ids: dict[str, set[str]] | None = None
+    inst: Instance, broken: Broken | None = None
 ) -> tuple[list[Problem], list[Problem]]:
     """Return (errors, warnings) found across tables.
 
-    ``broken_ids`` holds, per table, ids of rows that failed to parse: they
-    count as known so that one bad row does not cascade into many.
+    ``broken`` holds, per table, the rows that failed to parse: what they name
+    counts as known so that one bad row does not cascade into many.
     """
-    extra = broken_ids or {}
+    extra = broken or {}
     errors: list[Problem] = []
     warnings: list[Problem] = []
 
     def err(table: str, i: int, message: str, field: str | None = None) -> None:
         errors.append(Problem(inst.location(table, i), message, field=field))
 
-    def unique(table: str, key: Callable[[Any], Any], what: str) -> None:
+    def unique(table: str, key: Callable[[Any], Any], what: str,
+               field: str | None = None) -> None:
         rows = getattr(inst, table)
         seen: dict[Any, int] = {}
         for i, row in enumerate(rows):
             k = key(row)
             if k in seen:
                 first = inst.location(table, seen[k])
-                err(table, i, f"duplicate {what} {k!r} (first in row {first.row})")
+                err(table, i, f"duplicate {what} {k!r} (first in row {first.row})", field)
             else:
                 seen[k] = i
 
-    def ref(table: str, i: int, field: str, value: Any, known: Iterable[Any], what: str) -> bool:
-        options = set(known)
-        if value not in options:
-            hint = did_you_mean(str(value), sorted(map(str, options)))
+    def ref(table: str, i: int, field: str, value: Any, known: Collection[Any], what: str) -> bool:
+        if value not in known:
+            hint = did_you_mean(str(value), sorted(map(str, known)))
             err(table, i, f"unknown {what} '{value}'{hint}", field)
             return False
         return True
 
     periods = inst.periods
     period_set = set(periods)
-    chem_ids = {c.id for c in inst.chemistries} | extra.get("chemistries", set())
-    families = {c.family for c in inst.chemistries}
-    country_ids = {c.id for c in inst.countries} | extra.get("countries", set())
-    app_ids = {a.id for a in inst.applications} | extra.get("applications", set())
-    supplier_ids = {s.id for s in inst.suppliers} | extra.get("suppliers", set())
+    chem_ids = _known({c.id for c in inst.chemistries}, extra, "chemistries", "id")
+    families = _known({c.family for c in inst.chemistries}, extra, "chemistries", "family")
+    country_ids = _known({c.id for c in inst.countries}, extra, "countries", "id")
+    app_ids = _known({a.id for a in inst.applications}, extra, "applications", "id")
+    supplier_ids = _known({s.id for s in inst.suppliers}, extra, "suppliers", "id")
     attributes = inst.settings.attributes
     period_list = ", ".join(map(str, periods))
 
-    unique("chemistries", lambda r: r.id, "chemistry id")
-    unique("countries", lambda r: r.id, "country id")
-    unique("applications", lambda r: r.id, "application id")
-    unique("suppliers", lambda r: r.id, "supplier id")
+    unique("chemistries", lambda r: r.id, "chemistry id", "id")
+    unique("countries", lambda r: r.id, "country id", "id")
+    unique("applications", lambda r: r.id, "application id", "id")
+    unique("suppliers", lambda r: r.id, "supplier id", "id")
     unique("demand", lambda r: (r.application, r.period), "demand for (application, period)")
     unique("capacity", lambda r: (r.supplier, r.period), "capacity for (supplier, period)")
     unique("prices", lambda r: (r.supplier, r.period), "price for (supplier, period)")
     unique("lanes", lambda r: (r.supplier, r.application), "lane (supplier, application)")
     unique("price_tiers", lambda r: (r.supplier, r.period, r.from_gwh),
            "price tier (supplier, period, from_gwh)")
-    unique("rules", lambda r: r.name, "rule name")
-    unique("scenarios", lambda r: r.name, "scenario name")
+    unique("rules", lambda r: r.name, "rule name", "name")
+    unique("scenarios", lambda r: r.name, "scenario name", "name")
 
     # attributes
     for name, count in Counter(attributes).items():
@@ -169,10 +220,10 @@ def check_instance(
 
     _check_supported(inst, err)
     _check_tiers(inst, err, supplier_ids, period_set, period_list)
-    _check_prices(inst, err)
+    _check_prices(inst, err, extra)
     for i, rule in enumerate(inst.rules):
-        _check_rule(inst, i, rule, err, app_ids, period_set, period_list)
-    _check_scenarios(inst, err, errors)
+        _check_rule(inst, i, rule, err, app_ids, period_set, period_list, extra)
+    _check_scenarios(inst, err, errors, extra)
 
     for i, s in enumerate(inst.suppliers):
         cap = _capacity_by_period(inst).get(s.id, {})
@@ -197,7 +248,7 @@ def _capacity_by_period(inst: Instance) -> dict[str, dict[int, float]]:
     return out
 
 
-def _check_tiers(inst: Instance, err: Callable[..., None], supplier_ids: set[str],
+def _check_tiers(inst: Instance, err: Callable[..., None], supplier_ids: Collection[str],
                  period_set: set[int], period_list: str) -> None:
     starts: dict[tuple[str, int | None], list[tuple[float, int]]] = defaultdict(list)
     for i, tier in enumerate(inst.price_tiers):
@@ -229,12 +280,16 @@ def _check_supported(inst: Instance, err: Callable[..., None]) -> None:
             err("price_tiers", i, "price tiers are not supported yet by this version")
 
 
-def _check_prices(inst: Instance, err: Callable[..., None]) -> None:
+def _check_prices(inst: Instance, err: Callable[..., None], broken: Broken) -> None:
     """A supplier that can deliver in a period must have a price there."""
     price_rows = {(p.supplier, p.period) for p in inst.prices}
     tiered = {(t.supplier, t.period) for t in inst.price_tiers}
     capacity = _capacity_by_period(inst)
+    # suppliers with a price or tier row that failed to parse (already reported)
+    unsure = [_known(set(), broken, table, "supplier") for table in ("prices", "price_tiers")]
     for i, s in enumerate(inst.suppliers):
+        if any(s.id in suppliers for suppliers in unsure):
+            continue
         missing = []
         for t, cap in capacity.get(s.id, {}).items():
             if cap <= 0:
@@ -259,7 +314,8 @@ def _check_prices(inst: Instance, err: Callable[..., None]) -> None:
 
 
 def _check_rule(inst: Instance, i: int, rule: Rule, err: Callable[..., None],
-                app_ids: set[str], period_set: set[int], period_list: str) -> None:
+                app_ids: Collection[str], period_set: set[int], period_list: str,
+                broken: Broken) -> None:
     groupings = (*BUILTIN_GROUPINGS, *inst.settings.attributes)
     if rule.kind in UNSUPPORTED_RULE_KINDS:
         err("rules", i, f"rule kind '{rule.kind}' is not supported yet by this version", "kind")
@@ -268,7 +324,7 @@ def _check_rule(inst: Instance, i: int, rule: Rule, err: Callable[..., None],
             err("rules", i, f"cannot group by '{rule.by}'{did_you_mean(rule.by, groupings)}: "
                 f"use one of {', '.join(groupings)}", "by")
         elif rule.group is not None:
-            values = group_values(inst, rule.by)
+            values = _known_group_values(inst, rule.by, broken)
             for g in rule.group:
                 if g not in values:
                     err("rules", i, f"no {rule.by} '{g}' in this instance"
@@ -316,7 +372,8 @@ def _check_average_attribute(inst: Instance, i: int, rule: Rule,
             err("suppliers", j, f"'{attr}' must be a finite number, got {value}", attr)
 
 
-def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Problem]) -> None:
+def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Problem],
+                     broken: Broken) -> None:
     groupings = (*BUILTIN_GROUPINGS, *inst.settings.attributes)
     total = 0.0
     for i, sc in enumerate(inst.scenarios):
@@ -327,7 +384,7 @@ def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Prob
                     err("scenarios", i, f"cannot group by '{f.by}'"
                         f"{did_you_mean(f.by, groupings)}", key)
                     continue
-                values = group_values(inst, f.by)
+                values = _known_group_values(inst, f.by, broken)
                 for g in f.group:
                     if g not in values:
                         err("scenarios", i, f"no {f.by} '{g}' in this instance"

@@ -7,9 +7,9 @@ from pathlib import Path
 from optimizer.errors import InputError, Location, Problem
 from optimizer.instance import Instance
 from optimizer.io.sources import RawInstance, read_yaml
-from optimizer.io.typed import validate_settings, validate_table
+from optimizer.io.typed import lenient_settings, validate_settings, validate_table
 from optimizer.schema import TABLES, Supplier
-from optimizer.validate import check_instance
+from optimizer.validate import Broken, check_instance
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXCEL_SUFFIXES = (".xlsx",)
@@ -21,34 +21,51 @@ def read_raw(path: str | Path) -> RawInstance:
     suffix = p.suffix.lower()
     if suffix in YAML_SUFFIXES:
         return read_yaml(p)
-    if suffix in EXCEL_SUFFIXES:
-        from optimizer.io.excel import read_workbook
-
-        return read_workbook(p)
     raw = RawInstance(file=str(p), settings={}, setting_locations={}, tables={})
+    top = Location(str(p))
+    if suffix in EXCEL_SUFFIXES:
+        try:
+            from optimizer.io.excel import read_workbook
+        except ModuleNotFoundError as exc:
+            if exc.name != "optimizer.io.excel":
+                raise
+            raw.problems.append(Problem(top, "this version cannot read Excel workbooks: save "
+                                        "the tables as CSV files and list them in a YAML file"))
+            return raw
+        return read_workbook(p)
     kinds = ", ".join((*YAML_SUFFIXES, *EXCEL_SUFFIXES))
-    if not p.exists():
-        raw.problems.append(Problem(Location(str(p)), "file not found"))
+    if p.is_dir():
+        raw.problems.append(Problem(top, "is a directory, not an instance file"))
+    elif not p.exists():
+        raw.problems.append(Problem(top, "file not found"))
     else:
-        raw.problems.append(
-            Problem(Location(str(p)), f"unsupported file type '{p.suffix}': expected {kinds}")
-        )
+        raw.problems.append(Problem(top, f"unsupported file type '{p.suffix}': expected {kinds}"))
     return raw
 
 
 def parse_raw(raw: RawInstance, source_kind: str = "yaml") -> Instance:
-    """Type and check a raw instance; raise :class:`InputError` listing every problem."""
+    """Type and check a raw instance; raise :class:`InputError` listing every problem.
+
+    Problems are collected, never raised one at a time: a wrong top-level key, a
+    bad row or an unreadable table is reported, and the rest is still checked,
+    without cascades (a reference to a row that failed counts as known).
+    """
     problems = list(raw.problems)
-    if problems and not raw.settings and not raw.tables:
+    if problems and not raw.settings and not raw.tables and not raw.unreadable:
         raise InputError(problems)
     settings = validate_settings(raw.settings, raw.setting_locations, raw.file, problems)
-    attributes = tuple(settings.attributes) if settings else ()
+    # with a wrong key (reported), the tables are still checked against the others
+    usable = settings or lenient_settings(raw.settings)
+    attributes = tuple(usable.attributes) if usable else ()
     typed: dict[str, list] = {}
     locations: dict[str, list[Location]] = {}
+    broken: Broken = {}
     for name, (model, required) in TABLES.items():
         table = raw.tables.get(name)
         if table is None:
-            if required:
+            if name in raw.unreadable:
+                broken[name] = None
+            elif required:
                 problems.append(Problem(Location(raw.file), f"table '{name}' is required"))
             typed[name] = []
             locations[name] = []
@@ -57,25 +74,26 @@ def parse_raw(raw: RawInstance, source_kind: str = "yaml") -> Instance:
             p.location.table == name for p in problems
         ):
             problems.append(
-                Problem(Location(table.file, table=name), "table has no rows")
+                Problem(Location(table.file, table=name), "has no rows")
             )
         extra = attributes if model is Supplier else ()
         kind = "yaml" if table.header is None else source_kind
         rows = validate_table(table, model, problems, allowed_extra=extra, source=kind)
         typed[name] = [r for r, _ in rows]
         locations[name] = [loc for _, loc in rows]
-    if settings is None:
+        parsed = {id(loc) for _, loc in rows}
+        failed = [r for r, loc in zip(table.rows, table.locations, strict=True)
+                  if id(loc) not in parsed]
+        if table.incomplete:
+            broken[name] = None
+        elif failed:
+            broken[name] = failed
+    if usable is None:
         raise InputError(problems)
-    inst = Instance(source=raw.file, settings=settings, locations=locations, **typed)
+    inst = Instance(source=raw.file, settings=usable, locations=locations, **typed)
     if problems:
-        # cross-table checks on what did parse, so that all problems come at once;
-        # ids of rows that failed to parse still count as known (no cascades)
-        broken_ids = {
-            name: {str(r["id"]) for r in raw.tables[name].rows if "id" in r}
-            for name in ("chemistries", "countries", "applications", "suppliers")
-            if name in raw.tables
-        }
-        errors, _ = check_instance(inst, broken_ids)
+        # cross-table checks on what did parse, so that all problems come at once
+        errors, _ = check_instance(inst, broken)
         raise InputError(problems + errors)
     errors, warnings = check_instance(inst)
     if errors:

@@ -12,7 +12,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ class RawTable:
     #: columns in the header (CSV/Excel) in file order; None for inline YAML
     header: list[str] | None = None
     header_location: Location | None = None
+    #: some rows could not be read at all (already reported): their ids are unknown
+    incomplete: bool = False
 
 
 @dataclass
@@ -41,6 +43,8 @@ class RawInstance:
     setting_locations: dict[str, Location]
     tables: dict[str, RawTable]
     problems: list[Problem] = field(default_factory=list)
+    #: tables the file gives but that could not be read (already reported)
+    unreadable: set[str] = field(default_factory=set)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -56,7 +60,8 @@ class _SafeLineLoader(yaml.SafeLoader):
         super().__init__(stream)
         self.lines: dict[int, int] = {}
         self.key_lines: dict[int, dict[str, int]] = {}
-        self.duplicates: list[tuple[int, str]] = []
+        #: id of a mapping -> (line, key, message) of each key it repeats or cannot use
+        self.duplicates: dict[int, list[tuple[int, str, str]]] = {}
 
 
 _SafeLineLoader.yaml_implicit_resolvers = {
@@ -74,15 +79,19 @@ def _construct_mapping(loader: _SafeLineLoader, node: yaml.MappingNode) -> dict[
     loader.flatten_mapping(node)
     data: dict[Any, Any] = {}
     key_lines: dict[str, int] = {}
+    duplicates = loader.duplicates.setdefault(id(data), [])
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
         try:
             hash(key)
         except TypeError:
-            loader.duplicates.append((key_node.start_mark.line + 1, f"unusable key {key!r}"))
+            duplicates.append((line, str(key), f"unusable key {key!r}: keys must be text"))
             continue
         if key in data:
-            loader.duplicates.append((key_node.start_mark.line + 1, f"duplicate key '{key}'"))
+            duplicates.append(
+                (line, str(key), f"duplicate key '{key}' (first on line {key_lines[str(key)]})")
+            )
             continue
         data[key] = loader.construct_object(value_node, deep=True)
         key_lines[str(key)] = key_node.start_mark.line + 1
@@ -143,35 +152,59 @@ def read_yaml(path: Path) -> RawInstance:
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raw.problems.append(Problem(Location(file=file, line=line), f"not valid YAML: {what}"))
         return raw
+    except RecursionError:
+        raw.problems.append(Problem(top, "not valid YAML: nested too deeply"))
+        return raw
     finally:
         loader.dispose()
-    for line, what in loader.duplicates:
-        raw.problems.append(Problem(Location(file=file, line=line), what))
     if doc is None:
         raw.problems.append(Problem(top, "file is empty"))
         return raw
     if not isinstance(doc, dict):
         raw.problems.append(
             Problem(top, f"must be a mapping of keys (format, name, periods, ...), "
-                         f"found a {type(doc).__name__}")
+                         f"found {_describe(doc)}")
         )
         return raw
 
     key_lines = loader.key_lines.get(id(doc), {})
     known = (*SETTINGS_KEYS, *TABLES)
+    for line, _, what in loader.duplicates.pop(id(doc), []):
+        raw.problems.append(Problem(Location(file=file, line=line), what))
     for key, value in doc.items():
         key_s = str(key)
         loc = Location(file=file, line=key_lines.get(key_s))
         if key_s in TABLES:
             table = _read_table_value(key_s, value, path, loc, loader, raw.problems)
-            if table is not None:
+            if table is None:
+                raw.unreadable.add(key_s)
+            else:
                 raw.tables[key_s] = table
         elif key_s in SETTINGS_KEYS:
             raw.settings[key_s] = value
             raw.setting_locations[key_s] = loc
         else:
             raw.problems.append(Problem(loc, f"unknown key '{key_s}'{did_you_mean(key_s, known)}"))
+    # repeated keys deeper down (in a rule's capacity_factor, say): the line says where
+    for found in loader.duplicates.values():
+        for line, _, what in found:
+            raw.problems.append(Problem(Location(file=file, line=line), what))
     return raw
+
+
+def _describe(value: Any) -> str:
+    """A YAML value the way its author sees it: 'a list', 'the number 7'..."""
+    if isinstance(value, bool):
+        return f"'{str(value).lower()}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"a {type(value).__name__}"
 
 
 def _read_table_value(
@@ -193,13 +226,13 @@ def _read_table_value(
         problems.append(
             Problem(
                 Location(file=file, table=name, line=loc.line),
-                f"must be a list of rows or the path of a CSV file, found a "
-                f"{type(value).__name__}",
+                f"must be a list of rows or the path of a CSV file, found {_describe(value)}",
             )
         )
         return None
     rows: list[dict[str, Any]] = []
     locations: list[Location] = []
+    incomplete = False
     for i, item in enumerate(value, start=1):
         line = loader.lines.get(id(item)) if isinstance(item, dict) else None
         row_loc = Location(file=file, table=name, row=i, line=line)
@@ -207,10 +240,13 @@ def _read_table_value(
             problems.append(
                 Problem(row_loc, f"must be a mapping of field: value, found {item!r}")
             )
+            incomplete = True
             continue
+        for key_line, key, what in loader.duplicates.pop(id(item), []):
+            problems.append(Problem(replace(row_loc, line=key_line), what, field=key))
         rows.append({str(k): v for k, v in item.items() if v is not None})
         locations.append(row_loc)
-    return RawTable(name=name, rows=rows, locations=locations, file=file)
+    return RawTable(name=name, rows=rows, locations=locations, file=file, incomplete=incomplete)
 
 
 # --------------------------------------------------------------------------- CSV
@@ -228,10 +264,10 @@ def read_csv(
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        ref = referenced_from
+        ref = referenced_from or where
         problems.append(
             Problem(
-                Location(file=ref.file if ref else shown, table=table, line=ref.line if ref else None),
+                Location(file=ref.file, table=table, line=ref.line),
                 f"the CSV file '{shown}' does not exist",
             )
         )
@@ -260,15 +296,22 @@ def read_csv(
             original_lines.append(number)
             yield line
 
-    reader = csv.reader(content_lines())
+    def original(line_num: int) -> int | None:
+        """The file line of the reader's ``line_num``-th content line (1-based)."""
+        return original_lines[line_num - 1] if 0 < line_num <= len(original_lines) else None
+
+    # strict: an unclosed quote is an error, not a cell that swallows the rest of the file
+    reader = csv.reader(content_lines(), strict=True)
     header: list[str] | None = None
     header_loc = where
     rows: list[dict[str, Any]] = []
     locations: list[Location] = []
+    incomplete = False
     consumed = 0
+    data_rows = 0
     try:
         for cells in reader:
-            start_line = original_lines[consumed] if consumed < len(original_lines) else None
+            start_line = original(consumed + 1)
             consumed = reader.line_num
             if not cells or all(c.strip() == "" for c in cells):
                 continue
@@ -287,11 +330,13 @@ def read_csv(
                 if bad:
                     return None
                 continue
-            loc = Location(file=shown, table=table, row=len(locations) + 1, line=start_line)
+            data_rows += 1
+            loc = Location(file=shown, table=table, row=data_rows, line=start_line)
             if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
                 problems.append(
                     Problem(loc, f"has {len(cells)} cells but the header has {len(header)} columns")
                 )
+                incomplete = True
                 continue
             row = {
                 name: cell.strip()
@@ -301,12 +346,18 @@ def read_csv(
             rows.append(row)
             locations.append(loc)
     except csv.Error as exc:
-        problems.append(Problem(Location(file=shown, table=table), f"not valid CSV: {exc}"))
+        start = original(consumed + 1)
+        hint = ""
+        if "end of data" in str(exc) and start is not None:
+            hint = f" (the quote opened on line {start} is never closed)"
+        problems.append(
+            Problem(Location(file=shown, table=table, line=start), f"not valid CSV: {exc}{hint}")
+        )
         return None
     if header is None:
         problems.append(Problem(where, "is empty (no header row)"))
         return None
     return RawTable(
         name=table, rows=rows, locations=locations, file=shown, header=header,
-        header_location=header_loc,
+        header_location=header_loc, incomplete=incomplete,
     )

@@ -8,7 +8,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from optimizer.errors import Location, Problem, did_you_mean
 from optimizer.io.sources import RawTable
-from optimizer.schema import Row, Settings, Supplier
+from optimizer.schema import ROW_FIELDS, Row, Settings, Supplier
 
 
 def _shown(value: Any) -> str:
@@ -115,6 +115,10 @@ def validate_table(
             out.append((model.model_validate(row), loc))
         except ValidationError as exc:
             for err in exc.errors(include_url=False):
+                if err.get("type") == ROW_FIELDS:
+                    for name, message in err["ctx"]["fields"]:
+                        problems.append(Problem(loc, message, field=name))
+                    continue
                 name = _field_of(tuple(err.get("loc", ())))
                 message = friendly(dict(err), source)
                 if err.get("type") == "extra_forbidden" and name is not None:
@@ -140,6 +144,32 @@ def validate_settings(
             if err.get("type") == "missing":
                 message = "is required at the top level of the file"
             problems.append(Problem(where, f"key '{key}' {message}" if key else message))
+        return None
+
+
+def lenient_settings(settings: dict[str, Any]) -> Settings | None:
+    """Settings to check the tables against when some top-level keys are wrong
+    (already reported): wrong keys take their defaults and periods out of order
+    are sorted. None when the periods or attributes themselves are unusable, as
+    every check of a period or of an extra supplier column would be a guess."""
+    data = dict(settings)
+    periods = data.get("periods")
+    if isinstance(periods, list) and all(
+        isinstance(t, int) and not isinstance(t, bool) for t in periods
+    ):
+        data["periods"] = sorted(set(periods))
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        wrong = {str(err["loc"][0]) for err in exc.errors() if err.get("loc")}
+    if wrong & {"periods", "attributes"}:
+        return None
+    data = {key: value for key, value in data.items() if key not in wrong}
+    data.setdefault("format", 1)
+    data.setdefault("name", "?")
+    try:
+        return Settings.model_validate(data)
+    except ValidationError:
         return None
 
 

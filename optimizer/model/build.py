@@ -8,6 +8,7 @@ from optimizer.data import ModelData
 from optimizer.model.averages import add_average_rules
 from optimizer.model.capacity import add_capacity
 from optimizer.model.costs import add_objective
+from optimizer.model.counts import add_count_rules, add_counted
 from optimizer.model.demand import add_demand_balance, add_unmet
 from optimizer.model.purchases import add_purchases
 from optimizer.model.shares import (
@@ -16,29 +17,41 @@ from optimizer.model.shares import (
     add_share_rules,
     add_volume_rules,
 )
+from optimizer.model.switching import add_delivers, add_delivery_switches
+from optimizer.model.tiers import add_tier_balance, add_tier_volumes
 
 
 def build_model(data: ModelData) -> pyo.ConcreteModel:
     """The sourcing model: sets and variables, constraints, objective.
 
     ``m.trivial_conflicts`` lists requirements that no variable can meet
-    (a hard demand no lane can serve, a volume floor on a group with no lane);
-    ``m.scope_rows`` maps each rule constraint to the rule scopes of its rows.
+    (a hard demand no lane can serve, a volume floor on a group without any
+    lane); ``m.scope_rows`` maps each rule constraint to the rule scopes of its
+    rows; ``m.objective_terms`` collects the cost terms of optional modules.
+    Binaries appear only for fixed costs, minimum orders, count rules and
+    falling price tiers, so a plain instance stays a linear program.
     """
     m = pyo.ConcreteModel(name=data.name)
     m.trivial_conflicts = []
     m.scope_rows = {}
+    m.objective_terms = []
     # sets, parameters and variables
     add_purchases(m, data)
     add_unmet(m, data)
     add_rule_limits(m, data)
     add_covered_volume(m, data)
+    add_delivers(m, data)
+    add_tier_volumes(m, data)
+    add_counted(m, data)
     # constraints
     add_demand_balance(m, data)
     add_capacity(m, data)
+    add_delivery_switches(m, data)
+    add_tier_balance(m, data)
     add_share_rules(m, data)
     add_volume_rules(m, data)
     add_average_rules(m, data)
+    add_count_rules(m, data)
     # objective
     add_objective(m, data)
     return m

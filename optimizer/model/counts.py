@@ -1,0 +1,71 @@
+"""Count rules: how many groups (companies, countries...) supply a real share.
+
+Each group that may count gets a binary ``counted``; big-M values come from
+the covered demand, which bounds the covered volume X.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData, RuleScope
+from optimizer.model.common import linear, pick
+from optimizer.model.shares import coverage_label
+from optimizer.schema import COUNT_KINDS
+
+
+def _count_scopes(data: ModelData) -> dict[str, RuleScope]:
+    return {s.label: s for _, s in data.scopes_of(*COUNT_KINDS) if s.max_covered > 0}
+
+
+def add_counted(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Binary ``counted[scope, group]``: 1 if the group counts in that scope."""
+    scopes = _count_scopes(data)
+    index = [(label, g) for label, s in scopes.items() for g in (s.groups or {})]
+    m.COUNT_GROUPS = pyo.Set(initialize=index, dimen=2, ordered=True,
+                             doc="(count rule scope, group)")
+    m.counted = pyo.Var(m.COUNT_GROUPS, within=pyo.Binary)
+
+
+def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every scope of a count rule, with V_g the volume of group g, X the
+    covered volume, h the threshold and M the covered demand:
+
+        max_count:  V_g - h X <= M counted[g]            sum_g counted[g] <= limit
+        min_count:  V_g - h X >= -h M (1 - counted[g])   sum_g counted[g] >= limit
+
+    so a group counts for max_count when V_g > h X, and may count for min_count
+    only when V_g >= h X.
+    """
+    scopes = _count_scopes(data)
+
+    def link(m, label, g):
+        scope = scopes[label]
+        assert scope.groups is not None
+        members = scope.groups[g]
+        v = linear([1.0] * len(members), pick(m.lane_vars, members))
+        h = float(scope.rule.threshold or 0.0)
+        x_total = m.covered_volume[coverage_label(scope.coverage)]
+        big_m = scope.max_covered
+        if scope.rule.kind == "max_count":
+            return v - h * x_total - big_m * m.counted[label, g] <= 0
+        return v - h * x_total - h * big_m * m.counted[label, g] >= -h * big_m
+
+    m.count_link = pyo.Constraint(m.COUNT_GROUPS, rule=link)
+    rows = {}
+    for label, scope in scopes.items():
+        if scope.groups:
+            rows[label] = scope
+        elif scope.rule.kind == "min_count" and (scope.rule.limit or 0) > 0:
+            # no group can count at all: a floor above zero cannot be met
+            m.trivial_conflicts.append(("rule", label, scope, float(scope.rule.limit or 0)))
+    m.COUNT_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
+
+    def total(m, label):
+        scope = rows[label]
+        n = sum(m.counted[label, g] for g in (scope.groups or {}))
+        limit = m.rule_limit[scope.rule.name]
+        return n <= limit if scope.rule.kind == "max_count" else n >= limit
+
+    m.count_limit = pyo.Constraint(m.COUNT_SCOPES, rule=total)
+    m.scope_rows["count_limit"] = rows
