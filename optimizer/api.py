@@ -17,13 +17,18 @@ from typing import Any
 
 import pyomo.environ as pyo
 
+from optimizer.analysis import concentration, rule_costs
 from optimizer.data import ModelData, prepare
-from optimizer.diagnose import diagnose, trivial_conflicts
+from optimizer.repair import explain_infeasible, trivial_repairs
 from optimizer.instance import Instance
 from optimizer.io import load_instance
 from optimizer.model import build_model
 from optimizer.results import Result, plan_from_solution
 from optimizer.solver import HighsModel, SolverOptions
+
+
+#: rule costs and the concentration report are computed by default up to this size
+ANALYSIS_AUTO_LIMIT = 20_000
 
 
 def default_instance_path() -> Path:
@@ -47,8 +52,13 @@ def solve_model(
     options: SolverOptions | None = None,
     diagnose_infeasible: bool = True,
     timings: dict[str, float] | None = None,
+    analysis: bool | None = None,
 ) -> Result:
     """Solve a built model with HiGHS and collect the results.
+
+    ``analysis``: also compute each rule's total cost (re-solves) and the
+    concentration report (one more solve without rules). ``None`` does so for
+    models up to ``ANALYSIS_AUTO_LIMIT`` variables.
 
     The solution is also written into the Pyomo variables, so ``m.x[...]``
     holds the plan afterwards. ``result.highs`` keeps the loaded HiGHS model
@@ -57,14 +67,14 @@ def solve_model(
     timings = dict(timings or {})
     options = options or SolverOptions()
     solver_info: dict[str, Any] = {"name": "highs", "interface": "pyomo standard form -> highspy"}
-    conflicts = trivial_conflicts(m)
+    trivial = trivial_repairs(m)
     t0 = time.perf_counter()
     hm = HighsModel(m, options)
     timings["compile"] = hm.compile_seconds
     timings["handoff"] = hm.handoff_seconds
-    if conflicts:
+    if trivial:
         return _empty_result(data, "infeasible", solver=solver_info, model_size=hm.size,
-                             timings=timings, conflicts=conflicts, highs=hm)
+                             timings=timings, repairs=trivial, highs=hm)
     status = hm.run()
     timings["solve"] = status.solve_seconds
     solver_info.update({"status": status.highs_status, "mip": hm.is_mip})
@@ -72,11 +82,14 @@ def solve_model(
         solver_info.update({"best_bound": status.best_bound, "mip_gap": status.mip_gap})
     if not status.has_solution:
         t1 = time.perf_counter()
-        found = diagnose(data, m, hm) if (status.status == "infeasible" and diagnose_infeasible) \
-            else []
+        why: dict[str, Any] = {}
+        if status.status == "infeasible" and diagnose_infeasible:
+            why = explain_infeasible(data, m, hm)
         timings["diagnose"] = time.perf_counter() - t1
         return _empty_result(data, status.status, solver=solver_info, model_size=hm.size,
-                             timings=timings, conflicts=found, highs=hm)
+                             timings=timings, repairs=why.get("repairs", []),
+                             conflicts=why.get("conflicts", []), iis=why.get("iis", []),
+                             highs=hm)
     t1 = time.perf_counter()
     hm.load_into_pyomo()
     plan = plan_from_solution(data, m, hm, status)
@@ -98,12 +111,21 @@ def solve_model(
         tiers=plan["tiers"],
         highs=hm,
     )
+    if analysis is None:
+        analysis = hm.size["variables"] <= ANALYSIS_AUTO_LIMIT
+    if analysis and res.status == "optimal":
+        t2 = time.perf_counter()
+        res.rule_summary = rule_costs(res, data, m, options)
+        res.concentration, res.price_of_rules = concentration(res, data, options)
+        timings["analysis"] = time.perf_counter() - t2
+        res.timings = timings
     return res
 
 
 def solve(
     instance: str | Path | Instance | None = None,
     options: SolverOptions | None = None,
+    analysis: bool | None = None,
 ) -> Result:
     """Load (if given a path), prepare, build and solve an instance.
 
@@ -121,6 +143,6 @@ def solve(
     t2 = time.perf_counter()
     m = build_model(data)
     timings["build"] = time.perf_counter() - t2
-    result = solve_model(m, data, options, timings=timings)
+    result = solve_model(m, data, options, timings=timings, analysis=analysis)
     result.warnings = [str(w) for w in inst.warnings]
     return result

@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     _solver_args(p)
     p.add_argument("--all-rules", action="store_true", help="list every rule scope, "
                    "not only the binding ones")
+    a = p.add_mutually_exclusive_group()
+    a.add_argument("--analysis", dest="analysis", action="store_true", default=None,
+                   help="compute each rule's total cost and the concentration report "
+                        "(default: only for models up to 20,000 variables)")
+    a.add_argument("--no-analysis", dest="analysis", action="store_false",
+                   help="skip them (marginal costs are still reported)")
 
     v = sub.add_parser("validate", help="check an instance file and list every problem")
     v.add_argument("instance", help="instance file (.yaml/.yml/.xlsx)")
@@ -107,8 +113,8 @@ def cmd_solve(args: argparse.Namespace, console: Console) -> int:
     from optimizer.output import write_result
     from optimizer.report import solve_report, titled
 
-    result = solve(args.instance, _options(args))
-    for item in solve_report(result):
+    result = solve(args.instance, _options(args), analysis=args.analysis)
+    for item in solve_report(result, all_rules=args.all_rules):
         console.print(titled(item))
         console.print()
     if args.out:

@@ -89,10 +89,12 @@ def write_result(result: Result, out: str | Path,
             od.csv("rules.csv", result.rules)
             od.csv("unmet.csv", result.unmet)
             od.csv("usage.csv", result.usage)
+            if not result.concentration.empty:
+                od.csv("concentration.csv", result.concentration)
             if not result.tiers.empty:
                 od.csv("tiers.csv", result.tiers)
-        if result.conflicts:
-            od.csv("conflicts.csv", pd.DataFrame(result.conflicts))
+        if result.repairs:
+            od.csv("repairs.csv", pd.DataFrame(result.repairs))
         for name, writer in (extra or {}).items():
             od.write(name, writer)
         return od.publish()

@@ -119,7 +119,13 @@ def rules_table(result: Result, only_binding: bool = True, limit: int = 30) -> T
         table.add_column("total cost", justify="right")
     if df.empty:
         return table
-    sub = df[df["binding"] & (df["kind"] != "exclude")] if only_binding else df
+    if only_binding:
+        cost = df["marginal_cost"].abs().fillna(0) if "marginal_cost" in df.columns else 0
+        if "total_cost" in df.columns:
+            cost = cost + df["total_cost"].abs().fillna(0)
+        sub = df[df["binding"] & ((cost > 1e-9) | (df["kind"] != "exclude"))]
+    else:
+        sub = df
     if "marginal_cost" in sub.columns:
         sub = sub.assign(_mc=sub["marginal_cost"].abs().fillna(0)).sort_values(
             ["_mc", "rule", "period"], ascending=[False, True, True], kind="stable")
@@ -136,6 +142,59 @@ def rules_table(result: Result, only_binding: bool = True, limit: int = 30) -> T
         table.add_row(*cells)
     if len(sub) > limit:
         table.caption = f"{len(sub) - limit} more in rules.csv"
+    return table
+
+
+def rule_summary_table(result: Result) -> Table | None:
+    df = result.rule_summary
+    if df.empty:
+        return None
+    po = result.price_of_rules
+    title = "What each rule costs (USD million: optimum without the rule, minus with it)"
+    table = Table(title=title, title_justify="left")
+    for col, just in (("rule", "left"), ("kind", "left"), ("binding scopes", "right"),
+                      ("total cost", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for row in df.sort_values("total_cost", ascending=False, na_position="last").itertuples():
+        tc = row.total_cost
+        table.add_row(row.rule, row.kind, str(row.binding_scopes),
+                      "-" if tc is None or np.isnan(tc) else f"{tc:,.2f}")
+    if po.get("cost_of_rules") is not None:
+        table.add_row("all rules together", "", "", f"{po['cost_of_rules']:,.2f}", style="bold")
+    return table
+
+
+def price_of_rules_line(result: Result) -> Text | None:
+    po = result.price_of_rules
+    if po.get("cost_of_rules") is None:
+        return None
+    return Text(f"The cheapest plan with no rules at all costs USD "
+                f"{po['objective_no_rules']:,.1f} million; the rules add "
+                f"{po['cost_of_rules']:,.1f} million ({po.get('cost_of_rules_pct', 0):.1f}%).")
+
+
+def concentration_table(result: Result) -> Table | None:
+    df = result.concentration
+    if df.empty:
+        return None
+    table = Table(title="Concentration: HHI (0-10,000) and top-1 / top-3 shares, "
+                        "plan vs. no rules", title_justify="left")
+    for col, just in (("period", "right"), ("by", "left"), ("HHI", "right"),
+                      ("HHI no rules", "right"), ("top-1", "left"), ("top-1 no rules", "left"),
+                      ("top-3", "right"), ("top-3 no rules", "right")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+
+    def pct(v: Any) -> str:
+        return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}%"
+
+    def num(v: Any) -> str:
+        return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.0f}"
+
+    for row in df.itertuples(index=False):
+        table.add_row(str(row.period), row.by, num(row.hhi), num(row.hhi_no_rules),
+                      f"{row.top1_group} {pct(row.top1_share)}",
+                      f"{row.top1_group_no_rules} {pct(row.top1_share_no_rules)}",
+                      pct(row.top3_share), pct(row.top3_share_no_rules))
     return table
 
 
@@ -181,14 +240,24 @@ def usage_view(result: Result) -> Table | None:
 def conflicts_view(result: Result) -> RenderableType:
     text = Text()
     text.append("No plan satisfies every requirement.\n", style="bold red")
-    for item in result.conflicts:
-        text.append(f"  - {item['message']}\n")
+    if result.repairs:
+        text.append("The smallest change that makes a plan possible:\n", style="bold")
+        for item in result.repairs:
+            text.append(f"  - {item['message']}\n")
+    if result.conflicts:
+        names = ", ".join(result.conflicts)
+        text.append(f"Rules that alone stand in the way (dropping any one of them restores "
+                    f"a plan): {names}\n")
+    if result.iis:
+        text.append("A smallest set of requirements that cannot all hold:\n", style="bold")
+        for item in result.iis:
+            text.append(f"  - {item}\n")
     return text
 
 
-def solve_report(result: Result) -> Iterator[RenderableType]:
+def solve_report(result: Result, all_rules: bool = False) -> Iterator[RenderableType]:
     yield headline(result)
-    if result.conflicts:
+    if result.status == "infeasible":
         yield conflicts_view(result)
     if result.allocation.empty and result.status not in ("optimal", "time_limit"):
         return
@@ -202,7 +271,11 @@ def solve_report(result: Result) -> Iterator[RenderableType]:
     used = usage_view(result)
     if used is not None:
         yield used
-    yield rules_table(result)
+    yield rules_table(result, only_binding=not all_rules, limit=10_000 if all_rules else 30)
+    for extra in (rule_summary_table(result), price_of_rules_line(result),
+                  concentration_table(result)):
+        if extra is not None:
+            yield extra
     for w in result.warnings:
         yield Text(w, style="yellow")
 

@@ -45,12 +45,23 @@ class Result:
     solver: dict[str, Any]
     model_size: dict[str, int]
     timings: dict[str, float]
-    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    #: rules whose removal alone restores a plan (infeasible results)
+    conflicts: list[str] = field(default_factory=list)
+    #: the smallest changes that restore a plan, each with a ``message``
+    repairs: list[dict[str, Any]] = field(default_factory=list)
+    #: an irreducible set of requirements that cannot hold together (LP only)
+    iis: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     #: per supplier and period: GWh, capacity use, used or not, fixed cost charged
     usage: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: volume in each price tier (empty without price tiers)
     tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per rule: total cost of the rule (all scopes removed at once)
+    rule_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: HHI and top-1/top-3 shares per period and grouping, with and without rules
+    concentration: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the optimum, the optimum with no rules at all, and the difference
+    price_of_rules: dict[str, Any] = field(default_factory=dict)
     #: the HiGHS model, kept for warm re-solves (None when nothing was solved)
     highs: Any = field(default=None, repr=False)
 
@@ -74,11 +85,17 @@ class Result:
         }
         if self.status in ("optimal", "time_limit") and not self.unmet.empty:
             out["unmet_gwh"] = float(self.unmet["unmet"].sum())
+        if self.price_of_rules:
+            out["price_of_rules"] = self.price_of_rules
+        if not self.rule_summary.empty:
+            out["rule_costs"] = self.rule_summary.to_dict("records")
         if self.solver.get("mip"):
             out["mip_gap"] = self.solver.get("mip_gap")
             out["best_bound"] = self.solver.get("best_bound")
-        if self.conflicts:
+        if self.status == "infeasible":
+            out["repairs"] = self.repairs
             out["conflicts"] = self.conflicts
+            out["irreducible_conflict"] = self.iis
         if self.warnings:
             out["warnings"] = self.warnings
         return out

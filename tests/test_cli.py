@@ -79,8 +79,12 @@ def test_infeasible_names_the_rule(write_instance, tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["status"] == "infeasible"
     assert summary["objective"] is None
-    named = {c.get("rule") for c in summary["conflicts"]}
-    assert named == {"alt-floor", "peak-cap"}
+    assert set(summary["conflicts"]) == {"alt-floor", "peak-cap"}
+    # one repair, moving one of the two rules by 40 GWh worth
+    assert len(summary["repairs"]) == 1
+    fix = summary["repairs"][0]
+    assert fix["rule"] in ("alt-floor", "peak-cap")
+    assert fix["required"] == pytest.approx(0.1 if fix["rule"] == "alt-floor" else 50)
 
 
 def test_infeasible_demand_beyond_capacity(write_instance, capsys):
