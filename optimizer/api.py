@@ -19,13 +19,12 @@ import pyomo.environ as pyo
 
 from optimizer.analysis import concentration, rule_costs
 from optimizer.data import ModelData, prepare
-from optimizer.repair import explain_infeasible, trivial_repairs
 from optimizer.instance import Instance
 from optimizer.io import load_instance
 from optimizer.model import build_model
+from optimizer.repair import explain_infeasible, trivial_repairs
 from optimizer.results import Result, plan_from_solution
 from optimizer.solver import HighsModel, SolverOptions
-
 
 #: rule costs and the concentration report are computed by default up to this size
 ANALYSIS_AUTO_LIMIT = 20_000

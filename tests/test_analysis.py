@@ -1,0 +1,206 @@
+"""Rule costs, the concentration report and infeasibility repairs, by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import optimizer
+from optimizer.cli import main
+from tests.conftest import supplier, world
+
+ROOT = Path(__file__).resolve().parents[1]
+TEACHING = ROOT / "instances" / "teaching" / "instance.yaml"
+CAP30 = {"name": "china-cap", "kind": "max_share", "by": "control", "group": ["CN"],
+         "limit": 0.3}
+
+
+# ------------------------------------------------------------------ rule costs
+def test_rule_costs_teaching_instance():
+    # instances/teaching/instance.yaml, optimum 3638:
+    # - china-cap 2026 removed: floor 2 at 75, then 28 GWh China-controlled
+    #   (10 at 51, 18 at 52): 1596 instead of 1722 -> 126
+    # - china-cap 2027 slack: 0
+    # - alt-floor 2026 removed: 2 GWh of peak (75) become lges (70): 10
+    # - alt-floor 2027 removed: 2 GWh of peak (75) become catl (52): 46
+    # - ev-no-china-2027 lifted: the cap then allows 22.4 GWh of CN in 2027; 4.4 GWh more
+    #   go to ev at 52 instead of lges at 70: 4.4 x 18 = 79.2
+    res = optimizer.solve(TEACHING)
+    tc = res.rules.set_index(["rule", "period"])["total_cost"]
+    assert tc[("china-cap", 2026)] == pytest.approx(126)
+    assert tc[("china-cap", 2027)] == pytest.approx(0)
+    assert tc[("alt-floor", 2026)] == pytest.approx(10)
+    assert tc[("alt-floor", 2027)] == pytest.approx(46)
+    assert tc[("ev-no-china-2027", 2027)] == pytest.approx(79.2)
+    per_rule = res.rule_summary.set_index("rule")["total_cost"]
+    assert per_rule["alt-floor"] == pytest.approx(56)  # both years removed together
+    # no rules at all: 2026 10 x 51 + 20 x 52 = 1550; 2027 10 x 51 + 22 x 52 = 1654
+    assert res.price_of_rules["objective_no_rules"] == pytest.approx(3204)
+    assert res.price_of_rules["cost_of_rules"] == pytest.approx(434)
+
+
+def test_rule_cost_columns_in_rules_csv(write_instance, tmp_path):
+    out = tmp_path / "out"
+    assert main(["solve", str(write_instance(world(rules=[CAP30]))), "--out", str(out)]) == 0
+    import pandas as pd
+
+    rules = pd.read_csv(out / "rules.csv")
+    for col in ("rule", "period", "application", "value", "limit", "slack", "binding",
+                "marginal_cost", "total_cost"):
+        assert col in rules.columns
+    # the cap moves 70 GWh from 40 to 50: total cost 700; 10 per percentage point
+    assert rules.loc[0, "total_cost"] == pytest.approx(700)
+    assert rules.loc[0, "marginal_cost"] == pytest.approx(10)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["price_of_rules"]["cost_of_rules"] == pytest.approx(700)
+
+
+def test_rule_costs_with_binaries(solve_dict):
+    # cn1 fixed cost 200, CN <= 30%: optimum 4900 (tests/test_binaries.py).
+    # Without the cap: cn1 100 at 40 + 200 = 4200 -> total cost 700; the LP with the
+    # binary fixed gives the marginal cost 10 per point.
+    inst = world(rules=[CAP30])
+    supplier(inst, "cn1")["fixed_cost"] = 200
+    res = solve_dict(inst)
+    row = res.rules.iloc[0]
+    assert row["total_cost"] == pytest.approx(700)
+    assert row["marginal_cost"] == pytest.approx(10)
+
+
+def test_slack_rule_costs_nothing(solve_dict):
+    # KR gets nothing in the optimum: a 50% cap on it is slack
+    res = solve_dict(world(rules=[{**CAP30, "group": ["KR"], "limit": 0.5}]))
+    assert res.rules.iloc[0]["total_cost"] == 0
+    assert res.rules.iloc[0]["marginal_cost"] == 0
+
+
+def test_no_analysis_flag(write_instance, tmp_path):
+    out = tmp_path / "out"
+    assert main(["solve", str(write_instance(world(rules=[CAP30]))), "--out", str(out),
+                 "--no-analysis"]) == 0
+    assert not (out / "concentration.csv").exists()
+    import pandas as pd
+
+    assert "total_cost" not in pd.read_csv(out / "rules.csv").columns
+
+
+# ------------------------------------------------------------------ concentration
+def test_concentration_report(write_instance, tmp_path):
+    # CN <= 30%: companies CATL 30, LGES 70 -> HHI 30^2 + 70^2 = 5800, top-1 LGES 70%;
+    # without rules CATL takes all: HHI 10,000
+    out = tmp_path / "out"
+    assert main(["solve", str(write_instance(world(rules=[CAP30]))), "--out", str(out)]) == 0
+    import pandas as pd
+
+    conc = pd.read_csv(out / "concentration.csv").set_index("by")
+    assert set(conc.index) == {"company", "country", "control", "family"}
+    company = conc.loc["company"]
+    assert company["hhi"] == pytest.approx(5800)
+    assert company["hhi_no_rules"] == pytest.approx(10000)
+    assert company["top1_group"] == "LGES" and company["top1_share"] == pytest.approx(0.7)
+    assert company["top1_group_no_rules"] == "CATL"
+    assert company["top3_share"] == pytest.approx(1.0)
+    assert conc.loc["family", "hhi"] == pytest.approx(10000)  # all lithium
+
+
+# ------------------------------------------------------------------ repairs
+def repairs_of(path, tmp_path):
+    out = tmp_path / "rep"
+    assert main(["solve", str(path), "--out", str(out)]) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "infeasible"
+    return summary
+
+
+def test_repair_max_share(write_instance, tmp_path, capsys):
+    # non-CN capacity is kr1 60 + us1 10 = 70 of 100 GWh: CN needs 30%, cap says 25%.
+    # 2027 adds 5 GWh of defense that may not use CN cells: CN needs 35 of 105 = 1/3.
+    inst = world(
+        periods=[2026, 2027],
+        applications=[{"id": "grid", "chemistries": ["lfp", "naion"]},
+                      {"id": "defense", "chemistries": ["lfp"]}],
+        demand=[{"application": "grid", "period": 2026, "gwh": 100},
+                {"application": "grid", "period": 2027, "gwh": 100},
+                {"application": "defense", "period": 2027, "gwh": 5}],
+        rules=[{**CAP30, "limit": 0.25},
+               {"name": "defense-feoc", "kind": "exclude", "by": "control", "group": ["CN"],
+                "applications": ["defense"]}],
+    )
+    supplier(inst, "kr1")["capacity"] = 60
+    supplier(inst, "us1")["capacity"] = 10
+    summary = repairs_of(write_instance(inst), tmp_path)
+    fixes = {r["period"]: r for r in summary["repairs"]}
+    assert set(fixes) == {2026, 2027}
+    assert all(r["rule"] == "china-cap" and r["limit"] == 0.25 for r in fixes.values())
+    assert fixes[2026]["required"] == pytest.approx(0.30, abs=1e-6)
+    assert fixes[2027]["required"] == pytest.approx(1 / 3, abs=1e-6)
+    printed = capsys.readouterr().out
+    assert "raise 'china-cap' in 2026 from 0.25 to 0.3" in printed
+    assert summary["conflicts"] == ["china-cap"]
+    assert any("china-cap" in item for item in summary["irreducible_conflict"])
+
+
+def test_repair_min_share(write_instance, tmp_path):
+    # sodium >= 15% but us1 has 10 of 100 GWh: the floor must come down to 10%
+    inst = world(rules=[{"name": "alt-floor", "kind": "min_share", "by": "family",
+                         "group": ["sodium"], "limit": 0.15}])
+    supplier(inst, "us1")["capacity"] = 10
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["rule"] == "alt-floor" and fix["period"] == 2026
+    assert fix["limit"] == 0.15 and fix["required"] == pytest.approx(0.10, abs=1e-6)
+    assert fix["message"].startswith("lower 'alt-floor'")
+
+
+def test_repair_min_volume(write_instance, tmp_path):
+    # at least 25 GWh from Peak, which can make 12
+    inst = world(rules=[{"name": "peak-floor", "kind": "min_volume", "by": "company",
+                         "group": ["Peak"], "limit": 25}])
+    supplier(inst, "us1")["capacity"] = 12
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["rule"] == "peak-floor" and fix["required"] == pytest.approx(12)
+
+
+def test_repair_max_average(write_instance, tmp_path):
+    # risk <= 0.12, but the least risky mix is us1 50 (0.1) + kr1 50 (0.2): 0.15
+    inst = world(rules=[{"name": "low-risk", "kind": "max_average", "attribute": "risk_score",
+                         "limit": 0.12}])
+    supplier(inst, "us1")["capacity"] = 50
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["rule"] == "low-risk" and fix["required"] == pytest.approx(0.15, abs=1e-6)
+
+
+def test_repair_demand(write_instance, tmp_path, capsys):
+    # defense may not use CN cells and only kr1 (3 GWh) is left: 2 GWh short
+    inst = world(applications=[{"id": "grid", "chemistries": ["lfp", "naion"]},
+                               {"id": "defense", "chemistries": ["lfp"]}],
+                 demand=[{"application": "grid", "period": 2026, "gwh": 50},
+                         {"application": "defense", "period": 2026, "gwh": 5}],
+                 rules=[{"name": "defense-feoc", "kind": "exclude", "by": "control",
+                         "group": ["CN"], "applications": ["defense"]}])
+    supplier(inst, "kr1")["capacity"] = 3
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["demand"] == "defense" and fix["period"] == 2026
+    assert fix["limit"] == 5 and fix["required"] == pytest.approx(3)
+    assert "defense demand in 2026 exceeds" in capsys.readouterr().out
+
+
+def test_repair_min_count(write_instance, tmp_path):
+    # four companies with >= 10% each, but only three exist
+    inst = world(rules=[{"name": "four-makers", "kind": "min_count", "by": "company",
+                         "limit": 4, "threshold": 0.1}])
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["rule"] == "four-makers" and fix["required"] == 3
+
+
+def test_repair_demand_without_any_offer(write_instance, tmp_path):
+    inst = world(chemistries=[{"id": "lfp", "family": "lithium"},
+                              {"id": "naion", "family": "sodium"},
+                              {"id": "zn", "family": "zinc"}],
+                 applications=[{"id": "grid", "chemistries": ["lfp", "naion"]},
+                               {"id": "long", "chemistries": ["zn"]}],
+                 demand=[{"application": "grid", "period": 2026, "gwh": 10},
+                         {"application": "long", "period": 2026, "gwh": 4}])
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["demand"] == "long" and fix["required"] == 0 and fix["limit"] == 4
