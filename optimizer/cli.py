@@ -122,7 +122,7 @@ def cmd_solve(args: argparse.Namespace, console: Console) -> int:
         console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
     if result.status == "optimal":
         return EXIT_PLAN
-    if result.status == "time_limit" and not result.allocation.empty:
+    if result.status == "time_limit" and result.has_plan:
         console.print("[yellow]stopped at the time limit: the plan may not be optimal[/]")
         return EXIT_PLAN
     if result.status == "time_limit":

@@ -67,9 +67,8 @@ class Result:
 
     @property
     def has_plan(self) -> bool:
-        return (self.status in ("optimal", "time_limit") and not self.allocation.empty) or (
-            self.status == "optimal"
-        )
+        """A plan exists (optimal, or the best found before the time limit)."""
+        return self.status in ("optimal", "time_limit") and self.objective is not None
 
     def summary(self) -> dict[str, Any]:
         """The content of ``summary.json``."""

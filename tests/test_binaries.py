@@ -226,6 +226,36 @@ def test_summary_has_gap_and_bound(write_instance, tmp_path):
     assert summary["cost_breakdown"]["fixed"] == pytest.approx(200)
 
 
+@pytest.fixture(scope="module")
+def hard_mip(tmp_path_factory):
+    """A generated instance with ~1,800 binaries that takes HiGHS tens of seconds."""
+    from benchmarks.generate import generate, write
+
+    inst = generate(7, 400, 4, 4, features={"fixed_cost", "min_order", "count", "tiers"})
+    return write(inst, tmp_path_factory.mktemp("hard"))
+
+
+def test_time_limit_with_a_plan(hard_mip, tmp_path, capsys):
+    # HiGHS finds a first plan within a fraction of a second but needs ~20 s to prove
+    # optimality: at 2 s it stops with a plan, a best bound and a gap.
+    out = tmp_path / "out"
+    assert main(["solve", str(hard_mip), "--out", str(out), "--time-limit", "2"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "time_limit"
+    assert summary["objective"] is not None
+    assert summary["best_bound"] <= summary["objective"]
+    assert summary["mip_gap"] > 0
+    assert "time limit" in capsys.readouterr().out
+
+
+def test_time_limit_without_a_plan(hard_mip, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["solve", str(hard_mip), "--out", str(out), "--time-limit", "0.01"]) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "time_limit" and summary["objective"] is None
+    assert "before any plan was found" in capsys.readouterr().out
+
+
 def test_same_input_same_plan(solve_dict):
     inst = world(rules=[CAP30, count_rule("min_count", 2, threshold=0.1)])
     for sid in ("cn1", "kr1", "us1"):
