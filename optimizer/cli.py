@@ -1,4 +1,6 @@
-"""Command line: ``optimizer solve|validate ...`` (also ``python -m optimizer``).
+"""Command line: ``optimizer COMMAND ...`` (also ``python -m optimizer``).
+
+Each command lives in its own module in :mod:`optimizer.commands`.
 
 Exit codes: 0 a plan was found; 1 no feasible plan (the conflicting
 requirements are named); 2 bad input or usage; 3 an internal error (a bug:
@@ -8,13 +10,20 @@ please report it with the output of ``--debug``).
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from optimizer.errors import InputError
+
+if TYPE_CHECKING:
+    from optimizer.solver import SolverOptions
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 
@@ -23,7 +32,7 @@ class UsageError(Exception):
     """A command line that cannot be carried out (exit code 2)."""
 
 
-def _positive(value: str) -> float:
+def positive_number(value: str) -> float:
     try:
         v = float(value)
     except ValueError:
@@ -53,39 +62,44 @@ def _threads(value: str) -> int:
     return v
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: commands listed first in --help; other modules in optimizer/commands follow
+COMMAND_ORDER = ("solve", "validate", "check", "frontier", "stress", "robust", "template",
+                 "convert")
+
+
+def command_modules() -> list[ModuleType]:
+    """Every module in ``optimizer.commands``: each defines ``NAME``, ``HELP``,
+    ``add_arguments(parser)`` and ``run(args, console) -> exit code``."""
+    import optimizer.commands as pkg
+
+    names = [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+    mods = [importlib.import_module(f"optimizer.commands.{n}") for n in names]
+    rank = {n: i for i, n in enumerate(COMMAND_ORDER)}
+    return sorted(mods, key=lambda m: (rank.get(m.NAME, len(rank)), m.NAME))
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     parser = argparse.ArgumentParser(
         prog="optimizer",
         description="Diversified battery-cell sourcing: the cheapest plan no company or "
                     "country can corner.",
-        epilog="Exit codes: 0 a plan, 1 no feasible plan, 2 bad input or usage.",
+        epilog="Exit codes: 0 a plan (or a valid file), 1 no feasible plan, "
+               "2 bad input or usage, 3 internal error.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("solve", help="find the cheapest plan that obeys every rule")
-    p.add_argument("instance", nargs="?", help="instance file (.yaml/.yml/.xlsx); "
-                   "default: the bundled North American example")
-    p.add_argument("--out", metavar="DIR", help="write summary.json, allocation.csv, "
-                   "shares.csv, rules.csv here")
-    _solver_args(p)
-    p.add_argument("--all-rules", action="store_true", help="list every rule scope, "
-                   "not only the binding ones")
-    a = p.add_mutually_exclusive_group()
-    a.add_argument("--analysis", dest="analysis", action="store_true", default=None,
-                   help="compute each rule's total cost and the concentration report "
-                        "(default: only for models up to 20,000 variables)")
-    a.add_argument("--no-analysis", dest="analysis", action="store_false",
-                   help="skip them (marginal costs are still reported)")
-
-    v = sub.add_parser("validate", help="check an instance file and list every problem")
-    v.add_argument("instance", help="instance file (.yaml/.yml/.xlsx)")
-    return parser
+    commands = {}
+    for mod in command_modules():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        commands[mod.NAME] = mod
+    return parser, commands
 
 
-def _solver_args(p: argparse.ArgumentParser) -> None:
+def solver_args(p: argparse.ArgumentParser) -> None:
+    """--time-limit, --mip-gap, --threads, --solver-log."""
     g = p.add_argument_group("solver")
-    g.add_argument("--time-limit", type=_positive, metavar="SECONDS",
+    g.add_argument("--time-limit", type=positive_number, metavar="SECONDS",
                    help="stop HiGHS after this many seconds")
     g.add_argument("--mip-gap", type=_gap, default=1e-6, metavar="GAP",
                    help="relative MIP gap (default 1e-6)")
@@ -93,14 +107,14 @@ def _solver_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--solver-log", action="store_true", help="show HiGHS's own log")
 
 
-def _options(args: argparse.Namespace):
+def solver_options(args: argparse.Namespace) -> SolverOptions:
     from optimizer.solver import SolverOptions
 
     return SolverOptions(time_limit=args.time_limit, mip_gap=args.mip_gap,
                          threads=args.threads, log=args.solver_log)
 
 
-def _print_problems(console: Console, err: InputError) -> None:
+def print_problems(console: Console, err: InputError) -> None:
     errors = [p for p in err.problems if p.severity == "error"]
     n = len(errors)
     console.print(f"[bold red]{n} problem{'s' if n != 1 else ''} in the input:[/]")
@@ -108,47 +122,8 @@ def _print_problems(console: Console, err: InputError) -> None:
         console.print(f"  - {p}", markup=False, highlight=False)
 
 
-def cmd_solve(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.api import solve
-    from optimizer.output import write_result
-    from optimizer.report import solve_report, titled
-
-    result = solve(args.instance, _options(args), analysis=args.analysis)
-    for item in solve_report(result, all_rules=args.all_rules):
-        console.print(titled(item))
-        console.print()
-    if args.out:
-        written = write_result(result, args.out)
-        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
-    if result.status == "optimal":
-        return EXIT_PLAN
-    if result.status == "time_limit" and result.has_plan:
-        console.print("[yellow]stopped at the time limit: the plan may not be optimal[/]")
-        return EXIT_PLAN
-    if result.status == "time_limit":
-        console.print("[red]stopped at the time limit before any plan was found[/]")
-    return EXIT_NO_PLAN
-
-
-def cmd_validate(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.io import load_instance
-
-    inst = load_instance(args.instance)
-    for w in inst.warnings:
-        console.print(f"  - {w}", markup=False, highlight=False)
-    console.print(
-        f"[green]ok[/]: {args.instance}: {len(inst.suppliers)} suppliers, "
-        f"{len(inst.applications)} applications, {len(inst.periods)} periods, "
-        f"{len(inst.rules)} rules, {len(inst.scenarios)} scenarios"
-    )
-    return EXIT_PLAN
-
-
-COMMANDS = {"solve": cmd_solve, "validate": cmd_validate}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser, commands = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
@@ -161,9 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_INPUT
     try:
-        return COMMANDS[args.command](args, console)
+        return int(commands[args.command].run(args, console))
     except InputError as err:
-        _print_problems(err_console, err)
+        print_problems(err_console, err)
         return EXIT_INPUT
     except (UsageError, NotADirectoryError, FileExistsError, PermissionError) as err:
         err_console.print(f"[bold red]error:[/] {err}", highlight=False)

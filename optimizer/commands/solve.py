@@ -1,0 +1,50 @@
+"""``optimizer solve [INSTANCE] [--out DIR]``: the cheapest plan that obeys every rule."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+
+from optimizer.cli import EXIT_NO_PLAN, EXIT_PLAN, solver_args, solver_options
+
+NAME = "solve"
+HELP = "find the cheapest plan that obeys every rule"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("instance", nargs="?", help="instance file (.yaml/.yml/.xlsx); "
+                   "default: the bundled North American example")
+    p.add_argument("--out", metavar="DIR", help="write summary.json, allocation.csv, "
+                   "shares.csv, rules.csv, ... here")
+    solver_args(p)
+    p.add_argument("--all-rules", action="store_true", help="list every rule scope, "
+                   "not only the binding ones")
+    a = p.add_mutually_exclusive_group()
+    a.add_argument("--analysis", dest="analysis", action="store_true", default=None,
+                   help="compute each rule's total cost and the concentration report "
+                        "(default: only for models up to 20,000 variables)")
+    a.add_argument("--no-analysis", dest="analysis", action="store_false",
+                   help="skip them (marginal costs are still reported)")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from optimizer.api import solve
+    from optimizer.output import write_result
+    from optimizer.report import solve_report, titled
+
+    result = solve(args.instance, solver_options(args), analysis=args.analysis)
+    for item in solve_report(result, all_rules=args.all_rules):
+        console.print(titled(item))
+        console.print()
+    if args.out:
+        written = write_result(result, args.out)
+        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+    if result.status == "optimal":
+        return EXIT_PLAN
+    if result.status == "time_limit" and result.has_plan:
+        console.print("[yellow]stopped at the time limit: the plan may not be optimal[/]")
+        return EXIT_PLAN
+    if result.status == "time_limit":
+        console.print("[red]stopped at the time limit before any plan was found[/]")
+    return EXIT_NO_PLAN
