@@ -40,7 +40,7 @@ class RowInfo:
     """What a row of the HiGHS model means to a buyer."""
 
     kind: str  # "rule", "demand" or "capacity"
-    row: int
+    row: int  # the row; for capacity (a column bound) the column
     weight: float
     scope: RuleScope | None = None
     application: str | None = None
@@ -91,12 +91,11 @@ def row_catalog(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> list[R
         if r is not None:
             rows.append(RowInfo("demand", r, WEIGHT_DEMAND, application=a, period=int(t),
                                 limit=float(demand[(a, t)])))
-    cap = data.capacity.set_index(["supplier", "period"])["gwh"]
-    for (s, t), con in m.capacity_limit.items():
-        r = hm.row_of.get(id(con))
-        if r is not None:
-            rows.append(RowInfo("capacity", r, WEIGHT_CAPACITY, supplier=s, period=int(t),
-                                limit=float(cap[(s, t)])))
+    for (s, t), var in m.supplied.items():
+        j = hm.col_of.get(id(var))
+        if j is not None and var.ub is not None:
+            rows.append(RowInfo("capacity", j, WEIGHT_CAPACITY, supplier=s, period=int(t),
+                                limit=float(var.ub)))
     return rows
 
 
@@ -111,8 +110,17 @@ class ElasticModel:
         n = len(hm.columns)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
         self.n_original = n
-        # a <= row gets -s (activity - s <= ub), a >= or = row gets +s
+        # a <= row gets -s (activity - s <= ub), a >= or = row gets +s; a capacity
+        # (a column's upper bound) becomes the row  supplied - s <= capacity
         for info in rows:
+            if info.kind == "capacity":
+                h.changeColBounds(info.row, 0.0, INF)
+                new_row = h.getNumRow()
+                h.addRow(-INF, info.limit, 1, np.array([info.row], dtype=np.int32),
+                         np.array([1.0]))
+                h.addCol(info.weight, 0.0, INF, 1, np.array([new_row], dtype=np.int32),
+                         np.array([-1.0]))
+                continue
             coef = -1.0 if hm.sense[info.row] > 0 else 1.0
             h.addCol(info.weight, 0.0, INF, 1, np.array([info.row], dtype=np.int32),
                      np.array([coef]))
@@ -284,7 +292,7 @@ def irreducible_subset(data: ModelData, m: pyo.ConcreteModel,
     """HiGHS's irreducible infeasible subset, named in business terms (LP only)."""
     if hm.is_mip:
         return []
-    by_row = {info.row: info for info in row_catalog(data, m, hm)}
+    by_row = {(info.kind, info.row): info for info in row_catalog(data, m, hm)}
     h = hm.highs
     h.setOptionValue("iis_strategy", 6)
     try:
@@ -295,7 +303,11 @@ def irreducible_subset(data: ModelData, m: pyo.ConcreteModel,
         return []
     names = []
     for r in iis.row_index_:
-        info = by_row.get(int(r))
+        info = by_row.get(("rule", int(r))) or by_row.get(("demand", int(r)))
+        if info is not None:
+            names.append(info.describe())
+    for c in iis.col_index_:
+        info = by_row.get(("capacity", int(c)))
         if info is not None:
             names.append(info.describe())
     return names

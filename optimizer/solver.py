@@ -1,8 +1,8 @@
 """Hand a built Pyomo model to HiGHS and read the answer back, in memory.
 
-The model is compiled once by Pyomo's ``LinearStandardFormCompiler`` into
-sparse matrices and passed to ``highspy`` in one call (no LP files, no
-per-constraint translation). The :class:`HighsModel` keeps the HiGHS instance,
+The model is compiled once into sparse matrices (:mod:`optimizer.compile`) and
+passed to ``highspy`` in one call (no LP files, no per-constraint
+translation). The :class:`HighsModel` keeps the HiGHS instance,
 so that callers can change a row's bounds or a coefficient and re-solve warm
 (rule costs, frontier sweeps, infeasibility diagnosis all do).
 """
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from optimizer.compile import compile_model, compile_with_pyomo
 
 INF = highspy.kHighsInf
 
@@ -93,58 +94,41 @@ class HighsModel:
     components (by ``id``) to positions.
     """
 
-    def __init__(self, model: pyo.ConcreteModel, options: SolverOptions | None = None):
+    def __init__(self, model: pyo.ConcreteModel, options: SolverOptions | None = None,
+                 compiler: str = "bulk"):
         self.model = model
         self.options = options or SolverOptions()
         t0 = time.perf_counter()
-        info = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+        if compiler == "pyomo":
+            lp = compile_with_pyomo(model)
+        elif compiler == "bulk":
+            lp = compile_model(model)
+        else:
+            raise ValueError(f"unknown compiler '{compiler}': use 'bulk' or 'pyomo'")
         self.compile_seconds = time.perf_counter() - t0
-        self.columns = list(info.columns)
+        self.lp = lp
+        self.columns = lp.columns
         self.col_of = {id(v): j for j, v in enumerate(self.columns)}
-        self.rows = [con for con, _ in info.rows]
+        self.rows = lp.rows
         self.row_of = {id(con): i for i, con in enumerate(self.rows)}
-        if len(self.row_of) != len(self.rows):
-            raise ValueError("a constraint compiled to two rows; ranged rows are not supported")
-        n_col = len(self.columns)
-        n_row = len(self.rows)
-        rhs = np.asarray(info.rhs, dtype=float)
-        sense = np.array([s for _, s in info.rows], dtype=int)
-        row_lower = np.where(sense >= 0, -INF, rhs)
-        row_upper = np.where(sense >= 0, rhs, INF)
-        row_lower = np.where(sense == 0, rhs, row_lower)
-        if n_row == 0:
-            row_lower = row_upper = np.zeros(0)
-        c = info.c.toarray().ravel() if info.c.shape[0] else np.zeros(n_col)
-        if len(c) != n_col:
-            c = np.zeros(n_col)
-        self.offset = float(info.c_offset[0]) if len(info.c_offset) else 0.0
-        col_lower = np.array([-INF if v.lb is None else v.lb for v in self.columns], dtype=float)
-        col_upper = np.array([INF if v.ub is None else v.ub for v in self.columns], dtype=float)
-        integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
-        self.is_mip = bool(integer.any())
-        A = info.A.tocsc()
-        A.sort_indices()
-        self.sense = sense
+        self.sense = lp.sense
+        self.cost = lp.cost
+        self.offset = lp.offset
+        self.is_mip = bool(lp.integer.any())
         t1 = time.perf_counter()
         self.highs = new_highs(self.options)
-        args = [
-            n_col, n_row, int(A.nnz), int(highspy.MatrixFormat.kColwise),
-            int(highspy.ObjSense.kMinimize), self.offset,
-            c, col_lower, col_upper, row_lower, row_upper,
-            A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data.astype(float),
-        ]
-        if self.is_mip:
-            args.append(integer.astype(np.int32))
-        else:
-            args.append(np.zeros(n_col, dtype=np.int32))
-        status = self.highs.passModel(*args)
+        n_col, n_row = len(self.columns), len(self.rows)
+        status = self.highs.passModel(
+            n_col, n_row, lp.nnz, int(highspy.MatrixFormat.kRowwise),
+            int(highspy.ObjSense.kMinimize), lp.offset,
+            lp.cost, lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper,
+            lp.start, lp.index, lp.value, lp.integer.astype(np.int32),
+        )
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS refused the model")
         self.handoff_seconds = time.perf_counter() - t1
-        self.cost = c
-        self.A = A
-        self.row_lower0 = row_lower.copy()
-        self.row_upper0 = row_upper.copy()
+        self.row_lower0 = lp.row_lower.copy()
+        self.row_upper0 = lp.row_upper.copy()
         self.last: SolveStatus | None = None
 
     # ----------------------------------------------------------------- solving
@@ -270,6 +254,6 @@ class HighsModel:
         return {
             "variables": len(self.columns),
             "constraints": len(self.rows),
-            "nonzeros": int(self.A.nnz),
-            "binaries": int(sum(1 for v in self.columns if v.is_integer())),
+            "nonzeros": int(self.lp.nnz),
+            "binaries": int(self.lp.integer.sum()),
         }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.model.common import linear, pick
+from optimizer.model.common import total
 from optimizer.model.shares import coverage_label
 from optimizer.schema import AVERAGE_KINDS
 
@@ -29,7 +29,8 @@ def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     def rule(m, label):
         scope = rows[label]
         assert scope.weights is not None
-        weighted = linear(scope.weights, pick(m.lane_vars, scope.covered))
+        weighted = total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered,
+                         scope.weights, scope.supply_weights)
         x_total = m.covered_volume[coverage_label(scope.coverage)]
         limit = m.rule_limit[scope.rule.name]
         if scope.rule.kind == "max_average":

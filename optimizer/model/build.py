@@ -6,7 +6,7 @@ import pyomo.environ as pyo
 
 from optimizer.data import ModelData
 from optimizer.model.averages import add_average_rules
-from optimizer.model.capacity import add_capacity
+from optimizer.model.capacity import add_supplied, add_supply_balance
 from optimizer.model.costs import add_objective
 from optimizer.model.counts import add_count_rules, add_counted
 from optimizer.model.demand import add_demand_balance, add_unmet
@@ -37,6 +37,7 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     m.objective_terms = []
     # sets, parameters and variables
     add_purchases(m, data)
+    add_supplied(m, data)
     add_unmet(m, data)
     add_rule_limits(m, data)
     add_covered_volume(m, data)
@@ -45,7 +46,7 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     add_counted(m, data)
     # constraints
     add_demand_balance(m, data)
-    add_capacity(m, data)
+    add_supply_balance(m, data)
     add_delivery_switches(m, data)
     add_tier_balance(m, data)
     add_share_rules(m, data)

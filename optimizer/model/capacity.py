@@ -1,4 +1,9 @@
-"""Capacity: a supplier's deliveries to all applications share its capacity."""
+"""Capacity: what a supplier delivers in a period, to all applications together.
+
+``supplied[s, t]`` is a variable of its own: capacity bounds it, fixed costs,
+minimum orders and price tiers act on it, and rules that cover every
+application sum it (one term per supplier rather than one per lane).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,31 @@ from optimizer.data import ModelData
 from optimizer.model.common import linear, pick
 
 
-def supplied(m: pyo.ConcreteModel, data: ModelData, s: str, t: int):
-    """The expression sum_a x[s, a, t]: what supplier s delivers in period t."""
-    positions = data.lanes_by_supply[(s, t)]
-    return linear([1.0] * len(positions), pick(m.lane_vars, positions))
+def add_supplied(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Set SUPPLY of (supplier, period) with a lane, and variable
 
+        0 <= supplied[s, t] <= capacity[s, t]
 
-def add_capacity(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """For every supplier s and period t in which it can deliver:
-
-        sum_a x[s, a, t] <= capacity[s, t]
+    (capacity is the variable's bound rather than a row of its own).
     """
-    cap = {(s, int(t)): g for s, t, g in data.capacity.itertuples(index=False)}
-    index = [key for key in data.lanes_by_supply if key in cap]
-    m.SUPPLY = pyo.Set(initialize=index, dimen=2, ordered=True,
-                       doc="(supplier, period) with capacity")
-    m.capacity_limit = pyo.Constraint(
-        m.SUPPLY, rule=lambda m, s, t: supplied(m, data, s, t) <= cap[(s, t)]
-    )
+    keys = list(data.lanes_by_supply)
+    cap = dict(zip(keys, data.supplies["capacity"].tolist(), strict=True))
+    m.SUPPLY = pyo.Set(initialize=keys, dimen=2, ordered=True,
+                       doc="(supplier, period) that can deliver")
+    m.supplied = pyo.Var(m.SUPPLY, within=pyo.NonNegativeReals,
+                         bounds=lambda m, s, t: (0.0, cap[(s, t)]),
+                         doc="GWh a supplier delivers in a period (capacity: its bound)")
+    # variables in the order of data.supplies, for modules summing over positions
+    m.supply_vars = list(m.supplied.values())
+
+
+def add_supply_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every (s, t) in SUPPLY:
+
+        supplied[s, t] = sum_a x[s, a, t]
+    """
+    def rule(m, s, t):
+        positions = data.lanes_by_supply[(s, t)]
+        return m.supplied[s, t] - linear(None, pick(m.lane_vars, positions)) == 0
+
+    m.supplied_def = pyo.Constraint(m.SUPPLY, rule=rule)

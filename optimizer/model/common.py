@@ -6,19 +6,37 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyomo.environ as pyo
-from pyomo.core.expr.numeric_expr import LinearExpression
+from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 
-def linear(coefs: Iterable[float], variables: Sequence[pyo.Var], constant: float = 0.0):
+def linear(coefs: Iterable[float] | None, variables: Sequence[pyo.Var], constant: float = 0.0):
     """``constant + sum_i coefs[i] * variables[i]`` built in one step.
 
-    Building the expression from lists avoids Pyomo's term-by-term ``+``;
-    coefficients are plain floats (not Params) so compilation is fast.
+    ``coefs=None`` means all ones: the variables then go into the expression
+    as they are, without a product term each, which keeps large sums cheap to
+    build and to hand to the solver. Coefficients are plain floats, not Params.
     """
-    coefs = [float(c) for c in coefs]
-    return LinearExpression(constant=float(constant), linear_coefs=coefs,
-                            linear_vars=list(variables))
+    args: list = [float(constant)] if constant else []
+    if coefs is None:
+        args.extend(variables)
+    else:
+        args.extend(
+            v if c == 1.0 else MonomialTermExpression((c, v))
+            for c, v in zip((float(c) for c in coefs), variables, strict=True)
+        )
+    return LinearExpression(args)
 
 
 def pick(variables: Sequence[pyo.Var], positions: np.ndarray) -> list[pyo.Var]:
     return [variables[i] for i in positions.tolist()]
+
+
+def total(variables: Sequence[pyo.Var], lanes: np.ndarray, supplied: Sequence[pyo.Var],
+          supplies: np.ndarray | None, weights_lanes: np.ndarray | None = None,
+          weights_supplies: np.ndarray | None = None):
+    """A (weighted) sum over lanes, or over whole suppliers' totals when the
+    rule covers every application (``supplies`` is then not None): one term
+    per supplier-period instead of one per lane."""
+    if supplies is not None:
+        return linear(weights_supplies, pick(supplied, supplies))
+    return linear(weights_lanes, pick(variables, lanes))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.model.common import linear, pick
+from optimizer.model.common import total
 from optimizer.model.shares import coverage_label
 from optimizer.schema import COUNT_KINDS
 
@@ -42,8 +42,8 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     def link(m, label, g):
         scope = scopes[label]
         assert scope.groups is not None
-        members = scope.groups[g]
-        v = linear([1.0] * len(members), pick(m.lane_vars, members))
+        supplies = scope.supply_groups[g] if scope.supply_groups is not None else None
+        v = total(m.lane_vars, scope.groups[g], m.supply_vars, supplies)
         h = float(scope.rule.threshold or 0.0)
         x_total = m.covered_volume[coverage_label(scope.coverage)]
         big_m = scope.max_covered
@@ -61,11 +61,11 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
             m.trivial_conflicts.append(("rule", label, scope, float(scope.rule.limit or 0)))
     m.COUNT_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
 
-    def total(m, label):
+    def count_total(m, label):
         scope = rows[label]
         n = sum(m.counted[label, g] for g in (scope.groups or {}))
         limit = m.rule_limit[scope.rule.name]
         return n <= limit if scope.rule.kind == "max_count" else n >= limit
 
-    m.count_limit = pyo.Constraint(m.COUNT_SCOPES, rule=total)
+    m.count_limit = pyo.Constraint(m.COUNT_SCOPES, rule=count_total)
     m.scope_rows["count_limit"] = rows

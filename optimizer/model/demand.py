@@ -36,15 +36,13 @@ def add_demand_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
     for a, t, gwh in data.demand[["application", "period", "gwh"]].itertuples(index=False):
         positions = groups.get((a, t), np.array([], dtype=int))
         variables = pick(m.lane_vars, positions)
-        coefs = [1.0] * len(variables)
         if (a, t) in m.UNMET_ALLOWED:
             variables.append(m.unmet[a, t])
-            coefs.append(1.0)
         if not variables:
             if gwh > 0:
                 m.trivial_conflicts.append(("demand", a, int(t), float(gwh)))
             continue
-        rows[(a, int(t))] = (linear(coefs, variables), float(gwh))
+        rows[(a, int(t))] = (linear(None, variables), float(gwh))
     m.DEMANDS = pyo.Set(initialize=list(rows), dimen=2, ordered=True)
     m.demand_balance = pyo.Constraint(
         m.DEMANDS, rule=lambda m, a, t: rows[(a, t)][0] == rows[(a, t)][1]

@@ -14,8 +14,8 @@ from optimizer.data import ModelData
 def add_purchases(m: pyo.ConcreteModel, data: ModelData) -> None:
     """Set LANES and variable ``x[s, a, t] >= 0`` (GWh bought)."""
     lanes = data.lanes
-    index = list(zip(lanes["supplier"], lanes["application"], lanes["period"].tolist(),
-                     strict=True))
+    index = list(zip(lanes["supplier"].tolist(), lanes["application"].tolist(),
+                     lanes["period"].tolist(), strict=True))
     m.LANES = pyo.Set(initialize=index, dimen=3, ordered=True,
                       doc="eligible (supplier, application, period)")
     m.x = pyo.Var(m.LANES, within=pyo.NonNegativeReals, doc="GWh bought")

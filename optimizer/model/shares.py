@@ -13,7 +13,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.model.common import linear, pick
+from optimizer.model.common import total
 from optimizer.schema import SHARE_KINDS, VOLUME_KINDS
 
 
@@ -34,23 +34,28 @@ def add_covered_volume(m: pyo.ConcreteModel, data: ModelData) -> None:
     """Variable ``covered_volume[t, apps] >= 0`` and its definition
 
         covered_volume[t, apps] = sum_{s, a in apps} x[s, a, t]
+
+    (summed as sum_s supplied[s, t] when ``apps`` is every application).
     """
-    coverages = {coverage_label(c): pos for c, pos in data.coverages().items()}
+    coverages: dict[tuple[int, str], RuleScope] = {}
+    for scope in data.scopes:
+        coverages.setdefault(coverage_label(scope.coverage), scope)
     m.COVERAGES = pyo.Set(initialize=list(coverages), dimen=2, ordered=True,
                           doc="(period, covered applications) totals used by rules")
     m.covered_volume = pyo.Var(m.COVERAGES, within=pyo.NonNegativeReals,
                                doc="GWh bought for the covered applications")
 
     def rule(m, t, apps):
-        positions = coverages[(t, apps)]
-        body = linear([1.0] * len(positions), pick(m.lane_vars, positions))
+        scope = coverages[(t, apps)]
+        body = total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered)
         return m.covered_volume[t, apps] - body == 0
 
     m.covered_volume_def = pyo.Constraint(m.COVERAGES, rule=rule)
 
 
 def _group_volume(m: pyo.ConcreteModel, scope: RuleScope):
-    return linear([1.0] * len(scope.members), pick(m.lane_vars, scope.members))
+    """V: the group's volume in the scope."""
+    return total(m.lane_vars, scope.members, m.supply_vars, scope.supply_members)
 
 
 def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:

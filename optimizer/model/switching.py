@@ -9,7 +9,6 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData
-from optimizer.model.capacity import supplied
 
 
 def _switched(data: ModelData) -> dict[tuple[str, int], tuple[float, float, float]]:
@@ -38,19 +37,19 @@ def add_delivers(m: pyo.ConcreteModel, data: ModelData) -> None:
 def add_delivery_switches(m: pyo.ConcreteModel, data: ModelData) -> None:
     """For every switched (s, t):
 
-        sum_a x[s, a, t] <= capacity[s, t] * delivers[s, t]     (no delivery when off)
-        sum_a x[s, a, t] >= min_order[s] * delivers[s, t]       (if min_order > 0)
+        supplied[s, t] <= capacity[s, t] * delivers[s, t]     (no delivery when off)
+        supplied[s, t] >= min_order[s] * delivers[s, t]       (if min_order > 0)
     """
     switched = _switched(data)
     m.delivers_link = pyo.Constraint(
         m.SWITCHED,
-        rule=lambda m, s, t: supplied(m, data, s, t) - switched[(s, t)][0] * m.delivers[s, t]
+        rule=lambda m, s, t: m.supplied[s, t] - switched[(s, t)][0] * m.delivers[s, t]
         <= 0,
     )
     ordered = [k for k in m.SWITCHED if switched[k][2] > 0]
     m.MIN_ORDERS = pyo.Set(initialize=ordered, dimen=2, ordered=True)
     m.min_order = pyo.Constraint(
         m.MIN_ORDERS,
-        rule=lambda m, s, t: supplied(m, data, s, t) - switched[(s, t)][2] * m.delivers[s, t]
+        rule=lambda m, s, t: m.supplied[s, t] - switched[(s, t)][2] * m.delivers[s, t]
         >= 0,
     )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData
-from optimizer.model.capacity import supplied
 
 
 def add_tier_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -39,7 +38,7 @@ def add_tier_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
 def add_tier_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
     """For every tiered (s, t):
 
-        sum_k tier_volume[s, t, k] = sum_a x[s, a, t]
+        sum_k tier_volume[s, t, k] = supplied[s, t]
 
     and for falling tiers, for k >= 1:
 
@@ -55,7 +54,7 @@ def add_tier_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.tier_balance = pyo.Constraint(
         m.TIERED,
         rule=lambda m, s, t: sum(m.tier_volume[s, t, k] for k in by_supply[(s, t)])
-        - supplied(m, data, s, t) == 0,
+        - m.supplied[s, t] == 0,
     )
     width = {(s, int(t), int(k)): w for s, t, k, w in
              tiers[["supplier", "period", "tier", "width"]].itertuples(index=False)} \

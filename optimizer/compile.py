@@ -1,0 +1,217 @@
+"""Compile a linear Pyomo model into the matrices HiGHS takes, in bulk.
+
+The Pyomo model stays the single source of truth: this walks its active
+constraints and objective as they are *now* (so a notebook user may change,
+add or deactivate constraints before solving). The common shapes the model
+modules build (sums of variables, ``LinearExpression``, coefficient x variable,
+parameters as coefficients) are read directly; anything else goes through
+Pyomo's own ``generate_standard_repn``. Fixed variables become constants.
+
+Why not Pyomo's ``LinearStandardFormCompiler``? It does the same job, but it
+visits every term through a general expression walker and imports SciPy's
+full stack on first use; on the 75,000-variable benchmark this module
+compiles the same matrix several times faster (see benchmarks/README.md).
+Both are available: ``HighsModel(m, compiler="pyomo")`` uses Pyomo's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+from pyomo.core.base.var import VarData
+from pyomo.core.expr.numeric_expr import (
+    LinearExpression,
+    MonomialTermExpression,
+    NegationExpression,
+    SumExpression,
+)
+from pyomo.repn.standard_repn import generate_standard_repn
+
+INF = float("inf")
+_NATIVE = (int, float)
+
+
+@dataclass
+class CompiledModel:
+    """min c x + offset  s.t.  row_lower <= A x <= row_upper,  col_lower <= x <= col_upper.
+
+    ``A`` is row-wise: row i holds ``index[start[i]:start[i+1]]`` with
+    ``value[...]``. ``columns`` / ``rows`` are the Pyomo variables and
+    constraints in order; ``sense`` is 1 for ``<=``, -1 for ``>=``, 0 for
+    ``=`` and 2 for a ranged row.
+    """
+
+    columns: list[VarData]
+    rows: list[pyo.Constraint]
+    cost: np.ndarray
+    offset: float
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integer: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    sense: np.ndarray
+    start: np.ndarray
+    index: np.ndarray
+    value: np.ndarray
+    maximize: bool = False
+
+    @property
+    def nnz(self) -> int:
+        return len(self.index)
+
+
+class _Walker:
+    """Collects (column, coefficient) pairs and a constant from an expression."""
+
+    def __init__(self, col_of: dict[int, int]):
+        self.col_of = col_of
+
+    def terms(self, expr, owner) -> tuple[list[int], list[float], float]:
+        """Columns, coefficients and constant of ``expr`` (``owner`` names it
+        in an error message)."""
+        cols: list[int] = []
+        vals: list[float] = []
+        const = self._add(expr, 1.0, cols, vals, owner)
+        if len(set(cols)) != len(cols):  # the same variable twice: add them up
+            merged: dict[int, float] = {}
+            for c, v in zip(cols, vals, strict=True):
+                merged[c] = merged.get(c, 0.0) + v
+            cols, vals = list(merged), list(merged.values())
+        return cols, vals, const
+
+    def _var(self, var: VarData, coef: float, cols: list[int], vals: list[float]) -> float:
+        if var.fixed:
+            return coef * float(var.value)
+        cols.append(self.col_of[id(var)])
+        vals.append(coef)
+        return 0.0
+
+    def _add(self, expr, coef: float, cols: list[int], vals: list[float], name: str) -> float:
+        cls = expr.__class__
+        if cls in _NATIVE:
+            return coef * expr
+        if cls is VarData or (cls is not MonomialTermExpression and expr.is_variable_type()):
+            return self._var(expr, coef, cols, vals)
+        if cls is LinearExpression or cls is SumExpression:
+            col_of = self.col_of
+            args = expr.args
+            # fast path: a plain sum of (unfixed) variables; fixed ones are no columns
+            idx = [col_of.get(id(a), -1) for a in args]
+            if -1 not in idx:
+                cols.extend(idx)
+                vals.extend([coef] * len(idx))
+                return 0.0
+            const = 0.0
+            for arg in args:
+                acls = arg.__class__
+                if acls is VarData and not arg.fixed:
+                    cols.append(col_of[id(arg)])
+                    vals.append(coef)
+                elif acls is MonomialTermExpression:
+                    c, v = arg.args
+                    c = c if c.__class__ in _NATIVE else pyo.value(c)
+                    const += self._var(v, coef * c, cols, vals)
+                else:
+                    const += self._add(arg, coef, cols, vals, name)
+            return const
+        if cls is MonomialTermExpression:
+            c, v = expr.args
+            c = c if c.__class__ in _NATIVE else pyo.value(c)
+            return self._var(v, coef * c, cols, vals)
+        if cls is NegationExpression:
+            return self._add(expr.args[0], -coef, cols, vals, name)
+        if not expr.is_potentially_variable():
+            return coef * pyo.value(expr)
+        repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
+        if not repn.is_linear():
+            raise ValueError(f"'{name.name}' is not linear: HiGHS needs a linear model")
+        const = coef * float(repn.constant)
+        for c, v in zip(repn.linear_coefs, repn.linear_vars, strict=True):
+            const += self._var(v, coef * float(c), cols, vals)
+        return const
+
+
+def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
+    """The model's matrices, from its active constraints and objective."""
+    columns = [v for v in m.component_data_objects(pyo.Var, active=True, sort=False)
+               if not v.fixed]
+    col_of = {id(v): j for j, v in enumerate(columns)}
+    walker = _Walker(col_of)
+
+    objectives = list(m.component_data_objects(pyo.Objective, active=True))
+    if len(objectives) != 1:
+        raise ValueError(f"the model needs exactly one active objective, found "
+                         f"{len(objectives)}")
+    obj = objectives[0]
+    ocols, ovals, offset = walker.terms(obj.expr, obj)
+    maximize = obj.sense == pyo.maximize
+    cost = np.zeros(len(columns))
+    np.add.at(cost, np.array(ocols, dtype=np.int64), np.array(ovals, dtype=float))
+    if maximize:
+        cost, offset = -cost, -offset
+
+    rows: list = []
+    lower: list[float] = []
+    upper: list[float] = []
+    starts = [0]
+    index: list[int] = []
+    value: list[float] = []
+    for con in m.component_data_objects(pyo.Constraint, active=True, sort=False):
+        lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
+        cols, vals, const = walker.terms(body, con)
+        rows.append(con)
+        lower.append(-INF if lb is None else float(lb) - const)
+        upper.append(INF if ub is None else float(ub) - const)
+        index.extend(cols)
+        value.extend(vals)
+        starts.append(len(index))
+
+    row_lower = np.array(lower, dtype=float)
+    row_upper = np.array(upper, dtype=float)
+    sense = np.where(row_lower == row_upper, 0,
+                     np.where(np.isinf(row_lower), 1, np.where(np.isinf(row_upper), -1, 2)))
+    bounds = [v.bounds for v in columns]
+    col_lower = np.array([-INF if lo is None else lo for lo, _ in bounds], dtype=float)
+    col_upper = np.array([INF if hi is None else hi for _, hi in bounds], dtype=float)
+    integer = np.array([v.is_integer() for v in columns], dtype=bool)
+    return CompiledModel(
+        columns=columns, rows=rows, cost=cost, offset=float(offset),
+        col_lower=col_lower, col_upper=col_upper, integer=integer,
+        row_lower=row_lower, row_upper=row_upper, sense=sense.astype(np.int8),
+        start=np.array(starts, dtype=np.int32), index=np.array(index, dtype=np.int32),
+        value=np.array(value, dtype=float), maximize=maximize,
+    )
+
+
+def compile_with_pyomo(m: pyo.ConcreteModel) -> CompiledModel:
+    """The same matrices through Pyomo's ``LinearStandardFormCompiler`` (for
+    comparison and as a cross-check; slower on large models)."""
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    info = LinearStandardFormCompiler().write(m, mixed_form=True, set_sense=None)
+    columns = list(info.columns)
+    rows = [con for con, _ in info.rows]
+    if len({id(c) for c in rows}) != len(rows):
+        raise ValueError("a constraint compiled to two rows; ranged rows are not supported here")
+    rhs = np.asarray(info.rhs, dtype=float)
+    mult = np.array([s for _, s in info.rows], dtype=int)
+    row_lower = np.where(mult <= 0, rhs, -INF)
+    row_upper = np.where(mult >= 0, rhs, INF)
+    A = info.A.tocsr()
+    A.sort_indices()
+    c = info.c.toarray().ravel() if info.c.shape[0] else np.zeros(len(columns))
+    obj = next(iter(m.component_data_objects(pyo.Objective, active=True)))
+    return CompiledModel(
+        columns=columns, rows=rows, cost=c if len(c) == len(columns) else np.zeros(len(columns)),
+        offset=float(info.c_offset[0]) if len(info.c_offset) else 0.0,
+        col_lower=np.array([-INF if v.lb is None else v.lb for v in columns], dtype=float),
+        col_upper=np.array([INF if v.ub is None else v.ub for v in columns], dtype=float),
+        integer=np.array([v.is_integer() for v in columns], dtype=bool),
+        row_lower=row_lower, row_upper=row_upper,
+        sense=np.where(mult == 0, 0, np.where(mult > 0, 1, -1)).astype(np.int8),
+        start=A.indptr.astype(np.int32), index=A.indices.astype(np.int32),
+        value=A.data.astype(float), maximize=obj.sense == pyo.maximize,
+    )
