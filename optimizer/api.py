@@ -65,7 +65,7 @@ def solve_model(
     """
     timings = dict(timings or {})
     options = options or SolverOptions()
-    solver_info: dict[str, Any] = {"name": "highs", "interface": "pyomo standard form -> highspy"}
+    solver_info: dict[str, Any] = {"name": "highs", "interface": "bulk matrix -> highspy"}
     trivial = trivial_repairs(m)
     t0 = time.perf_counter()
     hm = HighsModel(m, options)
@@ -89,6 +89,12 @@ def solve_model(
                              timings=timings, repairs=why.get("repairs", []),
                              conflicts=why.get("conflicts", []), iis=why.get("iis", []),
                              highs=hm)
+    if status.status == "time_limit" and hm.is_mip:
+        # the incumbent may pay for switches it does not use or fill tiers out of
+        # order; with its purchases fixed, settle the rest at their cheapest
+        status = hm.polish([m.x[k] for k in m.LANES] + [m.unmet[k] for k in m.UNMET_ALLOWED])
+        solver_info.update({"polished": True, "best_bound": status.best_bound,
+                            "mip_gap": status.mip_gap})
     t1 = time.perf_counter()
     hm.load_into_pyomo()
     plan = plan_from_solution(data, m, hm, status)

@@ -89,45 +89,62 @@ class _Walker:
         vals.append(coef)
         return 0.0
 
-    def _add(self, expr, coef: float, cols: list[int], vals: list[float], name: str) -> float:
+    def _add_sum(self, args, coef: float, cols: list[int], vals: list[float], owner) -> float:
+        """The terms of a sum. Plain variables are looked up in one pass; the
+        few other terms (coefficient x variable, constants, nested sums) one by
+        one; a sum made mostly of products takes the product fast path."""
+        col_of = self.col_of
+        idx = [col_of.get(id(a), -1) for a in args]
+        others = [k for k, c in enumerate(idx) if c < 0]
+        if not others:
+            cols.extend(idx)
+            vals.extend([coef] * len(idx))
+            return 0.0
+        if len(others) == len(args):
+            try:  # all products of a number and an unfixed variable
+                pairs = [a._args_ for a in args if a.__class__ is MonomialTermExpression]
+                if len(pairs) == len(args):
+                    new_cols = [col_of[id(v)] for _, v in pairs]
+                    new_vals = [coef * float(c) for c, _ in pairs]
+                    cols.extend(new_cols)
+                    vals.extend(new_vals)
+                    return 0.0
+            except (KeyError, TypeError):
+                pass  # a fixed variable or a parameter coefficient: the general way
+        else:
+            plain = [c for c in idx if c >= 0]
+            cols.extend(plain)
+            vals.extend([coef] * len(plain))
+            args = [args[k] for k in others]
+        const = 0.0
+        for arg in args:
+            if arg.__class__ is MonomialTermExpression:
+                c, v = arg.args
+                c = c if c.__class__ in _NATIVE else pyo.value(c)
+                const += self._var(v, coef * c, cols, vals)
+            else:
+                const += self._add(arg, coef, cols, vals, owner)
+        return const
+
+    def _add(self, expr, coef: float, cols: list[int], vals: list[float], owner) -> float:
         cls = expr.__class__
         if cls in _NATIVE:
             return coef * expr
         if cls is VarData or (cls is not MonomialTermExpression and expr.is_variable_type()):
             return self._var(expr, coef, cols, vals)
         if cls is LinearExpression or cls is SumExpression:
-            col_of = self.col_of
-            args = expr.args
-            # fast path: a plain sum of (unfixed) variables; fixed ones are no columns
-            idx = [col_of.get(id(a), -1) for a in args]
-            if -1 not in idx:
-                cols.extend(idx)
-                vals.extend([coef] * len(idx))
-                return 0.0
-            const = 0.0
-            for arg in args:
-                acls = arg.__class__
-                if acls is VarData and not arg.fixed:
-                    cols.append(col_of[id(arg)])
-                    vals.append(coef)
-                elif acls is MonomialTermExpression:
-                    c, v = arg.args
-                    c = c if c.__class__ in _NATIVE else pyo.value(c)
-                    const += self._var(v, coef * c, cols, vals)
-                else:
-                    const += self._add(arg, coef, cols, vals, name)
-            return const
+            return self._add_sum(expr.args, coef, cols, vals, owner)
         if cls is MonomialTermExpression:
             c, v = expr.args
             c = c if c.__class__ in _NATIVE else pyo.value(c)
             return self._var(v, coef * c, cols, vals)
         if cls is NegationExpression:
-            return self._add(expr.args[0], -coef, cols, vals, name)
+            return self._add(expr.args[0], -coef, cols, vals, owner)
         if not expr.is_potentially_variable():
             return coef * pyo.value(expr)
         repn = generate_standard_repn(expr, compute_values=True, quadratic=False)
         if not repn.is_linear():
-            raise ValueError(f"'{name.name}' is not linear: HiGHS needs a linear model")
+            raise ValueError(f"'{owner.name}' is not linear: HiGHS needs a linear model")
         const = coef * float(repn.constant)
         for c, v in zip(repn.linear_coefs, repn.linear_vars, strict=True):
             const += self._var(v, coef * float(c), cols, vals)

@@ -203,6 +203,38 @@ class HighsModel:
         for v, val in zip(self.columns, self.col_values(), strict=True):
             v.set_value(float(val), skip_validation=True)
 
+    def polish(self, variables: list) -> SolveStatus:
+        """Fix ``variables`` at their values in the current plan and re-solve the
+        rest (a small MIP). Used on a plan found before the time limit: what it
+        buys stays as it is, but unused fixed costs and tier fills are settled
+        at their cheapest, so the reported cost is the plan's own. The model
+        keeps those variables fixed afterwards. The gap and bound stay those of
+        the interrupted search."""
+        before = self.last
+        assert before is not None
+        x = self.col_values()
+        cols = np.array([self.col_of[id(v)] for v in variables if id(v) in self.col_of],
+                        dtype=np.int32)
+        if len(cols) == 0:
+            return before
+        h = self.highs
+        h.changeColsBounds(len(cols), cols, x[cols], x[cols])
+        h.setOptionValue("time_limit", max(60.0, float(self.options.time_limit or 0)))
+        try:
+            after = self.run()
+        finally:
+            h.setOptionValue("time_limit", float(self.options.time_limit or INF))
+        if not after.has_solution or after.objective is None:
+            return before
+        self.last = SolveStatus(
+            status=before.status, has_solution=True, objective=after.objective,
+            solve_seconds=before.solve_seconds, best_bound=before.best_bound,
+            mip_gap=(after.objective - before.best_bound) / max(abs(after.objective), 1e-9)
+            if before.best_bound is not None else None,
+            highs_status=before.highs_status,
+        )
+        return self.last
+
     def fixed_integer_duals(self) -> np.ndarray | None:
         """Row duals of the LP with every integer variable fixed at its value in
         the current solution (how a MIP gets shadow prices); the model is put

@@ -29,13 +29,13 @@ def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     def rule(m, label):
         scope = rows[label]
         assert scope.weights is not None
-        weighted = total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered,
-                         scope.weights, scope.supply_weights)
         x_total = m.covered_volume[coverage_label(scope.coverage)]
-        limit = m.rule_limit[scope.rule.name]
+        body = total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered,
+                     scope.weights, scope.supply_weights,
+                     extra=[(-m.rule_limit[scope.rule.name], x_total)])
         if scope.rule.kind == "max_average":
-            return weighted - limit * x_total <= 0
-        return weighted - limit * x_total >= 0
+            return body <= 0
+        return body >= 0
 
     m.average_rule = pyo.Constraint(m.AVERAGE_SCOPES, rule=rule)
     m.scope_rows["average_rule"] = rows

@@ -34,10 +34,10 @@ def add_supplied(m: pyo.ConcreteModel, data: ModelData) -> None:
 def add_supply_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
     """For every (s, t) in SUPPLY:
 
-        supplied[s, t] = sum_a x[s, a, t]
+        sum_a x[s, a, t] - supplied[s, t] = 0
     """
     def rule(m, s, t):
         positions = data.lanes_by_supply[(s, t)]
-        return m.supplied[s, t] - linear(None, pick(m.lane_vars, positions)) == 0
+        return linear(None, pick(m.lane_vars, positions), extra=[(-1.0, m.supplied[s, t])]) == 0
 
     m.supplied_def = pyo.Constraint(m.SUPPLY, rule=rule)

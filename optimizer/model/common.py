@@ -9,12 +9,15 @@ import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 
-def linear(coefs: Iterable[float] | None, variables: Sequence[pyo.Var], constant: float = 0.0):
-    """``constant + sum_i coefs[i] * variables[i]`` built in one step.
+def linear(coefs: Iterable[float] | None, variables: Sequence[pyo.Var], constant: float = 0.0,
+           extra: Sequence[tuple] = ()):
+    """``constant + sum_i coefs[i] * variables[i] + sum_j c_j * v_j`` in one step.
 
     ``coefs=None`` means all ones: the variables then go into the expression
     as they are, without a product term each, which keeps large sums cheap to
-    build and to hand to the solver. Coefficients are plain floats, not Params.
+    build and to hand to the solver. ``extra`` holds a few more
+    ``(coefficient, variable)`` terms (the coefficient may be a parameter
+    expression, e.g. minus a rule's limit).
     """
     args: list = [float(constant)] if constant else []
     if coefs is None:
@@ -24,6 +27,7 @@ def linear(coefs: Iterable[float] | None, variables: Sequence[pyo.Var], constant
             v if c == 1.0 else MonomialTermExpression((c, v))
             for c, v in zip((float(c) for c in coefs), variables, strict=True)
         )
+    args.extend(MonomialTermExpression((c, v)) for c, v in extra)
     return LinearExpression(args)
 
 
@@ -33,10 +37,10 @@ def pick(variables: Sequence[pyo.Var], positions: np.ndarray) -> list[pyo.Var]:
 
 def total(variables: Sequence[pyo.Var], lanes: np.ndarray, supplied: Sequence[pyo.Var],
           supplies: np.ndarray | None, weights_lanes: np.ndarray | None = None,
-          weights_supplies: np.ndarray | None = None):
+          weights_supplies: np.ndarray | None = None, extra: Sequence[tuple] = ()):
     """A (weighted) sum over lanes, or over whole suppliers' totals when the
     rule covers every application (``supplies`` is then not None): one term
-    per supplier-period instead of one per lane."""
+    per supplier-period instead of one per lane; plus ``extra`` terms."""
     if supplies is not None:
-        return linear(weights_supplies, pick(supplied, supplies))
-    return linear(weights_lanes, pick(variables, lanes))
+        return linear(weights_supplies, pick(supplied, supplies), extra=extra)
+    return linear(weights_lanes, pick(variables, lanes), extra=extra)

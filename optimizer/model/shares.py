@@ -47,15 +47,15 @@ def add_covered_volume(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def rule(m, t, apps):
         scope = coverages[(t, apps)]
-        body = total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered)
-        return m.covered_volume[t, apps] - body == 0
+        return total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered,
+                     extra=[(-1.0, m.covered_volume[t, apps])]) == 0
 
     m.covered_volume_def = pyo.Constraint(m.COVERAGES, rule=rule)
 
 
-def _group_volume(m: pyo.ConcreteModel, scope: RuleScope):
-    """V: the group's volume in the scope."""
-    return total(m.lane_vars, scope.members, m.supply_vars, scope.supply_members)
+def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, extra=()):
+    """V: the group's volume in the scope (plus ``extra`` terms)."""
+    return total(m.lane_vars, scope.members, m.supply_vars, scope.supply_members, extra=extra)
 
 
 def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -77,12 +77,11 @@ def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def rule(m, label):
         scope = rows[label]
-        v = _group_volume(m, scope)
         x_total = m.covered_volume[coverage_label(scope.coverage)]
-        limit = m.rule_limit[scope.rule.name]
+        body = _group_volume(m, scope, extra=[(-m.rule_limit[scope.rule.name], x_total)])
         if scope.rule.kind == "max_share":
-            return v - limit * x_total <= 0
-        return v - limit * x_total >= 0
+            return body <= 0
+        return body >= 0
 
     m.share_rule = pyo.Constraint(m.SHARE_SCOPES, rule=rule)
     m.scope_rows["share_rule"] = rows
