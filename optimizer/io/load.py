@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from optimizer.errors import InputError, Location, Problem
 from optimizer.instance import Instance
+from optimizer.io.excel import AT, SETTINGS_SHEET, read_workbook
 from optimizer.io.sources import RawInstance, read_yaml
 from optimizer.io.typed import lenient_settings, validate_settings, validate_table
-from optimizer.schema import TABLES, Supplier
+from optimizer.schema import TABLES, Settings, Supplier
 from optimizer.validate import Broken, check_instance
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -21,18 +23,10 @@ def read_raw(path: str | Path) -> RawInstance:
     suffix = p.suffix.lower()
     if suffix in YAML_SUFFIXES:
         return read_yaml(p)
+    if suffix in EXCEL_SUFFIXES:
+        return read_workbook(p)
     raw = RawInstance(file=str(p), settings={}, setting_locations={}, tables={})
     top = Location(str(p))
-    if suffix in EXCEL_SUFFIXES:
-        try:
-            from optimizer.io.excel import read_workbook
-        except ModuleNotFoundError as exc:
-            if exc.name != "optimizer.io.excel":
-                raise
-            raw.problems.append(Problem(top, "this version cannot read Excel workbooks: save "
-                                        "the tables as CSV files and list them in a YAML file"))
-            return raw
-        return read_workbook(p)
     kinds = ", ".join((*YAML_SUFFIXES, *EXCEL_SUFFIXES))
     if p.is_dir():
         raw.problems.append(Problem(top, "is a directory, not an instance file"))
@@ -53,7 +47,7 @@ def parse_raw(raw: RawInstance, source_kind: str = "yaml") -> Instance:
     problems = list(raw.problems)
     if problems and not raw.settings and not raw.tables and not raw.unreadable:
         raise InputError(problems)
-    settings = validate_settings(raw.settings, raw.setting_locations, raw.file, problems)
+    settings = _validate_settings(raw, problems)
     # with a wrong key (reported), the tables are still checked against the others
     usable = settings or lenient_settings(raw.settings)
     attributes = tuple(usable.attributes) if usable else ()
@@ -102,7 +96,55 @@ def parse_raw(raw: RawInstance, source_kind: str = "yaml") -> Instance:
     return inst
 
 
+def _validate_settings(raw: RawInstance, problems: list[Problem]) -> Settings | None:
+    """Top-level settings; in a workbook, problems name the settings sheet's cells."""
+    found: list[Problem] = []
+    settings = validate_settings(raw.settings, raw.setting_locations, raw.file, found)
+    if Path(raw.file).suffix.lower() not in EXCEL_SUFFIXES:
+        problems.extend(found)
+        return settings
+    missing: list[str] = []
+    for p in found:
+        loc = p.location
+        required = p.message.endswith(" is required at the top level of the file")
+        key = p.message.split("'")[1] if p.message.startswith("key '") else None
+        if loc.sheet_row is not None:
+            if required and any(q.location.sheet_row == loc.sheet_row
+                                and q.location.table == loc.table for q in raw.problems):
+                continue  # the cell was unreadable, already reported
+            message = f"key '{key}' is required (the cell is empty)" if required else p.message
+            problems.append(replace(p, message=message, field="value"))
+        elif required and key is not None:
+            missing.append(key)
+        else:
+            problems.append(p)
+    if missing:
+        rows = ", ".join(f"'{k}'" for k in missing)
+        problems.append(Problem(
+            Location(raw.file, table=SETTINGS_SHEET),
+            f"no row {rows} in the {SETTINGS_SHEET} sheet (key | value rows): "
+            f"{'it is' if len(missing) == 1 else 'they are'} required"))
+    return settings
+
+
 def load_instance(path: str | Path) -> Instance:
-    """Read and validate an instance file (YAML with inline or CSV tables)."""
+    """Read and validate an instance file (YAML with inline or CSV tables, or Excel)."""
     raw = read_raw(path)
-    return parse_raw(raw, "xlsx" if Path(path).suffix.lower() in EXCEL_SUFFIXES else "csv")
+    if Path(path).suffix.lower() not in EXCEL_SUFFIXES:
+        return parse_raw(raw, "csv")
+    try:
+        inst = parse_raw(raw, "xlsx")
+    except InputError as err:
+        raise InputError([_with_subject(p) for p in err.problems]) from None
+    inst.warnings = [_with_subject(p) for p in inst.warnings]
+    return inst
+
+
+def _with_subject(problem: Problem) -> Problem:
+    """``suppliers!G3: price must be a number``: where a cell stands for the field, a
+    message that is only a predicate ("must be a number") gets the column as subject."""
+    field = problem.field
+    if (field is not None and problem.location.cell(field) is not None and field != AT
+            and problem.message.startswith(("must ", "is "))):
+        return replace(problem, message=f"{field} {problem.message}")
+    return problem

@@ -1,0 +1,111 @@
+"""``optimizer convert IN OUT``: an instance from YAML (+CSV) to Excel or back.
+
+The output kind follows OUT's name: ``.xlsx`` gives a workbook, ``.yaml``/``.yml``
+a YAML file with the big tables as CSV files beside it (``--inline``: all in the
+YAML file). IN must be a valid instance. The output is read back and compared
+with IN before the command reports success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from optimizer.cli import EXIT_PLAN, UsageError
+
+NAME = "convert"
+HELP = "convert an instance between YAML (+CSV) and Excel, either way"
+
+KINDS = (".yaml", ".yml", ".xlsx")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="IN", help="instance file (.yaml/.yml/.xlsx)")
+    p.add_argument("output", metavar="OUT",
+                   help="file to write: .xlsx for Excel, .yaml/.yml for YAML (+CSV files "
+                        "beside it)")
+    p.add_argument("--inline", action="store_true",
+                   help="YAML output: every table inline, no CSV files")
+    p.add_argument("--force", action="store_true", help="overwrite files that exist")
+
+
+def replace_atomically(writers: dict[Path, Callable[[Path], Any]]) -> None:
+    """Write each file to a temporary name beside it, then move them all into place:
+    an error leaves no half-written file."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for target, write in writers.items():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
+                                        dir=target.parent)
+            os.close(fd)
+            staged.append((Path(name), target))
+            write(Path(name))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+
+
+def comparable(data: dict[str, Any]) -> dict[str, Any]:
+    """``Instance.to_dict()`` with supplier attributes as the text rules compare."""
+    from optimizer.schema import SUPPLIER_FIELDS
+    from optimizer.validate import text
+
+    out = dict(data)
+    out["suppliers"] = [{k: (text(v) if k not in SUPPLIER_FIELDS else v) for k, v in s.items()}
+                        for s in data.get("suppliers", [])]
+    return out
+
+
+def _write_text(content: str, path: Path) -> None:
+    path.write_text(content, encoding="utf-8")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from optimizer.io import load_instance
+    from optimizer.io.load import read_raw
+    from optimizer.io.workbook import (
+        collect_notes,
+        read_notes,
+        write_workbook,
+        yaml_files,
+    )
+
+    src, dst = Path(args.input), Path(args.output)
+    if dst.suffix.lower() not in KINDS:
+        raise UsageError(f"{dst}: the output's name must end in .xlsx (Excel) or .yaml/.yml "
+                         "(YAML with CSV tables)")
+    inst = load_instance(src)
+    for w in inst.warnings:
+        console.print(f"  - {w}", markup=False, highlight=False)
+    notes = read_notes(src) if src.suffix.lower() == ".xlsx" else collect_notes(read_raw(src))
+    writers: dict[Path, Callable[[Path], Any]] = {}
+    if dst.suffix.lower() == ".xlsx":
+        writers[dst] = partial(write_workbook, inst, notes=notes)
+    else:
+        for path, content in yaml_files(inst, dst, notes, inline=args.inline).items():
+            writers[path] = partial(_write_text, content)
+    targets = list(writers)
+    if any(t.resolve() == src.resolve() for t in targets if t.exists()):
+        raise UsageError(f"{dst}: would overwrite the input {src}")
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not args.force:
+        raise UsageError(f"{', '.join(existing)} exist{'s' if len(existing) == 1 else ''} "
+                         "(use --force to overwrite)")
+    replace_atomically(writers)
+    again = load_instance(dst)
+    if comparable(again.to_dict()) != comparable(inst.to_dict()):
+        raise RuntimeError(f"{dst} does not read back as the same instance as {src}")
+    console.print(f"wrote {', '.join(str(t) for t in targets)}: {len(inst.suppliers)} "
+                  f"suppliers, {len(inst.rules)} rules, {len(inst.scenarios)} scenarios "
+                  "(read back: same instance)", highlight=False)
+    return EXIT_PLAN

@@ -1,0 +1,33 @@
+"""``optimizer template FILE.xlsx``: a blank instance workbook to fill in."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from optimizer.cli import EXIT_PLAN, UsageError
+
+NAME = "template"
+HELP = "write a blank Excel workbook to fill in (headers, a note on every column, drop-downs)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", help="the workbook to write (.xlsx)")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from optimizer.commands.convert import replace_atomically
+    from optimizer.io.workbook import write_template
+
+    path = Path(args.file)
+    if path.suffix.lower() != ".xlsx":
+        raise UsageError(f"{path}: a template is an Excel workbook: the name must end in .xlsx")
+    if path.exists() and not args.force:
+        raise UsageError(f"{path} exists (use --force to overwrite it)")
+    replace_atomically({path: write_template})
+    console.print(f"wrote {path}: fill in the sheets (hover over a column name for what it "
+                  f"means), then run: optimizer validate {path}", highlight=False)
+    return EXIT_PLAN

@@ -1,0 +1,234 @@
+"""The results workbook (``results.xlsx``): the plan for people who work in Excel.
+
+Sheets: ``summary`` (status, cost and its parts, price of the rules),
+``allocation`` (one row per supplier, application and year), ``pivot`` (GWh per
+supplier and year, with totals), ``shares``, ``rules`` (every rule scope with
+its slack and marginal cost), ``rule_costs`` and ``concentration`` when the
+analysis ran, ``demand`` (bought and unmet) and ``usage`` (capacity use).
+
+Every sheet has its header row frozen and filterable, units in the column
+names (``gwh (GWh)``, ``cost (USD million)``) and number formats that suit the
+unit. Values are written, not formulas, so any reader sees the same numbers
+as allocation.csv.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from optimizer.results import Result
+
+GWH = "#,##0.000"
+USD_KWH = "0.000"
+MUSD = "#,##0.00"
+SHARE = "0.0%"
+YEAR = "0"
+PLAIN = "#,##0.####"
+POINTS = "#,##0"
+
+#: column -> (unit shown in the header, number format)
+COLUMNS: dict[str, tuple[str | None, str | None]] = {
+    "period": (None, YEAR),
+    "gwh": ("GWh", GWH),
+    "capacity": ("GWh", GWH),
+    "demand": ("GWh", GWH),
+    "bought": ("GWh", GWH),
+    "unmet": ("GWh", GWH),
+    "group_gwh": ("GWh", GWH),
+    "covered_gwh": ("GWh", GWH),
+    "from_gwh": ("GWh", GWH),
+    "ex_works": ("USD/kWh", USD_KWH),
+    "tariff": ("USD/kWh", USD_KWH),
+    "freight": ("USD/kWh", USD_KWH),
+    "carbon": ("USD/kWh", USD_KWH),
+    "price": ("USD/kWh", USD_KWH),
+    "penalty": ("USD/kWh", USD_KWH),
+    "unit_landed_cost": ("USD/kWh", USD_KWH),
+    "tariff_rate": ("fraction", SHARE),
+    "cost": ("USD million", MUSD),
+    "discounted_cost": ("USD million", MUSD),
+    "fixed_cost": ("USD million", MUSD),
+    "total_cost": ("USD million", MUSD),
+    "marginal_cost": ("USD million per unit tightened", MUSD),
+    "share": ("%", SHARE),
+    "utilisation": ("%", SHARE),
+    "top1_share": ("%", SHARE),
+    "top3_share": ("%", SHARE),
+    "top1_share_no_rules": ("%", SHARE),
+    "top3_share_no_rules": ("%", SHARE),
+    "hhi": ("points, 0-10,000", POINTS),
+    "hhi_no_rules": ("points, 0-10,000", POINTS),
+    "value": ("see unit", PLAIN),
+    "limit": ("see unit", PLAIN),
+    "slack": ("see unit", PLAIN),
+}
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_TOTAL_FONT = Font(bold=True)
+
+
+def header_label(column: str) -> str:
+    unit = COLUMNS.get(column, (None, None))[0]
+    return f"{column} ({unit})" if unit else column
+
+
+def _plain(value: Any) -> Any:
+    """A cell value: numpy scalars as Python ones, NaN and None as an empty cell."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and (math.isnan(value) or math.isinf(value))):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, list | tuple | dict):
+        return str(value)
+    return value
+
+
+def _headers(ws: Worksheet, labels: list[str], freeze: str = "A2") -> None:
+    for c, label in enumerate(labels, start=1):
+        cell = ws.cell(row=1, column=c, value=label)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        ws.column_dimensions[get_column_letter(c)].width = min(max(len(label) + 3, 11), 45)
+    ws.freeze_panes = freeze
+
+
+def frame_sheet(wb: Workbook, title: str, df: pd.DataFrame) -> Worksheet:
+    """A DataFrame as a sheet: units in the headers, formats per column, filters."""
+    ws = wb.create_sheet(title)
+    columns = [str(c) for c in df.columns]
+    _headers(ws, [header_label(c) for c in columns])
+    formats = [COLUMNS.get(c, (None, None))[1] for c in columns]
+    for r, row in enumerate(df.itertuples(index=False, name=None), start=2):
+        for c, value in enumerate(row, start=1):
+            v = _plain(value)
+            if v is None:
+                continue
+            cell = ws.cell(row=r, column=c, value=v)
+            fmt = formats[c - 1]
+            if fmt is not None and isinstance(v, int | float) and not isinstance(v, bool):
+                cell.number_format = fmt
+    if columns:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{max(len(df) + 1, 2)}"
+    return ws
+
+
+def pivot_table(allocation: pd.DataFrame) -> pd.DataFrame:
+    """GWh per supplier (rows) and year (columns), summed over applications."""
+    keys = [k for k in ("supplier", "company", "country", "control", "chemistry")
+            if k in allocation.columns]
+    if allocation.empty:
+        return pd.DataFrame(columns=keys)
+    table = allocation.pivot_table(index=keys, columns="period", values="gwh", aggfunc="sum",
+                                   fill_value=0.0)
+    table = table.reindex(sorted(table.columns), axis=1)
+    return table.reset_index()
+
+
+def _pivot_sheet(wb: Workbook, allocation: pd.DataFrame) -> Worksheet:
+    table = pivot_table(allocation)
+    keys = [c for c in table.columns if not isinstance(c, int | np.integer)]
+    periods = [c for c in table.columns if isinstance(c, int | np.integer)]
+    ws = wb.create_sheet("pivot")
+    labels = [*keys, *(f"{int(t)} (GWh)" for t in periods), "total (GWh)"]
+    _headers(ws, labels, freeze=f"{get_column_letter(len(keys) + 1)}2")
+    for r, row in enumerate(table.itertuples(index=False, name=None), start=2):
+        for c, value in enumerate(row[: len(keys)], start=1):
+            ws.cell(row=r, column=c, value=_plain(value))
+        volumes = [float(v) for v in row[len(keys):]]
+        for c, value in enumerate([*volumes, sum(volumes)], start=len(keys) + 1):
+            ws.cell(row=r, column=c, value=value).number_format = GWH
+    total_row = len(table) + 2
+    ws.cell(row=total_row, column=1, value="total").font = _TOTAL_FONT
+    sums = [float(table[t].sum()) for t in periods]
+    for c, value in enumerate([*sums, sum(sums)], start=len(keys) + 1):
+        cell = ws.cell(row=total_row, column=c, value=value)
+        cell.number_format = GWH
+        cell.font = _TOTAL_FONT
+    return ws
+
+
+def summary_rows(result: Result) -> list[tuple[str, Any, str]]:
+    """(item, value, unit) rows of the summary sheet."""
+    rows: list[tuple[str, Any, str]] = [
+        ("instance", result.instance, ""),
+        ("status", result.status, ""),
+        ("total cost (discounted)", result.objective, "USD million"),
+    ]
+    for key, value in result.cost_breakdown.items():
+        if key == "total":
+            continue
+        label = ("purchases, undiscounted" if key == "undiscounted_purchases"
+                 else f"cost: {key.replace('_', ' ')}")
+        rows.append((label, value, "USD million"))
+    if not result.allocation.empty:
+        rows.append(("volume bought", float(result.allocation["gwh"].sum()), "GWh"))
+    if not result.unmet.empty and "unmet" in result.unmet.columns:
+        rows.append(("demand left unmet", float(result.unmet["unmet"].sum()), "GWh"))
+    price = result.price_of_rules or {}
+    if price.get("objective_no_rules") is not None:
+        rows.append(("total cost without any rule", price["objective_no_rules"], "USD million"))
+    if price.get("cost_of_rules") is not None:
+        rows.append(("price of the rules", price["cost_of_rules"], "USD million"))
+    if price.get("cost_of_rules_pct") is not None:
+        rows.append(("price of the rules, share of the cost without rules",
+                     price["cost_of_rules_pct"] / 100, "%"))
+    if result.solver.get("mip"):
+        rows.append(("MIP gap", result.solver.get("mip_gap"), "fraction"))
+        rows.append(("best bound", result.solver.get("best_bound"), "USD million"))
+    if "solve" in result.timings:
+        rows.append(("HiGHS time", result.timings["solve"], "s"))
+    for w in result.warnings:
+        rows.append(("warning", w, ""))
+    return rows
+
+
+def _summary_sheet(wb: Workbook, result: Result) -> Worksheet:
+    ws = wb.active
+    assert ws is not None
+    ws.title = "summary"
+    _headers(ws, ["item", "value", "unit"])
+    ws.column_dimensions["A"].width = 50
+    ws.column_dimensions["B"].width = 22
+    formats = {"USD million": MUSD, "GWh": GWH, "%": SHARE, "fraction": "0.00E+00", "s": "0.00"}
+    for r, (item, value, unit) in enumerate(summary_rows(result), start=2):
+        ws.cell(row=r, column=1, value=item)
+        cell = ws.cell(row=r, column=2, value=_plain(value))
+        if unit in formats and isinstance(cell.value, int | float):
+            cell.number_format = formats[unit]
+        ws.cell(row=r, column=3, value=unit or None)
+    return ws
+
+
+def results_workbook(result: Result) -> Workbook:
+    wb = Workbook()
+    _summary_sheet(wb, result)
+    frame_sheet(wb, "allocation", result.allocation)
+    _pivot_sheet(wb, result.allocation)
+    frame_sheet(wb, "shares", result.shares)
+    frame_sheet(wb, "rules", result.rules)
+    if not result.rule_summary.empty:
+        frame_sheet(wb, "rule_costs", result.rule_summary)
+    if not result.concentration.empty:
+        frame_sheet(wb, "concentration", result.concentration)
+    if not result.unmet.empty:
+        frame_sheet(wb, "demand", result.unmet)
+    if not result.usage.empty:
+        frame_sheet(wb, "usage", result.usage)
+    return wb
+
+
+def write_results_xlsx(result: Result, path: str | Path) -> None:
+    """Write ``results.xlsx`` for a result that has a plan."""
+    results_workbook(result).save(path)
