@@ -75,7 +75,8 @@ class OutputDir:
 
 def write_result(result: Result, out: str | Path,
                  extra: dict[str, Callable[[Path], None]] | None = None) -> list[Path]:
-    """Write summary.json, allocation.csv, shares.csv, rules.csv, unmet.csv."""
+    """Write summary.json, allocation.csv, shares.csv, rules.csv, unmet.csv, ... and
+    report.html (a self-contained page: for a plan, or explaining an infeasible model)."""
     od = OutputDir(out)
     try:
         od.json("summary.json", result.summary())
@@ -95,6 +96,14 @@ def write_result(result: Result, out: str | Path,
                 od.csv("tiers.csv", result.tiers)
         if result.repairs:
             od.csv("repairs.csv", pd.DataFrame(result.repairs))
+        if result.has_plan:
+            from optimizer.results_xlsx import write_results_xlsx
+            od.write("results.xlsx", lambda path: write_results_xlsx(result, path))
+        if result.has_plan or result.status == "infeasible":
+            from optimizer.html_report import render_html
+
+            with open(od.path("report.html"), "w", encoding="utf-8") as f:
+                f.write(render_html(result))
         for name, writer in (extra or {}).items():
             od.write(name, writer)
         return od.publish()
