@@ -22,21 +22,11 @@ import pyomo.environ as pyo
 from optimizer.data import ModelData
 from optimizer.instance import Instance
 from optimizer.results import SHARE_GROUPINGS, Result
+from optimizer.rows import scope_rows
 from optimizer.solver import HighsModel, SolverOptions
 
 #: re-solve at most this many scopes of a model with binaries (each is a MIP)
 MAX_MIP_RESOLVES = 60
-
-
-def _scope_rows(m: pyo.ConcreteModel, hm: HighsModel) -> dict[str, int]:
-    rows = {}
-    for cname, scopes in m.scope_rows.items():
-        con = getattr(m, cname)
-        for label in scopes:
-            r = hm.row_of.get(id(con[label]))
-            if r is not None:
-                rows[label] = r
-    return rows
 
 
 def _resolve_without(hm: HighsModel, rows: list[int], base: float) -> float:
@@ -80,7 +70,7 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
         return pd.DataFrame(columns=["rule", "kind", "total_cost", "binding_scopes"])
     base = float(result.objective)
     labels = [s.label for s in data.scopes]
-    row_of = _scope_rows(m, hm)
+    row_of = {label: rows for label, (_, rows) in scope_rows(m, hm).items()}
     total = np.zeros(len(rules))
     budget = MAX_MIP_RESOLVES if hm.is_mip else len(rules)
     for i, label in enumerate(labels):
@@ -94,7 +84,7 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
             total[i] = np.nan
             continue
         budget -= 1
-        total[i] = _resolve_without(hm, [r], base)
+        total[i] = _resolve_without(hm, r, base)
     # exclusions are not rows: rebuild without them, per period
     inst = data.instance
     for i in range(len(labels), len(rules)):
@@ -110,7 +100,7 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
     for s in data.scopes:
         r = row_of.get(s.label)
         if r is not None:
-            by_rule.setdefault(s.rule.name, []).append(r)
+            by_rule.setdefault(s.rule.name, []).extend(r)
     for rule in inst.rules:
         binding = int(rules.loc[rules["rule"] == rule.name, "binding"].sum())
         if rule.kind == "exclude":

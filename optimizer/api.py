@@ -22,9 +22,10 @@ from optimizer.data import ModelData, prepare
 from optimizer.instance import Instance
 from optimizer.io import load_instance
 from optimizer.model import build_model
+from optimizer.model.concentration import HHI_TOL, MAX_HHI_ROUNDS, hhi_cut, hhi_values
 from optimizer.repair import explain_infeasible, trivial_repairs
-from optimizer.results import Result, plan_from_solution
-from optimizer.solver import HighsModel, SolverOptions
+from optimizer.results import Result, lane_values, plan_from_solution
+from optimizer.solver import HighsModel, SolverOptions, SolveStatus
 
 #: rule costs and the concentration report are computed by default up to this size
 ANALYSIS_AUTO_LIMIT = 20_000
@@ -43,6 +44,37 @@ def _empty_result(data: ModelData, status: str, **kw: Any) -> Result:
         unmet=pd.DataFrame(), shares=pd.DataFrame(), rules=pd.DataFrame(),
         cost_breakdown={}, **kw,
     )
+
+
+def enforce_hhi(m: pyo.ConcreteModel, data: ModelData, hm: HighsModel,
+                status: SolveStatus) -> SolveStatus:
+    """Add tangent cuts for every HHI cap the plan breaks and re-solve (warm),
+    until each plan HHI is within ``HHI_TOL`` of its limit. ``m.hhi_rounds``
+    counts the re-solves."""
+    scopes = {s.label: s for s in data.scopes if s.rule.kind == "max_hhi"}
+    seconds = status.solve_seconds
+    while m.hhi_rounds < MAX_HHI_ROUNDS:
+        x = lane_values(hm, m)
+        broken = [label for label, hhi in hhi_values(data, x).items()
+                  if hhi > float(pyo.value(m.rule_limit[scopes[label].rule.name])) + HHI_TOL]
+        if not broken:
+            break
+        new = []
+        for label in broken:
+            cut = hhi_cut(m, scopes[label], x)
+            if cut is not None:
+                m.hhi_cuts.add(cut)
+                con = m.hhi_cuts[len(m.hhi_cuts)]
+                m.hhi_cut_scope[len(m.hhi_cuts)] = label
+                new.append(con)
+        hm.add_constraints(new)
+        m.hhi_rounds += 1
+        status = hm.run()
+        seconds += status.solve_seconds
+        if not status.has_solution:
+            break
+    status.solve_seconds = seconds
+    return status
 
 
 def solve_model(
@@ -75,6 +107,9 @@ def solve_model(
         return _empty_result(data, "infeasible", solver=solver_info, model_size=hm.size,
                              timings=timings, repairs=trivial, highs=hm)
     status = hm.run()
+    if len(m.HHI_SCOPES) and status.has_solution:
+        status = enforce_hhi(m, data, hm, status)
+        solver_info["hhi_rounds"] = m.hhi_rounds
     timings["solve"] = status.solve_seconds
     solver_info.update({"status": status.highs_status, "mip": hm.is_mip})
     if hm.is_mip:
@@ -95,6 +130,10 @@ def solve_model(
         status = hm.polish([m.x[k] for k in m.LANES] + [m.unmet[k] for k in m.UNMET_ALLOWED])
         solver_info.update({"polished": True, "best_bound": status.best_bound,
                             "mip_gap": status.mip_gap})
+    warnings = []
+    if status.numerical_trouble:
+        solver_info["numerical_trouble"] = status.numerical_trouble
+        warnings.append(status.numerical_trouble)
     t1 = time.perf_counter()
     hm.load_into_pyomo()
     plan = plan_from_solution(data, m, hm, status)
@@ -115,6 +154,7 @@ def solve_model(
         usage=plan["usage"],
         tiers=plan["tiers"],
         highs=hm,
+        warnings=warnings,
     )
     if analysis is None:
         analysis = hm.size["variables"] <= ANALYSIS_AUTO_LIMIT
@@ -149,5 +189,5 @@ def solve(
     m = build_model(data)
     timings["build"] = time.perf_counter() - t2
     result = solve_model(m, data, options, timings=timings, analysis=analysis)
-    result.warnings = [str(w) for w in inst.warnings]
+    result.warnings = [str(w) for w in inst.warnings] + result.warnings
     return result

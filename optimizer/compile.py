@@ -232,3 +232,11 @@ def compile_with_pyomo(m: pyo.ConcreteModel) -> CompiledModel:
         start=A.indptr.astype(np.int32), index=A.indices.astype(np.int32),
         value=A.data.astype(float), maximize=obj.sense == pyo.maximize,
     )
+
+
+def row_of_constraint(con, col_of: dict[int, int]) -> tuple[float, float, list[int], list[float]]:
+    """One constraint as a row: (lower, upper, columns, coefficients)."""
+    lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
+    cols, vals, const = _Walker(col_of).terms(body, con)
+    return (-INF if lb is None else float(lb) - const,
+            INF if ub is None else float(ub) - const, cols, vals)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.instance import Instance
-from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, Rule
+from optimizer.schema import AVERAGE_KINDS, GROUPED_KINDS, Rule
 from optimizer.validate import text
 
 #: the columns a rule's ``by`` can name besides declared attributes
@@ -40,9 +40,9 @@ class RuleScope:
     covered: np.ndarray
     coverage: tuple[int, tuple[str, ...]]
     weights: np.ndarray | None = None  # average rules: attribute value per covered lane
-    #: count rules: lane positions of each group that may count
+    #: count, top-k and HHI rules: lane positions of each group
     groups: dict[str, np.ndarray] | None = None
-    #: count rules: an upper bound on the covered volume X (big-M), from demand
+    #: an upper bound on the covered volume X (big-M for count rules), from demand
     max_covered: float = 0.0
     #: when the rule covers every application: the same sets as positions in
     #: :attr:`ModelData.supplies` (a supplier's total in the period), which is how
@@ -150,7 +150,7 @@ def prepare(inst: Instance) -> ModelData:
     periods = inst.periods
     t0 = periods[0]
     r = inst.settings.discount_rate
-    discount = {t: 1.0 / (1.0 + r) ** (t - t0) for t in periods}
+    discount = {t: (1.0 + r) ** -(t - t0) for t in periods}  # underflows to 0, never overflows
 
     suppliers = _supplier_table(inst)
     capacity = _capacity_table(inst, suppliers)
@@ -432,8 +432,8 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> l
                     continue
                 assert rule.by is not None
                 by_col = lanes[rule.by].to_numpy()[covered]
-                if rule.kind in COUNT_KINDS:
-                    # each listed value (or every value) is a group that may count
+                if rule.kind in GROUPED_KINDS:
+                    # each listed value (or every value) is a group of its own
                     names = list(rule.group) if rule.group is not None else values
                     assert names is not None
                     groups = {g: covered[by_col == g] for g in names}

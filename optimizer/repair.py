@@ -25,7 +25,8 @@ import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.shares import coverage_label
-from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS
+from optimizer.rows import scope_rows
+from optimizer.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
 from optimizer.solver import INF, HighsModel, new_highs
 
 #: price per unit of violation in the elastic model
@@ -71,12 +72,8 @@ def _scope_text(scope: RuleScope) -> str:
 def row_catalog(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> list[RowInfo]:
     """The rows a repair may move: rule scopes, demands, capacities."""
     rows: list[RowInfo] = []
-    for cname, scopes in m.scope_rows.items():
-        con = getattr(m, cname)
-        for label, scope in scopes.items():
-            r = hm.row_of.get(id(con[label]))
-            if r is None:
-                continue
+    for scope, scope_rows_ in scope_rows(m, hm).values():
+        for r in scope_rows_:
             weight = WEIGHT_RULE
             if scope.rule.kind in AVERAGE_KINDS:
                 weight /= max(1.0, abs(float(scope.rule.limit or 0.0)))
@@ -231,9 +228,12 @@ def find_repairs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
     lane_cols = np.array([hm.col_of.get(id(v), -1) for v in m.lane_vars])
     lanes_x = np.where(lane_cols >= 0, x[np.maximum(lane_cols, 0)], 0.0)
     repairs: list[tuple[float, dict[str, Any]]] = []
+    done: set[str] = set()  # an HHI cap has several cuts but gets one repair
     for k, info in enumerate(rows):
         s = float(slack[k])
         if s <= TOL * max(1.0, abs(info.limit)):
+            continue
+        if info.scope is not None and info.scope.label in done:
             continue
         if info.kind == "demand":
             repairs.append((info.weight * s, _repair_item(info, info.limit - s, s)))
@@ -255,10 +255,19 @@ def find_repairs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
             approx = info.limit - s if kind == "min_count" else info.limit + s
             approx = float(np.floor(approx + 1e-9)) if kind == "min_count" \
                 else float(np.ceil(approx - 1e-9))
+        elif kind in CONCENTRATION_KINDS:
+            volumes = np.sort([lanes_x[p].sum() for p in (scope.groups or {}).values()])[::-1]
+            if total <= TOL:
+                approx = info.limit
+            elif kind == "max_top_share":
+                approx = float(volumes[: int(scope.rule.k or 1)].sum()) / total
+            else:
+                approx = float(((volumes / total) ** 2).sum())
+                done.add(scope.label)
         else:  # volumes: the slack is the change in GWh
             approx = info.limit + s if kind.startswith("max_") else info.limit - s
         required = approx
-        if exact and (kind in SHARE_KINDS or kind in AVERAGE_KINDS) and not hm.is_mip:
+        if exact and kind in (*SHARE_KINDS, *AVERAGE_KINDS, "max_top_share") and not hm.is_mip:
             required = _exact_ratio_limit(elastic, k, info, m, approx, slack)
         repairs.append((info.weight * s, _repair_item(info, required, abs(required -
                                                                          info.limit))))
@@ -270,12 +279,8 @@ def removable_conflicts(m: pyo.ConcreteModel, hm: HighsModel,
                         max_rules: int = 60) -> list[str]:
     """Rules whose removal alone restores a plan (warm re-solves, one per rule)."""
     by_rule: dict[str, list[int]] = {}
-    for cname, scopes in m.scope_rows.items():
-        con = getattr(m, cname)
-        for label, scope in scopes.items():
-            r = hm.row_of.get(id(con[label]))
-            if r is not None:
-                by_rule.setdefault(scope.rule.name, []).append(r)
+    for scope, rows in scope_rows(m, hm).values():
+        by_rule.setdefault(scope.rule.name, []).extend(rows)
     found = []
     for name, rows in list(by_rule.items())[:max_rules]:
         idx = np.array(rows, dtype=np.int32)

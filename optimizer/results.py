@@ -14,7 +14,13 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
+from optimizer.schema import (
+    AVERAGE_KINDS,
+    CONCENTRATION_KINDS,
+    COUNT_KINDS,
+    SHARE_KINDS,
+    VOLUME_KINDS,
+)
 from optimizer.solver import HighsModel, SolveStatus
 
 #: volumes below this are reported as zero (HiGHS's feasibility tolerance is 1e-7)
@@ -195,7 +201,8 @@ def unmet_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
 
 
 def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame,
-                   tiers: pd.DataFrame, usage: pd.DataFrame) -> dict[str, float]:
+                   tiers: pd.DataFrame, usage: pd.DataFrame,
+                   rule_penalties: float = 0.0) -> dict[str, float]:
     """Discounted cost components in USD million; they add up to ``total``."""
     lanes = data.lanes
     w = x * lanes["discount"].to_numpy()
@@ -214,6 +221,7 @@ def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame,
         "carbon": float(w @ lanes["carbon"].to_numpy()),
         "fixed": float((usage["fixed_cost"].to_numpy() * usage_disc).sum()),
         "unmet_penalty": float((unmet["unmet"].to_numpy() * penalty * disc).sum()),
+        "rule_penalties": float(rule_penalties),
     }
     out["total"] = float(sum(out.values()))
     return out
@@ -274,11 +282,25 @@ def _rule_row(scope: RuleScope, x: np.ndarray) -> dict[str, Any]:
         unit = "groups"
         scale = 1.0
         v = value
+    elif kind == "max_top_share":
+        volumes = sorted((float(x[pos].sum()) for pos in (scope.groups or {}).values()),
+                         reverse=True)
+        v = float(sum(volumes[: int(rule.k or 1)]))
+        value = v / total if total > TINY else np.nan
+        gap = limit * total - v
+        unit = "share"
+        scale = max(1.0, total)
+    elif kind == "max_hhi":
+        volumes = np.array([float(x[pos].sum()) for pos in (scope.groups or {}).values()])
+        value = float(((volumes / total) ** 2).sum()) if total > TINY else np.nan
+        gap = limit - value if total > TINY else limit
+        unit = "hhi"
+        scale = 10.0  # cuts stop within 1e-6 of the limit: binding within 1e-5
     else:
         value, gap, unit, scale = v, -v, "GWh", 1.0
     if kind.startswith("min_"):
         gap = -gap
-    if kind in SHARE_KINDS or kind in AVERAGE_KINDS:
+    if kind in SHARE_KINDS or kind in AVERAGE_KINDS or kind in CONCENTRATION_KINDS:
         slack = (limit - value if kind.startswith("max_") else value - limit) \
             if total > TINY else np.nan
     elif kind in COUNT_KINDS:
@@ -305,8 +327,16 @@ def _rule_row(scope: RuleScope, x: np.ndarray) -> dict[str, Any]:
     }
 
 
+def rule_misses(m: pyo.ConcreteModel, hm: HighsModel) -> dict[str, float]:
+    """How far each soft rule scope is missed in the current solution."""
+    keys = list(m.SOFT_SCOPES)
+    values = hm.values_of([m.rule_miss[k] for k in keys]) if keys else []
+    return {k: (float(v) if v > TINY else 0.0) for k, v in zip(keys, values, strict=True)}
+
+
 def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
-                x: np.ndarray, duals: np.ndarray | None = None) -> pd.DataFrame:
+                x: np.ndarray, duals: np.ndarray | None = None,
+                misses: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per rule scope: value, limit, slack, binding, marginal cost.
 
     ``marginal_cost`` is the rise in the optimum (USD million) per unit the
@@ -322,6 +352,13 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
                                      "value", "limit", "unit", "slack", "binding",
                                      "marginal_cost"])
     df["marginal_cost"] = _marginal_costs(data, m, hm, x, df, duals)
+    if misses:
+        labels = [s.label for s in data.scopes] + [None] * (len(df) - len(data.scopes))
+        df["miss"] = [misses.get(k, np.nan) if k is not None else np.nan for k in labels]
+        penalty = [s.rule.penalty for s in data.scopes] + [None] * (len(df) - len(data.scopes))
+        disc = [data.discount[s.period] for s in data.scopes] + [1.0] * (len(df) - len(labels))
+        df["penalty_cost"] = [float(p) * mi * d if p is not None and not np.isnan(mi) else 0.0
+                              for p, mi, d in zip(penalty, df["miss"], disc, strict=True)]
     return df
 
 
@@ -364,7 +401,7 @@ def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None
             if kind in COUNT_KINDS:
                 continue  # a count has no meaningful price per unit
             total = float(x[scope.covered].sum())
-            if kind in SHARE_KINDS:
+            if kind in SHARE_KINDS or kind == "max_top_share":
                 per_unit = y * total * 0.01  # per percentage point
             elif kind in AVERAGE_KINDS:
                 per_unit = y * total
@@ -372,6 +409,18 @@ def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None
                 per_unit = y
             # tightening a max rule lowers its limit; a min rule raises it
             out[i] = -per_unit if kind.startswith("max_") else per_unit
+    # an HHI cap: every cut  a.V - sqrt(L) X <= 0  moves by X / (2 sqrt L) per unit of L
+    for idx, label in getattr(m, "hhi_cut_scope", {}).items():
+        row = hm.row_of.get(id(m.hhi_cuts[idx]))
+        if row is None:
+            continue
+        i = position[label]
+        scope = data.scopes[i]
+        limit = float(pyo.value(m.rule_limit[scope.rule.name]))
+        total = float(x[scope.covered].sum())
+        if limit > 0:
+            step = -duals[row] * total / (2.0 * np.sqrt(limit)) * 0.01  # per 0.01 (100 points)
+            out[i] = (0.0 if np.isnan(out[i]) else out[i]) + step
     # scopes without a row cannot bind: zero marginal cost
     n_scopes = len(data.scopes)
     countable = np.array([s.rule.kind not in COUNT_KINDS for s in data.scopes], dtype=bool)
@@ -387,19 +436,22 @@ def plan_from_solution(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
     unmet = unmet_table(data, m, hm, x)
     tiers = tier_table(data, m, hm)
     usage = usage_table(data, m, hm, x)
+    misses = rule_misses(m, hm)
     # duals last: for a MIP they come from re-solving with the binaries fixed
     duals = None
     if status.status == "optimal":
         duals = hm.fixed_integer_duals() if hm.is_mip else hm.row_duals()
     allocation = allocation_table(data, x, tiers)
-    costs = cost_breakdown(data, x, unmet, tiers, usage)
+    rules = rules_table(data, m, hm, x, duals, misses)
+    penalties = float(rules["penalty_cost"].sum()) if "penalty_cost" in rules.columns else 0.0
+    costs = cost_breakdown(data, x, unmet, tiers, usage, penalties)
     costs["undiscounted_purchases"] = float(allocation["cost"].sum())
     return {
         "x": x,
         "allocation": allocation,
         "unmet": unmet,
         "shares": shares_table(data, x),
-        "rules": rules_table(data, m, hm, x, duals),
+        "rules": rules,
         "usage": usage,
         "tiers": tiers.drop(columns=["unit_cost", "discount"], errors="ignore"),
         "cost_breakdown": costs,

@@ -11,7 +11,16 @@ from __future__ import annotations
 import itertools
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 
@@ -64,10 +73,30 @@ def field_problems(problems: list[tuple[str, str]]) -> PydanticCustomError:
 
 Text = Annotated[str, BeforeValidator(_to_text), Field(min_length=1)]
 TextList = Annotated[list[Text], BeforeValidator(_to_list)]
-Number = Annotated[float, BeforeValidator(_not_bool)]
-NonNegative = Annotated[float, BeforeValidator(_not_bool), Field(ge=0)]
+#: the largest volume (GWh), price (USD/kWh), sum of money (USD million) or rate an
+#: instance may hold: far beyond any real market, and small enough that products of
+#: them (price x tariffs, carbon intensity x carbon price) stay numbers HiGHS can use
+MAX_AMOUNT = 1e6
+#: the largest rule limit or averaged attribute (in the attribute's own unit)
+MAX_NUMBER = 1e9
+
+
+def _at_most(bound: float) -> Any:
+    def check(value: float) -> float:
+        if abs(value) > bound:
+            raise PydanticCustomError(
+                "too_large", "must be at most {bound} in size (larger numbers are surely a "
+                "typo, and no solver could work with them), got {value}",
+                {"bound": f"{bound:,.0f}", "value": f"{value:g}"})
+        return value
+    return AfterValidator(check)
+
+
+Number = Annotated[float, BeforeValidator(_not_bool), _at_most(MAX_NUMBER)]
+NonNegative = Annotated[float, BeforeValidator(_not_bool), Field(ge=0), _at_most(MAX_AMOUNT)]
 Fraction = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, le=1)]
-Year = Annotated[int, BeforeValidator(_not_bool)]
+#: a calendar year (periods, availability windows, tariff and scenario windows)
+Year = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=9999)]
 YearList = Annotated[list[Year], BeforeValidator(_to_list)]
 
 
@@ -213,6 +242,9 @@ RuleKind = Literal[
 SHARE_KINDS = ("max_share", "min_share")
 VOLUME_KINDS = ("max_volume", "min_volume")
 COUNT_KINDS = ("max_count", "min_count")
+CONCENTRATION_KINDS = ("max_top_share", "max_hhi")
+#: rules whose scope holds several groups at once (rather than one V)
+GROUPED_KINDS = (*COUNT_KINDS, *CONCENTRATION_KINDS)
 AVERAGE_KINDS = ("max_average", "min_average")
 BUILTIN_GROUPINGS = ("supplier", "company", "country", "control", "bloc", "chemistry", "family")
 
@@ -261,6 +293,8 @@ class Rule(Row):
             refuse("penalty", "an exclusion cannot be soft")
         elif kind not in AVERAGE_KINDS:
             need("limit")
+        if kind == "max_hhi":
+            refuse("penalty", "an HHI cap is enforced by cuts and cannot be soft")
         if kind not in COUNT_KINDS:
             refuse("threshold", "only count rules take a threshold")
         if kind != "max_top_share":
@@ -293,10 +327,131 @@ class Rule(Row):
         return self
 
 
+#: distributions a scenario factor may be drawn from (``optimizer stress/robust --sample``),
+#: with the parameters each takes, in order
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+    "normal": ("mean", "sd"),
+}
+_DISTRIBUTION_HELP = ("a number >= 0, or a distribution: {uniform: [low, high]}, "
+                      "{triangular: [low, mode, high]} or {normal: [mean, sd]} "
+                      "(in a CSV or Excel cell: uniform(low, high) ...)")
+
+
+class Distribution(Row):
+    """An uncertain factor: ``{uniform: [low, high]}``, ``{triangular: [low,
+    mode, high]}`` or ``{normal: [mean, sd]}`` (draws below 0 become 0).
+    Sampled by ``--sample``; see docs/scenarios.md."""
+
+    kind: Literal["uniform", "triangular", "normal"]
+    params: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        """The mean of the (unclipped) distribution."""
+        return float(sum(self.params) / len(self.params)) if self.kind != "normal" \
+            else float(self.params[0])
+
+    def describe(self) -> str:
+        return f"{self.kind}({', '.join(f'{p:g}' for p in self.params)})"
+
+    @model_serializer
+    def _yaml_form(self) -> dict[str, Any]:
+        """Dumped in the YAML form, ``{kind: [params]}``."""
+        return {self.kind: list(self.params)}
+
+
+def _parse_distribution(value: Any) -> Distribution:
+    """``{kind: [params]}`` or the text ``kind(p1, p2, ...)`` -> a checked Distribution."""
+    if isinstance(value, str):
+        text = value.strip()
+        head, sep, rest = text.partition("(")
+        if not sep or not rest.endswith(")"):
+            raise ValueError(f"must be {_DISTRIBUTION_HELP}, got '{value}'")
+        raw_params: Any = [p.strip() for p in rest[:-1].replace(";", ",").split(",")]
+        kind = head.strip().lower()
+    elif isinstance(value, dict):
+        if len(value) != 1:
+            raise ValueError(f"a distribution is one key, its kind, with a list of parameters "
+                             f"(e.g. {{uniform: [0, 0.5]}}), got {value}")
+        (kind, raw_params), = value.items()
+        kind = str(kind)
+    else:
+        raise ValueError(f"must be {_DISTRIBUTION_HELP}, got {value!r}")
+    if kind not in DISTRIBUTIONS:
+        raise ValueError(f"unknown distribution '{kind}': use "
+                         f"{', '.join(DISTRIBUTIONS)}")
+    names = DISTRIBUTIONS[kind]
+    if not isinstance(raw_params, list | tuple) or len(raw_params) != len(names):
+        raise ValueError(f"{kind} takes {len(names)} parameters [{', '.join(names)}], "
+                         f"got {raw_params!r}")
+    params: list[float] = []
+    for name, p in zip(names, raw_params, strict=True):
+        try:
+            if isinstance(p, bool):
+                raise ValueError
+            number = float(p)
+        except (TypeError, ValueError):
+            raise ValueError(f"{kind}: {name} must be a number, got {p!r}") from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise ValueError(f"{kind}: {name} must be a finite number, got {p!r}")
+        if number < 0:
+            raise ValueError(f"{kind}: {name} must be >= 0 (factors are never negative), "
+                             f"got {number:g}")
+        params.append(number)
+    if kind == "uniform" and params[0] > params[1]:
+        raise ValueError(f"uniform: low ({params[0]:g}) must not exceed high ({params[1]:g})")
+    if kind == "triangular" and not params[0] <= params[1] <= params[2]:
+        raise ValueError(f"triangular: needs low <= mode <= high, got "
+                         f"[{', '.join(f'{p:g}' for p in params)}]")
+    return Distribution(kind=kind, params=tuple(params))  # type: ignore[arg-type]
+
+
+def _factor_value(value: Any) -> Any:
+    """A factor is a number >= 0 or a distribution (one clear message either way)."""
+    if isinstance(value, Distribution):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"factor must be {_DISTRIBUTION_HELP}, got {str(value).lower()}")
+    if isinstance(value, str | dict):
+        try:
+            number = float(value.strip()) if isinstance(value, str) else None
+        except ValueError:
+            number = None
+        if number is None and isinstance(value, str) and "(" not in value:
+            raise ValueError(f"factor must be {_DISTRIBUTION_HELP}, got '{value}'")
+        if number is None:
+            try:
+                return _parse_distribution(value)
+            except ValueError as exc:
+                raise ValueError(f"factor: {exc}") from None
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        raise ValueError(f"factor must be {_DISTRIBUTION_HELP}, got {value!r}")
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(f"factor must be a finite number, got {value!r}")
+    if number < 0:
+        raise ValueError(f"factor must be >= 0 (it scales a capacity or a price), "
+                         f"got {number:g}")
+    return number
+
+
+FactorValue = Annotated[float | Distribution, BeforeValidator(_factor_value)]
+
+
 class Factor(Row):
+    """One group of suppliers whose capacity or price a scenario scales:
+    ``by``/``group`` as in rules, ``factor`` a number or a distribution."""
+
     by: Text
-    group: TextList
-    factor: NonNegative
+    group: Annotated[TextList, Field(min_length=1)]
+    factor: FactorValue
+
+    @property
+    def random(self) -> bool:
+        return isinstance(self.factor, Distribution)
 
 
 def _to_factor_list(value: Any) -> Any:
@@ -317,6 +472,17 @@ class Scenario(Row):
     until: Year | None = None
     capacity_factor: FactorList | None = None
     price_factor: FactorList | None = None
+
+    @property
+    def factors(self) -> list[tuple[str, Factor]]:
+        """``("capacity", f)`` and ``("price", f)`` pairs, in file order."""
+        return [*(("capacity", f) for f in self.capacity_factor or []),
+                *(("price", f) for f in self.price_factor or [])]
+
+    @property
+    def random(self) -> bool:
+        """Some factor is drawn from a distribution (needs ``--sample``)."""
+        return any(f.random for _, f in self.factors)
 
 
 class Settings(BaseModel):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
+from scipy.sparse import csc_matrix, csr_matrix
 
 from optimizer.compile import compile_model, compile_with_pyomo
 
@@ -48,17 +49,21 @@ class SolveStatus:
     best_bound: float | None = None
     mip_gap: float | None = None
     highs_status: str = ""
+    #: a sentence when the plan HiGHS returned breaks its own rows or bounds by more
+    #: than the tolerance (numerical trouble), else None
+    numerical_trouble: str | None = None
 
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
     """Silence C-level stdout (HiGHS prints a banner when it is created)."""
+    fd = 1  # the process's stdout, whatever sys.stdout is (pytest, Jupyter)
     try:
-        fd = sys.stdout.fileno()
+        sys.stdout.flush()
+        os.fstat(fd)
     except (AttributeError, OSError, ValueError):
         yield
         return
-    sys.stdout.flush()
     saved = os.dup(fd)
     try:
         with open(os.devnull, "w") as devnull:
@@ -83,6 +88,43 @@ def new_highs(options: SolverOptions | None = None) -> highspy.Highs:
         h.setOptionValue("threads", int(opts.threads))
     h.setOptionValue("random_seed", 0)
     return h
+
+
+def _violation(values: np.ndarray, lower, upper) -> float:
+    """The largest amount by which ``values`` leave [lower, upper], each relative to
+    the size of the bound it breaks (at least 1)."""
+    lo = np.asarray(lower, dtype=float)
+    hi = np.asarray(upper, dtype=float)
+    if not len(values):
+        return 0.0
+    with np.errstate(invalid="ignore"):  # infinite bounds give NaN: never broken
+        below = (lo - values) / np.maximum(1.0, np.abs(lo))
+        above = (values - hi) / np.maximum(1.0, np.abs(hi))
+        worst = np.nanmax(np.concatenate([below, above, [0.0]]))
+    return float(worst)
+
+
+def _user_scale(lp) -> tuple[int, int]:
+    """Powers of two by which HiGHS should scale bounds and costs so that typical
+    volumes and unit costs are about 1: HiGHS's tolerances are absolute (1e-7,
+    and 1e-6 GWh/USD million of MIP gap), too coarse for an instance whose
+    demands are a thousandth of a GWh. Only small numbers are scaled up; large
+    ones are left alone (their absolute tolerance is already relatively tiny).
+    HiGHS hands solutions back in the model's own units."""
+    def exponent(values: np.ndarray, limit: float) -> int:
+        v = np.abs(values[np.isfinite(values)])
+        v = v[(v > 0) & (v < INF)]
+        if not len(v):
+            return 0
+        k = int(np.floor(-np.log2(float(np.median(v)))))
+        # never push the largest value near HiGHS's "infinite" (1e20)
+        room = int(np.floor(np.log2(limit / float(v.max()))))
+        return max(0, min(k, room, 30))
+
+    continuous = ~np.asarray(lp.integer, dtype=bool)
+    bounds = np.concatenate([lp.row_lower, lp.row_upper, lp.col_lower[continuous],
+                             lp.col_upper[continuous]])
+    return exponent(bounds, 1e12), exponent(np.asarray(lp.cost, dtype=float), 1e12)
 
 
 class HighsModel:
@@ -126,6 +168,9 @@ class HighsModel:
         )
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS refused the model")
+        self.user_scale = _user_scale(lp)
+        self.highs.setOptionValue("user_bound_scale", self.user_scale[0])
+        self.highs.setOptionValue("user_objective_scale", self.user_scale[1])
         self.handoff_seconds = time.perf_counter() - t1
         self.row_lower0 = lp.row_lower.copy()
         self.row_upper0 = lp.row_upper.copy()
@@ -168,7 +213,49 @@ class HighsModel:
             mip_gap=gap,
             highs_status=h.modelStatusToString(model_status),
         )
+        if self.last.has_solution:
+            self.last.numerical_trouble = self.trouble()
         return self.last
+
+    def trouble(self, tol: float = 1e-6) -> str | None:
+        """Does the current solution break a row, a bound or an integrality by more
+        than ``tol`` (relative to the size of the bound, at least 1)? HiGHS works
+        within absolute tolerances of 1e-7 (1e-6 for a MIP) on its scaled model;
+        anything beyond ``tol`` here is numerical trouble worth telling the user."""
+        lp = self.highs.getLp()
+        x = np.asarray(self.highs.getSolution().col_value, dtype=float)
+        if len(x) != lp.num_col_:
+            return None
+        if not np.all(np.isfinite(x)):
+            return "HiGHS returned a plan with values that are not finite numbers"
+        # measured in the units HiGHS works in (bounds scaled by 2^user_bound_scale)
+        scale = 2.0 ** self.user_scale[0]
+        continuous = np.asarray([int(t) for t in lp.integrality_]) == 0 \
+            if len(lp.integrality_) else np.ones(len(x), dtype=bool)
+        worst: list[tuple[float, str]] = [(0.0, "")]
+        worst.append((_violation(scale * x[continuous],
+                                 scale * np.asarray(lp.col_lower_)[continuous],
+                                 scale * np.asarray(lp.col_upper_)[continuous]),
+                      "a variable's bounds"))
+        if lp.num_row_:
+            a = lp.a_matrix_
+            parts = (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_))
+            shape = (lp.num_row_, lp.num_col_)
+            matrix = csc_matrix(parts, shape=shape) \
+                if a.format_ == highspy.MatrixFormat.kColwise else csr_matrix(parts, shape=shape)
+            worst.append((_violation(scale * (matrix @ x), scale * np.asarray(lp.row_lower_),
+                                     scale * np.asarray(lp.row_upper_)), "a constraint"))
+        if self.is_mip:
+            frac = np.abs(x - np.round(x))[~continuous]
+            # HiGHS accepts 1e-6 off an integer (mip_feasibility_tolerance)
+            worst.append((float(frac.max()) / 10 if len(frac) else 0.0,
+                          "an integer variable's integrality"))
+        size, what = max(worst)
+        if size <= tol:
+            return None
+        return (f"HiGHS returned a plan that breaks {what} by {size:.2g} (relative), more "
+                f"than the tolerance {tol:g}: the model has numbers too large or too small "
+                "for the solver to be exact; check the plan")
 
     def _infeasible_or_unbounded(self) -> str:
         h = self.highs
@@ -232,8 +319,29 @@ class HighsModel:
             mip_gap=(after.objective - before.best_bound) / max(abs(after.objective), 1e-9)
             if before.best_bound is not None else None,
             highs_status=before.highs_status,
+            numerical_trouble=after.numerical_trouble,
         )
         return self.last
+
+    def add_constraints(self, constraints: list) -> np.ndarray:
+        """Append Pyomo constraints (already in the model) to the HiGHS model as
+        rows, keeping the row maps in step; returns their row positions."""
+        from optimizer.compile import row_of_constraint
+
+        new = []
+        for con in constraints:
+            lower, upper, cols, vals = row_of_constraint(con, self.col_of)
+            r = self.highs.getNumRow()
+            self.highs.addRow(lower, upper, len(cols), np.asarray(cols, dtype=np.int32),
+                              np.asarray(vals, dtype=float))
+            self.rows.append(con)
+            self.row_of[id(con)] = r
+            sense = 0 if lower == upper else 1 if lower == -INF else -1 if upper == INF else 2
+            self.sense = np.append(self.sense, np.int8(sense))
+            self.row_lower0 = np.append(self.row_lower0, lower)
+            self.row_upper0 = np.append(self.row_upper0, upper)
+            new.append(r)
+        return np.array(new, dtype=np.int32)
 
     def fixed_integer_duals(self) -> np.ndarray | None:
         """Row duals of the LP with every integer variable fixed at its value in

@@ -15,13 +15,14 @@ from optimizer.instance import Instance
 from optimizer.schema import (
     AVERAGE_KINDS,
     BUILTIN_GROUPINGS,
+    MAX_NUMBER,
     SUPPLIER_FIELDS,
     Rule,
 )
 
 #: features that need integer variables or cuts, and are not modelled yet
-UNSUPPORTED_RULE_KINDS: frozenset[str] = frozenset({"max_top_share", "max_hhi"})
-UNSUPPORTED_FEATURES: frozenset[str] = frozenset({"penalty"})
+UNSUPPORTED_RULE_KINDS: frozenset[str] = frozenset()
+UNSUPPORTED_FEATURES: frozenset[str] = frozenset()
 
 
 def text(value: Any) -> str:
@@ -370,6 +371,9 @@ def _check_average_attribute(inst: Instance, i: int, rule: Rule,
             continue
         if number != number or number in (float("inf"), float("-inf")):
             err("suppliers", j, f"'{attr}' must be a finite number, got {value}", attr)
+        elif abs(number) > MAX_NUMBER:
+            err("suppliers", j, f"'{attr}' must be at most {MAX_NUMBER:,.0f} in size (rule "
+                f"'{rule.name}' averages it), got {number:g}", attr)
 
 
 def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Problem],
@@ -391,6 +395,15 @@ def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Prob
                             f"{did_you_mean(g, sorted(values))}", key)
         if sc.from_ is not None and sc.until is not None and sc.until < sc.from_:
             err("scenarios", i, f"until ({sc.until}) is before from ({sc.from_})", "until")
+        elif not any((sc.from_ is None or t >= sc.from_) and (sc.until is None or t <= sc.until)
+                     for t in inst.periods):
+            window = f"{sc.from_ if sc.from_ is not None else ''}..{sc.until or ''}"
+            err("scenarios", i, f"its window {window} covers none of the periods "
+                f"({', '.join(map(str, inst.periods))}): it would change nothing",
+                "from" if sc.from_ is not None else "until")
+        if sc.name.strip().lower() == "base":
+            err("scenarios", i, "'base' is the name of the base case (the probability left "
+                "over, where nothing changes): give this scenario another name", "name")
     if total > 1 + 1e-9:
         errors.append(Problem(Location(inst.source, table="scenarios"),
                               f"scenario probabilities add up to {total:g}, more than 1"))

@@ -8,6 +8,7 @@ import pyomo.environ as pyo
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import total
 from optimizer.model.shares import coverage_label
+from optimizer.model.soft import miss_term
 from optimizer.schema import AVERAGE_KINDS
 
 
@@ -30,12 +31,12 @@ def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         scope = rows[label]
         assert scope.weights is not None
         x_total = m.covered_volume[coverage_label(scope.coverage)]
+        upper = scope.rule.kind == "max_average"
         body = total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered,
                      scope.weights, scope.supply_weights,
-                     extra=[(-m.rule_limit[scope.rule.name], x_total)])
-        if scope.rule.kind == "max_average":
-            return body <= 0
-        return body >= 0
+                     extra=[(-m.rule_limit[scope.rule.name], x_total),
+                            *miss_term(m, label, upper)])
+        return body <= 0 if upper else body >= 0
 
     m.average_rule = pyo.Constraint(m.AVERAGE_SCOPES, rule=rule)
     m.scope_rows["average_rule"] = rows

@@ -7,6 +7,11 @@ import pyomo.environ as pyo
 from optimizer.data import ModelData
 from optimizer.model.averages import add_average_rules
 from optimizer.model.capacity import add_supplied, add_supply_balance
+from optimizer.model.concentration import (
+    add_hhi_cuts,
+    add_top_share_rules,
+    add_top_share_variables,
+)
 from optimizer.model.costs import add_objective
 from optimizer.model.counts import add_count_rules, add_counted
 from optimizer.model.demand import add_demand_balance, add_unmet
@@ -17,6 +22,7 @@ from optimizer.model.shares import (
     add_share_rules,
     add_volume_rules,
 )
+from optimizer.model.soft import add_rule_misses
 from optimizer.model.switching import add_delivers, add_delivery_switches
 from optimizer.model.tiers import add_tier_balance, add_tier_volumes
 
@@ -29,7 +35,8 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     lane); ``m.scope_rows`` maps each rule constraint to the rule scopes of its
     rows; ``m.objective_terms`` collects the cost terms of optional modules.
     Binaries appear only for fixed costs, minimum orders, count rules and
-    falling price tiers, so a plain instance stays a linear program.
+    falling price tiers, so a plain instance stays a linear program. HHI caps
+    start without rows: their cuts are added while solving.
     """
     m = pyo.ConcreteModel(name=data.name)
     m.trivial_conflicts = []
@@ -44,6 +51,8 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     add_delivers(m, data)
     add_tier_volumes(m, data)
     add_counted(m, data)
+    add_top_share_variables(m, data)
+    add_rule_misses(m, data)
     # constraints
     add_demand_balance(m, data)
     add_supply_balance(m, data)
@@ -53,6 +62,8 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     add_volume_rules(m, data)
     add_average_rules(m, data)
     add_count_rules(m, data)
+    add_top_share_rules(m, data)
+    add_hhi_cuts(m, data)  # filled while solving: see model/concentration.py
     # objective
     add_objective(m, data)
     return m

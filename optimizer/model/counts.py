@@ -9,8 +9,9 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.model.common import total
+from optimizer.model.common import linear, total
 from optimizer.model.shares import coverage_label
+from optimizer.model.soft import miss_term
 from optimizer.schema import COUNT_KINDS
 
 
@@ -56,16 +57,19 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     for label, scope in scopes.items():
         if scope.groups:
             rows[label] = scope
-        elif scope.rule.kind == "min_count" and (scope.rule.limit or 0) > 0:
+        elif scope.rule.kind == "min_count" and (scope.rule.limit or 0) > 0 \
+                and scope.rule.penalty is None:
             # no group can count at all: a floor above zero cannot be met
             m.trivial_conflicts.append(("rule", label, scope, float(scope.rule.limit or 0)))
     m.COUNT_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
 
     def count_total(m, label):
         scope = rows[label]
-        n = sum(m.counted[label, g] for g in (scope.groups or {}))
+        upper = scope.rule.kind == "max_count"
+        n = linear(None, [m.counted[label, g] for g in (scope.groups or {})],
+                   extra=miss_term(m, label, upper))
         limit = m.rule_limit[scope.rule.name]
-        return n <= limit if scope.rule.kind == "max_count" else n >= limit
+        return n <= limit if upper else n >= limit
 
     m.count_limit = pyo.Constraint(m.COUNT_SCOPES, rule=count_total)
     m.scope_rows["count_limit"] = rows

@@ -14,6 +14,7 @@ import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import total
+from optimizer.model.soft import miss_term
 from optimizer.schema import SHARE_KINDS, VOLUME_KINDS
 
 
@@ -58,12 +59,17 @@ def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, extra=()):
     return total(m.lane_vars, scope.members, m.supply_vars, scope.supply_members, extra=extra)
 
 
+def label_is_hard(scope: RuleScope) -> bool:
+    return scope.rule.penalty is None
+
+
 def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     """For every scope of a ``max_share`` / ``min_share`` rule:
 
-        max_share:  V <= limit * X        min_share:  V >= limit * X
+        max_share:  V <= limit * X (+ miss)        min_share:  V >= limit * X (- miss)
 
-    with V the group's volume and X = ``covered_volume`` of the scope.
+    with V the group's volume and X = ``covered_volume`` of the scope; the
+    miss exists only for soft rules (:mod:`optimizer.model.soft`).
     Scopes where the row would be empty or trivially true get no row.
     """
     rows: dict[str, RuleScope] = {}
@@ -71,17 +77,17 @@ def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         if len(scope.covered) == 0:
             continue
         if scope.rule.kind == "max_share" and len(scope.members) == 0:
-            continue
+            continue  # V = 0 <= limit X always
         rows[scope.label] = scope
     m.SHARE_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
 
     def rule(m, label):
         scope = rows[label]
         x_total = m.covered_volume[coverage_label(scope.coverage)]
-        body = _group_volume(m, scope, extra=[(-m.rule_limit[scope.rule.name], x_total)])
-        if scope.rule.kind == "max_share":
-            return body <= 0
-        return body >= 0
+        upper = scope.rule.kind == "max_share"
+        body = _group_volume(m, scope, extra=[(-m.rule_limit[scope.rule.name], x_total),
+                                              *miss_term(m, label, upper)])
+        return body <= 0 if upper else body >= 0
 
     m.share_rule = pyo.Constraint(m.SHARE_SCOPES, rule=rule)
     m.scope_rows["share_rule"] = rows
@@ -97,7 +103,7 @@ def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     rows: dict[str, RuleScope] = {}
     for _, scope in data.scopes_of(*VOLUME_KINDS):
         limit = float(scope.rule.limit or 0.0)
-        if len(scope.members) == 0:
+        if len(scope.members) == 0 and label_is_hard(scope):
             if scope.rule.kind == "min_volume" and limit > 0:
                 m.trivial_conflicts.append(("rule", scope.label, scope, limit))
             continue
@@ -106,11 +112,10 @@ def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def rule(m, label):
         scope = rows[label]
-        v = _group_volume(m, scope)
+        upper = scope.rule.kind == "max_volume"
+        v = _group_volume(m, scope, extra=miss_term(m, label, upper))
         limit = m.rule_limit[scope.rule.name]
-        if scope.rule.kind == "max_volume":
-            return v <= limit
-        return v >= limit
+        return v <= limit if upper else v >= limit
 
     m.volume_rule = pyo.Constraint(m.VOLUME_SCOPES, rule=rule)
     m.scope_rows["volume_rule"] = rows

@@ -1,0 +1,121 @@
+"""Concentration caps beyond single shares: the top k groups, and the HHI.
+
+``max_top_share``: the k largest groups' volumes together are at most
+limit x X. The sum of the k largest of V_1..V_n is at most L exactly when
+some t >= 0 and u_g >= 0 have  k t + sum_g u_g <= L  and  u_g >= V_g - t
+(Ogryczak and Tamir, 2003): linear, no binaries.
+
+``max_hhi``: sum_g (V_g / X)^2 <= limit, i.e. ||V||_2 <= sqrt(limit) X, a
+second-order cone. HiGHS has no quadratic constraints, so the cone is
+approximated from outside by tangent cuts  (V* / ||V*||) . V <= sqrt(limit) X
+at plans V* that break it, added and re-solved until the plan's HHI is within
+1e-6 of the limit (:func:`optimizer.model.concentration.refine_hhi`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyomo.environ as pyo
+
+from optimizer.data import ModelData, RuleScope
+from optimizer.model.common import linear, pick, total
+from optimizer.model.shares import coverage_label
+from optimizer.model.soft import miss_term
+
+HHI_TOL = 1e-6
+MAX_HHI_ROUNDS = 200
+
+
+def _scopes(data: ModelData, kind: str) -> dict[str, RuleScope]:
+    return {s.label: s for _, s in data.scopes_of(kind) if len(s.covered) > 0 and s.groups}
+
+
+def add_top_share_variables(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Per top-k scope: ``top_threshold[scope] >= 0`` (t) and
+    ``top_excess[scope, group] >= 0`` (u_g)."""
+    scopes = _scopes(data, "max_top_share")
+    m.TOP_SCOPES = pyo.Set(initialize=list(scopes), ordered=True)
+    m.TOP_GROUPS = pyo.Set(initialize=[(k, g) for k, s in scopes.items()
+                                       for g in (s.groups or {})], dimen=2, ordered=True)
+    m.top_threshold = pyo.Var(m.TOP_SCOPES, within=pyo.NonNegativeReals)
+    m.top_excess = pyo.Var(m.TOP_GROUPS, within=pyo.NonNegativeReals)
+
+
+def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, g: str, extra=()):
+    assert scope.groups is not None
+    supplies = scope.supply_groups[g] if scope.supply_groups is not None else None
+    return total(m.lane_vars, scope.groups[g], m.supply_vars, supplies, extra=extra)
+
+
+def add_top_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every top-k scope, with X its covered volume:
+
+        top_excess[g] >= V_g - top_threshold                      (each group g)
+        k top_threshold + sum_g top_excess[g] <= limit X          (the cap)
+    """
+    scopes = _scopes(data, "max_top_share")
+    m.top_excess_def = pyo.Constraint(
+        m.TOP_GROUPS,
+        rule=lambda m, label, g: _group_volume(
+            m, scopes[label], g,
+            extra=[(-1.0, m.top_excess[label, g]), (-1.0, m.top_threshold[label])]) <= 0,
+    )
+
+    def cap(m, label):
+        scope = scopes[label]
+        groups = list(scope.groups or {})
+        x_total = m.covered_volume[coverage_label(scope.coverage)]
+        body = linear(None, [m.top_excess[label, g] for g in groups], extra=[
+            (float(scope.rule.k or 1), m.top_threshold[label]),
+            (-m.rule_limit[scope.rule.name], x_total),
+            *miss_term(m, label, upper=True),
+        ])
+        return body <= 0
+
+    m.top_share_rule = pyo.Constraint(m.TOP_SCOPES, rule=cap)
+    m.scope_rows["top_share_rule"] = scopes
+
+
+def add_hhi_cuts(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """``hhi_cuts``: the tangent cuts of HHI caps, added while solving. Each cut
+    at a plan V* with ||V*|| > 0 is  sum_g (V*_g / ||V*||) V_g - sqrt(limit) X <= 0."""
+    m.hhi_scopes = _scopes(data, "max_hhi")
+    m.HHI_SCOPES = pyo.Set(initialize=list(m.hhi_scopes), ordered=True)
+    m.hhi_cuts = pyo.ConstraintList()
+    m.hhi_cut_scope = {}  # cut index -> scope label
+    m.hhi_rounds = 0
+
+
+def hhi_values(data: ModelData, x: np.ndarray) -> dict[str, float]:
+    """HHI (a fraction) of each HHI scope in a plan; NaN where nothing is bought."""
+    out = {}
+    for scope in _scopes(data, "max_hhi").values():
+        total_x = float(x[scope.covered].sum())
+        if total_x <= 0:
+            out[scope.label] = float("nan")
+            continue
+        v = np.array([x[p].sum() for p in (scope.groups or {}).values()])
+        out[scope.label] = float(((v / total_x) ** 2).sum())
+    return out
+
+
+def hhi_cut(m: pyo.ConcreteModel, scope: RuleScope, x: np.ndarray):
+    """The tangent cut of the scope's cone at plan x (None if V = 0)."""
+    groups = list(scope.groups or {})
+    v = np.array([x[scope.groups[g]].sum() for g in groups])  # type: ignore[index]
+    norm = float(np.linalg.norm(v))
+    if norm <= 0:
+        return None
+    limit = float(pyo.value(m.rule_limit[scope.rule.name]))
+    body = 0
+    for g, vg in zip(groups, v, strict=True):
+        if vg > 0:
+            body = body + (vg / norm) * _group_volume(m, scope, g)
+    x_total = m.covered_volume[coverage_label(scope.coverage)]
+    return body - math.sqrt(limit) * x_total <= 0
+
+
+def pick_lanes(m: pyo.ConcreteModel, positions: np.ndarray) -> list:
+    return pick(m.lane_vars, positions)
