@@ -1,0 +1,698 @@
+"""Frontier sweeps: the optimum as a curve of one rule's limit (or a grid of two).
+
+    df = optimizer.frontier("instance.yaml", "china-cap", [0.6, 0.5, 0.4, 0.3])
+    df = optimizer.frontier(inst, {"china-cap": [0.6, 0.4], "alt-floor": [0.1, 0.2]})
+
+One row per point (a limit, or a pair of limits for a grid), in the order the
+values were given (a grid: the first rule's values outside, the second's
+inside). Columns:
+
+* ``rule``, ``limit`` (and ``rule_2``, ``limit_2`` for a grid);
+* ``status``: ``optimal``, ``infeasible``, ``time_limit``, ``unbounded`` or
+  ``error``. Points without a plan are kept, with NaN numbers;
+* ``objective``: the optimum, USD million (discounted, as ``solve`` reports it);
+* ``premium`` / ``premium_pct``: the optimum minus the optimum at the loosest
+  point (the largest limit of a ``max_*`` rule, the smallest of a ``min_*``
+  rule; both rules loosest for a grid), in USD million and in % of the latter.
+  NaN everywhere if the loosest point has no plan;
+* ``marginal_cost`` (``marginal_cost_2``): the rise in the optimum per unit the
+  rule is tightened at that point, summed over the rule's scopes (all of them
+  move together): USD million per percentage point of a share, per GWh of a
+  volume, per unit of an average; from the LP's duals (a MIP's come from the LP
+  with its binaries fixed), so at a kink of the curve it is one of the two
+  slopes. NaN for count rules (a count has no price per unit);
+* ``gwh`` (bought) and ``unmet_gwh``, over all applications and periods;
+* the mix of one optimal plan: ``share_control_<country>`` and
+  ``share_family_<family>``, each group's GWh over the GWh bought, **summed
+  over all applications and periods** (one number per point; per-period shares
+  of any single plan come from ``optimizer.solve``);
+* ``mip_gap`` (models with binaries only), ``solve_seconds``, and ``warning``
+  where HiGHS's plan breaks a constraint by more than the tolerance.
+
+The optimum at a limit is unique; the plan and the duals need not be. Where a
+point has several optimal plans, or sits on a kink of the curve (a limit where
+the slope changes, or a group at zero volume under a zero limit), the mix and
+the marginal cost are those HiGHS reaches from the previous point's basis: a
+parallel sweep, which starts its chunks elsewhere, can report another of the
+equally valid answers there, never another optimum.
+
+``df.attrs`` holds ``rules``, ``kinds``, ``loosest``, ``baseline_objective``,
+``mode`` (``warm``: the model is built once and the limits are changed in
+place; ``rebuild``: a model is built per point, the fallback for a rule whose
+rows cannot be changed in place) and ``model_size``.
+
+How it is fast: the instance is prepared, built and handed to HiGHS once, with
+the swept limits at a placeholder (1), so every row that a limit enters exists.
+For each point, the limit goes into the matrix directly. Share and average rows
+read ``V - limit * X <= 0`` (or ``>=``), so the coefficient of the
+``covered_volume`` column in each of the rule's rows becomes ``-limit``
+(``Highs.changeCoeff``); volume and count rows ``V <= limit`` take new row
+bounds. The Pyomo parameter ``m.rule_limit[name]`` is kept in step, then HiGHS
+re-solves from the previous basis. With ``workers`` (local processes) or a
+Dask ``scheduler`` the points are split into chunks; each worker process
+builds its own model once and sweeps its chunks warm.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import prepare
+from optimizer.errors import did_you_mean
+from optimizer.instance import Instance
+from optimizer.model import build_model
+from optimizer.model.shares import coverage_label
+from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
+from optimizer.solver import HighsModel, SolverOptions
+
+#: at most this many swept rules (a curve, or a grid of two)
+MAX_RULES = 2
+#: the limit every swept rule is built with before its first point is set
+PLACEHOLDER = 1.0
+#: volumes below this are zero (as in results.py)
+TINY = 1e-9
+#: kinds whose limit is a share in [0, 1]
+FRACTION_KINDS = (*SHARE_KINDS, "max_top_share", "max_hhi")
+#: a progress callback: (points done, points in all)
+Progress = Callable[[int, int], None]
+
+
+class FrontierError(ValueError):
+    """A sweep that cannot be carried out as asked; ``problems`` lists why."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One swept rule and its values."""
+
+    rule: str
+    kind: str
+    values: tuple[float, ...]
+
+    @property
+    def loosest(self) -> float:
+        """The value that allows the most plans."""
+        return max(self.values) if self.kind.startswith("max_") else min(self.values)
+
+    @property
+    def unit(self) -> str:
+        if self.kind in FRACTION_KINDS:
+            return "percentage point"
+        if self.kind in VOLUME_KINDS:
+            return "GWh"
+        if self.kind in AVERAGE_KINDS:
+            return "unit of the average"
+        return "group"
+
+
+def value_range(start: float, stop: float, steps: int) -> list[float]:
+    """``steps`` evenly spaced values from ``start`` to ``stop``, both included
+    (rounded to 12 decimals, so that 0.1 steps print as 0.3, not 0.30000000000000004)."""
+    if steps < 2:
+        raise FrontierError([f"steps must be at least 2 (from and to are both points), "
+                             f"got {steps}"])
+    return [round(float(v), 12) for v in np.linspace(start, stop, steps)]
+
+
+def _check_value(kind: str, v: float) -> str | None:
+    if not math.isfinite(v):
+        return f"{v} is not a finite number"
+    if kind in FRACTION_KINDS and not 0 <= v <= 1:
+        return f"{v:g} is not a share between 0 and 1 (write 40% as 0.4)"
+    if kind in VOLUME_KINDS and v < 0:
+        return f"{v:g} is not a volume >= 0 GWh"
+    if kind in COUNT_KINDS and (v < 0 or not float(v).is_integer()):
+        return f"{v:g} is not a whole number of groups >= 0"
+    return None
+
+
+def check_axes(inst: Instance, spec: Mapping[str, Sequence[float]]) -> list[Axis]:
+    """The swept rules and values, checked: every problem is reported at once."""
+    problems: list[str] = []
+    if not spec:
+        problems.append("name a rule to sweep")
+    if len(spec) > MAX_RULES:
+        problems.append(f"a frontier sweeps one rule or a grid of two, not {len(spec)} "
+                        f"({', '.join(spec)})")
+    limited = [r.name for r in inst.rules if r.limit is not None]
+    axes = []
+    for name, values in spec.items():
+        try:
+            rule = inst.rule(name)
+        except KeyError:
+            known = ", ".join(limited) if limited else "none"
+            problems.append(f"rule '{name}' is not in {inst.source}"
+                            f"{did_you_mean(name, [r.name for r in inst.rules])}; "
+                            f"rules with a limit: {known}")
+            continue
+        if rule.kind == "exclude" or rule.limit is None:
+            problems.append(f"rule '{name}' is an exclusion (kind {rule.kind}): it has no "
+                            "limit to sweep")
+            continue
+        vals = [float(v) for v in values]
+        if not vals:
+            problems.append(f"no values given for rule '{name}'")
+            continue
+        bad = [msg for v in vals if (msg := _check_value(rule.kind, v)) is not None]
+        for msg in bad:
+            problems.append(f"rule '{name}' ({rule.kind}): {msg}")
+        axes.append(Axis(name, rule.kind, tuple(vals)))
+    if problems:
+        raise FrontierError(problems)
+    return axes
+
+
+# --------------------------------------------------------------------------- one model
+class Sweeper:
+    """An instance built once, whose swept limits change in place.
+
+    ``Sweeper(inst, names).solve((0.4,))`` sets the limit of rule ``names[0]``
+    to 0.4, re-solves warm and returns one frontier row (a dict, without
+    premiums). ``limits`` builds the model at those limits instead of the
+    placeholder (used for the per-point rebuild fallback); ``warm`` says
+    whether points are set in place.
+    """
+
+    def __init__(self, inst: Instance, names: Sequence[str],
+                 options: SolverOptions | None = None,
+                 limits: Sequence[float] | None = None):
+        self.inst = inst
+        self.names = list(names)
+        self.options = options or SolverOptions()
+        self.kinds = [inst.rule(n).kind for n in self.names]
+        built = inst
+        at = limits if limits is not None else [PLACEHOLDER] * len(self.names)
+        for n, v in zip(self.names, at, strict=True):
+            built = built.with_rule_limit(n, float(v))
+        self.data = prepare(built)
+        self.m = build_model(self.data)
+        self.hm = HighsModel(self.m, self.options)
+        self._classify_trivial()
+        self._index_results()
+        self.current: list[float | None] = list(at)
+        self.warm = limits is None and self._map_rows()
+
+    # ------------------------------------------------------------ structure
+    def _classify_trivial(self) -> None:
+        """Requirements no variable can meet: those of other rules (and hard
+        demands nobody can serve) make every point infeasible; a floor of a
+        swept rule on a group without offers does so whenever its limit is > 0."""
+        self.always_infeasible = False
+        self.trivial_swept: set[int] = set()
+        for item in self.m.trivial_conflicts:
+            if item[0] == "rule" and item[2].rule.name in self.names:
+                self.trivial_swept.add(self.names.index(item[2].rule.name))
+            else:
+                self.always_infeasible = True
+
+    def _index_results(self) -> None:
+        m, hm, lanes = self.m, self.hm, self.data.lanes
+        self.lane_cols = np.array([hm.col_of.get(id(v), -1) for v in m.lane_vars], dtype=np.int64)
+        self.lane_fixed = np.array([0.0 if j >= 0 else float(v.value or 0.0)
+                                    for v, j in zip(m.lane_vars, self.lane_cols, strict=True)])
+        unmet = [m.unmet[k] for k in m.UNMET_ALLOWED]
+        self.unmet_cols = np.array([hm.col_of.get(id(v), -1) for v in unmet], dtype=np.int64)
+        self.unmet_cols = self.unmet_cols[self.unmet_cols >= 0]
+        # the mix: each lane's group code under control and family
+        self.mix: list[tuple[list[str], np.ndarray]] = []
+        self.mix_columns: list[str] = []
+        for by in ("control", "family"):
+            values = lanes[by].astype(str).to_numpy()
+            groups = sorted(set(values.tolist()))
+            codes = np.searchsorted(np.array(groups, dtype=str), values).astype(np.int64)
+            self.mix.append(([f"share_{by}_{g}" for g in groups], codes))
+            self.mix_columns += self.mix[-1][0]
+        # rows of the swept rules, for marginal costs: (row, covered_volume col or -1,
+        # scale, sign) per axis
+        self.dual_rows: list[tuple[np.ndarray, np.ndarray, float, float] | None] = []
+        for name, kind in zip(self.names, self.kinds, strict=True):
+            rows, cols = [], []
+            for cname, scopes in m.scope_rows.items():
+                con = getattr(m, cname)
+                for label, scope in scopes.items():
+                    if scope.rule.name != name:
+                        continue
+                    r = hm.row_of.get(id(con[label]))
+                    if r is None:
+                        continue
+                    rows.append(r)
+                    cols.append(self._covered_col(scope) if kind in (*SHARE_KINDS,
+                                                                     *AVERAGE_KINDS) else -1)
+            if kind not in (*SHARE_KINDS, *AVERAGE_KINDS, *VOLUME_KINDS):
+                self.dual_rows.append(None)  # counts (no price per unit), kinds we don't know
+                continue
+            scale = 0.01 if kind in SHARE_KINDS else 1.0
+            sign = -1.0 if kind.startswith("max_") else 1.0
+            self.dual_rows.append((np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64),
+                                   scale, sign))
+
+    def _covered_col(self, scope) -> int:
+        var = self.m.covered_volume[coverage_label(scope.coverage)]
+        return self.hm.col_of.get(id(var), -1)
+
+    def _map_rows(self) -> bool:
+        """Find where each swept limit sits in the HiGHS model: a coefficient
+        (share and average rows) or a row bound (volume and count rows). HiGHS's
+        own copy is read back and must hold the placeholder exactly there;
+        False if anything does not match (the sweep then rebuilds per point)."""
+        m, hm, h = self.m, self.hm, self.hm.highs
+        known = {"share_rule": (*SHARE_KINDS,), "average_rule": (*AVERAGE_KINDS,),
+                 "volume_rule": (*VOLUME_KINDS,), "count_limit": (*COUNT_KINDS,)}
+        self.coef_entries: list[tuple[np.ndarray, np.ndarray]] = []
+        self.bound_rows: list[tuple[np.ndarray, bool]] = []
+        for name, kind in zip(self.names, self.kinds, strict=True):
+            if kind not in (*SHARE_KINDS, *AVERAGE_KINDS, *VOLUME_KINDS, *COUNT_KINDS):
+                return False
+            rows, cols = [], []
+            for cname, scopes in m.scope_rows.items():
+                con = getattr(m, cname)
+                for label, scope in scopes.items():
+                    if scope.rule.name != name:
+                        continue
+                    r = hm.row_of.get(id(con[label]))
+                    if kind not in known.get(cname, ()) or r is None:
+                        return False
+                    rows.append(r)
+                    if kind in (*SHARE_KINDS, *AVERAGE_KINDS):
+                        cols.append(self._covered_col(scope))
+            r_arr = np.array(rows, dtype=np.int32)
+            is_max = kind.startswith("max_")
+            if kind in (*SHARE_KINDS, *AVERAGE_KINDS):
+                c_arr = np.array(cols, dtype=np.int32)
+                if (c_arr < 0).any() or not self._holds_coefficient(r_arr, c_arr):
+                    return False
+                self.coef_entries.append((r_arr, c_arr))
+                self.bound_rows.append((np.zeros(0, dtype=np.int32), is_max))
+            else:
+                if len(r_arr):
+                    _, _, lower, upper, _ = h.getRows(len(r_arr), r_arr)
+                    bound = np.asarray(upper if is_max else lower, dtype=float)
+                    if not (bound == PLACEHOLDER).all():
+                        return False
+                self.coef_entries.append((np.zeros(0, dtype=np.int32),
+                                          np.zeros(0, dtype=np.int32)))
+                self.bound_rows.append((r_arr, is_max))
+        return True
+
+    def _holds_coefficient(self, rows: np.ndarray, cols: np.ndarray) -> bool:
+        """True if HiGHS holds -PLACEHOLDER at every (rows[k], cols[k])."""
+        if not len(rows):
+            return True
+        _, start, index, value = self.hm.highs.getRowsEntries(len(rows), rows)
+        start = np.append(np.asarray(start), len(index))
+        for k, c in enumerate(cols.tolist()):
+            seg = slice(start[k], start[k + 1])
+            hit = np.asarray(value[seg])[np.asarray(index[seg]) == c]
+            if len(hit) != 1 or hit[0] != -PLACEHOLDER:
+                return False
+        return True
+
+    def _set_limit(self, i: int, value: float) -> None:
+        """Limit of swept rule ``i`` := value, in Pyomo and in HiGHS."""
+        if self.current[i] == value:
+            return
+        hm = self.hm
+        self.m.rule_limit[self.names[i]] = value
+        rows, cols = self.coef_entries[i]
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            hm.highs.changeCoeff(r, c, -value)
+        brows, is_max = self.bound_rows[i]
+        if len(brows):
+            if is_max:
+                hm.row_upper0[brows] = value
+            else:
+                hm.row_lower0[brows] = value
+            hm.set_row_bounds(brows, hm.row_lower0[brows], hm.row_upper0[brows])
+        self.current[i] = value
+
+    # ------------------------------------------------------------ solving
+    def solve(self, limits: Sequence[float]) -> dict[str, Any]:
+        """One frontier row at these limits (one per swept rule)."""
+        limits = [float(v) for v in limits]
+        if not self.warm:
+            other = Sweeper(self.inst, self.names, self.options, limits=limits)
+            return other._solve_here(limits)
+        for i, v in enumerate(limits):
+            self._set_limit(i, v)
+        return self._solve_here(limits)
+
+    def _row_head(self, limits: Sequence[float]) -> dict[str, Any]:
+        row: dict[str, Any] = {}
+        for i, (name, v) in enumerate(zip(self.names, limits, strict=True)):
+            suffix = "" if i == 0 else f"_{i + 1}"
+            row[f"rule{suffix}"] = name
+            row[f"limit{suffix}"] = v
+        return row
+
+    def _solve_here(self, limits: Sequence[float]) -> dict[str, Any]:
+        row = self._row_head(limits)
+        nan = float("nan")
+        empty = {"status": "infeasible", "objective": nan, "gwh": nan, "unmet_gwh": nan,
+                 **{f"marginal_cost{'' if i == 0 else f'_{i + 1}'}": nan
+                    for i in range(len(self.names))},
+                 **dict.fromkeys(self.mix_columns, nan), "solve_seconds": 0.0}
+        if self.hm.is_mip:
+            empty["mip_gap"] = nan
+        if self.always_infeasible or any(limits[i] > 0 for i in self.trivial_swept):
+            row.update(empty)  # a floor nobody can meet: no solve needed
+            return row
+        hm = self.hm
+        st = hm.run()
+        row.update(empty)
+        row["status"] = st.status
+        row["solve_seconds"] = st.solve_seconds
+        if hm.is_mip:
+            row["mip_gap"] = st.mip_gap if st.mip_gap is not None else nan
+        trouble = getattr(st, "numerical_trouble", None)
+        if trouble:
+            row["warning"] = trouble
+        if not st.has_solution or st.objective is None:
+            return row
+        sol = hm.highs.getSolution()
+        cols = np.asarray(sol.col_value, dtype=float)
+        x = np.where(self.lane_cols >= 0, cols[np.maximum(self.lane_cols, 0)], self.lane_fixed)
+        x[np.abs(x) < TINY] = 0.0
+        total = float(x.sum())
+        row["objective"] = float(st.objective)
+        row["gwh"] = total
+        unmet = float(cols[self.unmet_cols].sum()) if len(self.unmet_cols) else 0.0
+        row["unmet_gwh"] = unmet if unmet > TINY else 0.0
+        if total > 0:
+            for columns, codes in self.mix:
+                shares = np.bincount(codes, weights=x, minlength=len(columns)) / total
+                row.update(zip(columns, shares.tolist(), strict=True))
+        if st.status == "optimal":
+            duals = hm.fixed_integer_duals() if hm.is_mip else np.asarray(sol.row_dual, float)
+            if duals is not None:
+                for i, spec in enumerate(self.dual_rows):
+                    if spec is None:
+                        continue
+                    rows, xcols, scale, sign = spec
+                    y = duals[rows]
+                    if self.kinds[i] in (*SHARE_KINDS, *AVERAGE_KINDS):
+                        y = y * np.where(xcols >= 0, cols[np.maximum(xcols, 0)], 0.0)
+                    mc = sign * scale * float(y.sum())
+                    row[f"marginal_cost{'' if i == 0 else f'_{i + 1}'}"] = \
+                        0.0 if abs(mc) < 1e-12 else mc
+        return row
+
+
+# --------------------------------------------------------------------------- workers
+_CACHE: OrderedDict[tuple[str, int], Sweeper] = OrderedDict()
+_CACHE_SIZE = 2
+#: HiGHS instances in one process share a thread scheduler: threads of one
+#: process (a threaded Dask worker) take turns
+_LOCK = threading.Lock()
+
+
+def _run_chunk(inst: Instance, names: list[str], points: list[tuple[int, tuple[float, ...]]],
+               options: SolverOptions, token: str) -> list[dict[str, Any]]:
+    """Sweep a chunk of points on this process's model for this sweep (built on
+    the first chunk, then re-used warm). Runs in worker processes and Dask workers."""
+    with _LOCK:
+        key = (token, threading.get_ident())
+        sweeper = _CACHE.get(key)
+        if sweeper is None:
+            sweeper = Sweeper(inst, names, options)
+            _CACHE[key] = sweeper
+            while len(_CACHE) > _CACHE_SIZE:
+                _CACHE.popitem(last=False)
+        _CACHE.move_to_end(key)
+        out = []
+        for index, limits in points:
+            row = sweeper.solve(limits)
+            row["_point"] = index
+            row["_mode"] = "warm" if sweeper.warm else "rebuild"
+            out.append(row)
+        return out
+
+
+def _chunks(points: list[tuple[int, tuple[float, ...]]], parts: int) -> list[list]:
+    """Contiguous chunks (neighbouring limits stay together, so warm starts help),
+    about four per worker for load balance and progress."""
+    n_chunks = max(1, min(len(points), 4 * parts))
+    size = math.ceil(len(points) / n_chunks)
+    return [points[k:k + size] for k in range(0, len(points), size)]
+
+
+def _run_local(inst, names, points, options, workers, progress) -> list[dict[str, Any]]:
+    token = uuid.uuid4().hex
+    rows: list[dict[str, Any]] = []
+    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding HiGHS threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        futures = [pool.submit(_run_chunk, inst, names, chunk, options, token)
+                   for chunk in _chunks(points, workers)]
+        for fut in as_completed(futures):
+            rows.extend(fut.result())
+            if progress:
+                progress(len(rows), len(points))
+    return rows
+
+
+def _run_dask(inst, names, points, options, scheduler, progress) -> list[dict[str, Any]]:
+    try:
+        from dask.distributed import Client
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:  # pragma: no cover - dask is a dependency
+        raise FrontierError(["--scheduler needs dask.distributed: pip install "
+                             "'dask[distributed]'"]) from None
+    own = not isinstance(scheduler, Client)
+    if own:
+        try:
+            client = Client(scheduler, timeout=20)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise FrontierError([f"cannot reach the Dask scheduler at {scheduler}: {exc}"]) \
+                from None
+    else:
+        client = scheduler
+    try:
+        threads = max(1, sum(client.nthreads().values()))
+        token = uuid.uuid4().hex
+        shared = client.scatter(inst, broadcast=True)
+        futures = [client.submit(_run_chunk, shared, names, chunk, options, token, pure=False)
+                   for chunk in _chunks(points, threads)]
+        rows: list[dict[str, Any]] = []
+        for fut in dask_completed(futures):
+            rows.extend(fut.result())
+            if progress:
+                progress(len(rows), len(points))
+        return rows
+    finally:
+        if own:
+            client.close()
+
+
+# --------------------------------------------------------------------------- entry point
+def frontier(
+    instance: str | Path | Instance | None,
+    rule: str | Mapping[str, Sequence[float]],
+    values: Sequence[float] | None = None,
+    *,
+    options: SolverOptions | None = None,
+    workers: int = 1,
+    scheduler: Any = None,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The optimum, premium, marginal cost and mix at each limit of a rule.
+
+    ``rule`` is a rule name with ``values``, or a mapping ``{name: values}`` of
+    one or two rules (two make a grid of every pair). ``instance`` is a path,
+    an :class:`Instance` or None (the bundled default). ``workers`` > 1 sweeps
+    on that many local processes; ``scheduler`` (a ``dask.distributed``
+    address such as ``tcp://host:8786``, or a ``Client``) on a Dask cluster.
+    ``progress(done, total)`` is called as points finish. See the module
+    docstring for the columns. Raises :class:`FrontierError` for a sweep that
+    cannot be done (unknown rule, an exclusion, values out of range).
+    """
+    from optimizer.api import default_instance_path
+    from optimizer.io import load_instance
+
+    if isinstance(rule, str):
+        if values is None:
+            raise FrontierError([f"no values given for rule '{rule}'"])
+        spec: dict[str, Sequence[float]] = {rule: list(values)}
+    else:
+        if values is not None:
+            raise FrontierError(["give the values inside the mapping {rule: values}, "
+                                 "not as a separate argument"])
+        spec = {str(k): list(v) for k, v in rule.items()}
+    if workers < 1:
+        raise FrontierError([f"workers must be at least 1, got {workers}"])
+    if workers > 1 and scheduler is not None:
+        raise FrontierError(["give either workers (local processes) or a Dask scheduler, "
+                             "not both"])
+    if instance is None:
+        instance = default_instance_path()
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
+    axes = check_axes(inst, spec)
+    names = [a.rule for a in axes]
+    grid = np.array(np.meshgrid(*[a.values for a in axes], indexing="ij")).reshape(len(axes), -1)
+    points = [(k, tuple(float(v) for v in grid[:, k])) for k in range(grid.shape[1])]
+    options = options or SolverOptions()
+
+    t0 = time.perf_counter()
+    size: dict[str, int] = {}
+    if scheduler is not None:
+        rows = _run_dask(inst, names, points, options, scheduler, progress)
+    elif workers > 1 and len(points) > 1:
+        rows = _run_local(inst, names, points, options, workers, progress)
+    else:
+        sweeper = Sweeper(inst, names, options)
+        size = sweeper.hm.size
+        rows = []
+        for k, limits in points:
+            row = sweeper.solve(limits)
+            row["_point"] = k
+            row["_mode"] = "warm" if sweeper.warm else "rebuild"
+            rows.append(row)
+            if progress:
+                progress(len(rows), len(points))
+    df = _assemble(rows, axes)
+    df.attrs.update({
+        "rules": names,
+        "kinds": [a.kind for a in axes],
+        "units": [a.unit for a in axes],
+        "loosest": [a.loosest for a in axes],
+        "mode": rows[0]["_mode"] if rows else "warm",
+        "model_size": size,
+        "seconds": time.perf_counter() - t0,
+        "instance": inst.name,
+    })
+    return df
+
+
+def _assemble(rows: list[dict[str, Any]], axes: list[Axis]) -> pd.DataFrame:
+    df = pd.DataFrame(rows).sort_values("_point", kind="stable")
+    df = df.drop(columns=["_point", "_mode"]).reset_index(drop=True)
+    loose = np.ones(len(df), dtype=bool)
+    for i, a in enumerate(axes):
+        loose &= df[f"limit{'' if i == 0 else f'_{i + 1}'}"].to_numpy() == a.loosest
+    base = df.loc[loose, "objective"]
+    baseline = float(base.iloc[0]) if len(base) else float("nan")
+    df.attrs["baseline_objective"] = baseline
+    premium = df["objective"] - baseline
+    usable = math.isfinite(baseline) and baseline != 0
+    df["premium"] = premium
+    df["premium_pct"] = 100 * premium / baseline if usable else np.nan
+    head = ["rule", "limit"] + (["rule_2", "limit_2"] if len(axes) > 1 else [])
+    marg = [c for c in df.columns if c.startswith("marginal_cost")]
+    shares = [c for c in df.columns if c.startswith("share_")]
+    tail = [c for c in ("mip_gap", "solve_seconds", "warning") if c in df.columns]
+    order = [*head, "status", "objective", "premium", "premium_pct", *marg, "gwh",
+             "unmet_gwh", *shares, *tail]
+    return df[order]
+
+
+# --------------------------------------------------------------------------- outputs
+def frontier_figure(df: pd.DataFrame):
+    """A matplotlib Figure: the premium against the limit, with the controlling-
+    country mix below it (one rule), or a heat map of the premium (a grid).
+    Points without a plan are marked. Uses no global pyplot state."""
+    from matplotlib.figure import Figure
+
+    rules = df.attrs.get("rules") or [df["rule"].iloc[0]]
+    if len(rules) == 1:
+        return _curve_figure(df, rules[0], Figure)
+    return _grid_figure(df, rules, Figure)
+
+
+def _limit_label(df: pd.DataFrame, i: int, rule: str) -> str:
+    kinds = df.attrs.get("kinds") or []
+    kind = kinds[i] if i < len(kinds) else ""
+    return f"{rule} limit" + (f" ({kind})" if kind else "")
+
+
+def _curve_figure(df: pd.DataFrame, rule: str, Figure):
+    fig = Figure(figsize=(8, 6.5), layout="constrained")
+    ax, mix_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    d = df.sort_values("limit")
+    ok = d["objective"].notna()
+    ax.plot(d.loc[ok, "limit"], d.loc[ok, "premium"], marker="o", color="tab:blue")
+    bad = d.loc[~ok, "limit"]
+    if len(bad):
+        ax.scatter(bad, np.zeros(len(bad)), marker="x", color="tab:red", s=60, zorder=3,
+                   label="no plan (" + ", ".join(sorted(set(d.loc[~ok, "status"]))) + ")")
+        ax.legend(loc="best")
+    ax.set_ylabel("premium over the loosest limit\n(USD million)")
+    base = df.attrs.get("baseline_objective")
+    title = f"Cost of diversification: {rule}"
+    if base is not None and math.isfinite(base):
+        title += f" (loosest optimum {base:,.1f} USD million)"
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    shares = [c for c in d.columns if c.startswith("share_control_")]
+    if shares and ok.any():
+        sub = d.loc[ok, ["limit", *shares]]
+        keep = [c for c in shares if sub[c].max() > 1e-6]
+        if keep:
+            mix_ax.stackplot(sub["limit"], *[sub[c] for c in keep],
+                             labels=[c.removeprefix("share_control_") for c in keep],
+                             alpha=0.85)
+            mix_ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small",
+                          title="control")
+    mix_ax.set_ylim(0, 1)
+    mix_ax.set_ylabel("share of GWh bought\nby controlling country")
+    mix_ax.set_xlabel(_limit_label(df, 0, rule))
+    mix_ax.grid(True, alpha=0.3)
+    return fig
+
+
+def _grid_figure(df: pd.DataFrame, rules: list[str], Figure):
+    fig = Figure(figsize=(8, 6), layout="constrained")
+    ax = fig.subplots()
+    table = df.pivot_table(index="limit_2", columns="limit", values="premium", aggfunc="first",
+                           dropna=False).sort_index().sort_index(axis=1)
+    import matplotlib
+
+    values = table.to_numpy(dtype=float)
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="lightgrey")
+    mesh = ax.imshow(np.ma.masked_invalid(values), origin="lower", aspect="auto", cmap=cmap)
+    ax.set_xticks(range(table.shape[1]), [f"{v:g}" for v in table.columns])
+    ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
+    for (r, c), v in np.ndenumerate(values):
+        if not math.isfinite(v):
+            ax.text(c, r, "no plan", ha="center", va="center", fontsize="x-small")
+            continue
+        bright = mesh.norm(v) > 0.6  # viridis is light at the top: dark text there
+        ax.text(c, r, f"{v:,.0f}", ha="center", va="center", fontsize="x-small",
+                color="black" if bright else "white")
+    ax.set_xlabel(_limit_label(df, 0, rules[0]))
+    ax.set_ylabel(_limit_label(df, 1, rules[1]))
+    ax.set_title("Premium over the loosest pair of limits (USD million); grey: no plan")
+    fig.colorbar(mesh, ax=ax, label="USD million")
+    return fig
+
+
+def write_frontier(df: pd.DataFrame, out: str | Path) -> list[Path]:
+    """Write ``frontier.csv`` and ``frontier.png`` to ``out`` (atomically)."""
+    from optimizer.output import OutputDir
+
+    od = OutputDir(out)
+    try:
+        od.csv("frontier.csv", df)
+        od.write("frontier.png", lambda p: frontier_figure(df).savefig(p, dpi=120))
+        return od.publish()
+    except BaseException:
+        od.discard()
+        raise
+
+
+__all__ = ["Axis", "FrontierError", "Sweeper", "check_axes", "frontier", "frontier_figure",
+           "value_range", "write_frontier"]
