@@ -18,10 +18,12 @@ Step by step (inspect or change the Pyomo model between steps)::
 from optimizer.api import default_instance_path, solve, solve_model
 from optimizer.data import ModelData, prepare
 from optimizer.errors import InputError, Problem
+from optimizer.frontier import frontier
 from optimizer.instance import Instance
 from optimizer.io import load_instance
 from optimizer.model import build_model
 from optimizer.results import Result
+from optimizer.scenarios import robust, stress  # noqa: F401 (re-exported)
 from optimizer.solver import SolverOptions
 
 __version__ = "0.1.0"
@@ -35,6 +37,7 @@ __all__ = [
     "SolverOptions",
     "build_model",
     "default_instance_path",
+    "frontier",
     "load_instance",
     "prepare",
     "solve",

@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from optimizer.cli import EXIT_NO_PLAN, EXIT_PLAN, solver_args, solver_options
+from optimizer.cli import EXIT_BUG, EXIT_NO_PLAN, EXIT_PLAN, solver_args, solver_options
 
 NAME = "solve"
 HELP = "find the cheapest plan that obeys every rule"
@@ -29,11 +29,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.api import solve
+    from optimizer.api import default_instance_path, solve
+    from optimizer.check import check_plan
+    from optimizer.io import load_instance
     from optimizer.output import write_result
     from optimizer.report import solve_report, titled
 
-    result = solve(args.instance, solver_options(args), analysis=args.analysis)
+    inst = load_instance(args.instance or default_instance_path())
+    result = solve(inst, solver_options(args), analysis=args.analysis)
+    if result.has_plan:
+        # the plan is checked independently of the model before anyone sees it
+        check = check_plan(inst, result.allocation, objective=result.objective)
+        if not check.valid:
+            console.print(f"[bold red]internal error: the plan breaks {len(check.violations)} "
+                          "requirement(s) (please report this with the instance):[/]")
+            for message in check.violations["message"]:
+                console.print(f"  - {message}", markup=False, highlight=False)
+            console.print("no results were written")
+            return EXIT_BUG
     for item in solve_report(result, all_rules=args.all_rules):
         console.print(titled(item))
         console.print()

@@ -1,0 +1,136 @@
+"""``optimizer robust INSTANCE [--cvar-weight W] [--alpha A] [--out DIR]``: the plan
+that does best over the scenarios (two-stage stochastic program, SPEC section 5)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.cli import EXIT_PLAN, UsageError, solver_args, solver_options
+from optimizer.commands.stress import money, no_plan, scenario_args
+
+if TYPE_CHECKING:
+    from optimizer.scenarios import RobustResult
+
+NAME = "robust"
+HELP = ("the robust plan: lowest (1 - W) x expected cost + W x CVaR over the scenarios, "
+        "every rule kept; compared with the deterministic plan, with VSS and EVPI")
+
+#: groups shown per mix table
+MIX_ROWS = 10
+
+
+def _weight(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got '{value}'") from None
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got '{value}'")
+    return v
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("instance", nargs="?", help="instance file (.yaml/.yml/.xlsx); "
+                   "default: the bundled North American example")
+    p.add_argument("--cvar-weight", type=_weight, default=0.0, metavar="W",
+                   help="weight of CVaR in the objective, 0 (expected cost, default) to 1 "
+                        "(CVaR only)")
+    p.add_argument("--no-evpi", dest="evpi", action="store_false",
+                   help="skip the wait-and-see solves (one per scenario) behind EVPI")
+    p.add_argument("--out", metavar="DIR", help="write summary.json, allocation.csv (the "
+                   "robust plan), allocation_deterministic.csv, scenarios.csv here")
+    scenario_args(p)
+    solver_args(p)
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.1f}%" if v >= 0.0005 else "–"
+
+
+def comparison_table(res: RobustResult) -> Table:
+    det, rob = res.summary["plans"]["deterministic"], res.summary["plans"]["robust"]
+    t = Table(title="Deterministic and robust plan, played out in the scenarios "
+                    "(USD million, discounted)", title_justify="left")
+    t.add_column("")
+    t.add_column("deterministic", justify="right")
+    t.add_column("robust", justify="right")
+    t.add_column("change", justify="right")
+
+    def row(label: str, key: str) -> None:
+        a, b = det[key], rob[key]
+        t.add_row(label, money(a), money(b), f"{b - a:+,.1f}")
+
+    row("cost in the base case", "base_cost")
+    row("expected cost", "expected_cost")
+    row(f"CVaR {res.alpha:g}", "cvar")
+    wd, wr = det["worst_scenario"], rob["worst_scenario"]
+    t.add_row("worst scenario", f"{wd['scenario']}: {money(wd['cost'])}",
+              f"{wr['scenario']}: {money(wr['cost'])}", f"{wr['cost'] - wd['cost']:+,.1f}")
+    t.add_row("expected spot GWh", f"{det['expected_spot_gwh']:,.2f}",
+              f"{rob['expected_spot_gwh']:,.2f}",
+              f"{rob['expected_spot_gwh'] - det['expected_spot_gwh']:+,.2f}")
+    t.add_row("expected unmet GWh", f"{det['expected_unmet_gwh']:,.2f}",
+              f"{rob['expected_unmet_gwh']:,.2f}",
+              f"{rob['expected_unmet_gwh'] - det['expected_unmet_gwh']:+,.2f}")
+    return t
+
+
+def mix_table(res: RobustResult, by: str, title: str) -> Table:
+    df = res.mix(by)
+    t = Table(title=title, title_justify="left")
+    t.add_column(by)
+    t.add_column("deterministic", justify="right")
+    t.add_column("robust", justify="right")
+    t.add_column("change, points", justify="right")
+    for group, r in df.head(MIX_ROWS).iterrows():
+        a, b = float(r["deterministic"]), float(r["robust"])
+        change = round(100 * (b - a), 1) + 0.0  # no "-0.0"
+        t.add_row(str(group), _pct(a), _pct(b), f"{change:+.1f}")
+    if len(df) > MIX_ROWS:
+        t.caption = f"first {MIX_ROWS} of {len(df)}"
+    return t
+
+
+def print_robust(res: RobustResult, console: Console) -> None:
+    s: dict[str, Any] = res.summary
+    console.print(comparison_table(res))
+    console.print()
+    for by, title in (("control", "Mix by controlling country (share of GWh, all periods)"),
+                      ("family", "Mix by chemistry family"),
+                      ("company", "Mix by company")):
+        console.print(mix_table(res, by, title))
+        console.print()
+    what = "expected cost" if res.weight == 0 else \
+        f"{1 - res.weight:g} x expected cost + {res.weight:g} x CVaR {res.alpha:g}"
+    console.print(f"robust objective ({what}): [bold]{money(s['objective'])}[/] USD million")
+    plan = " (of the expected-cost plan)" if res.weight > 0 else ""
+    console.print(f"value of the stochastic solution{plan}: VSS = {money(s['vss'])}")
+    if s.get("evpi") is not None:
+        console.print(f"expected value of perfect information: EVPI = {money(s['evpi'])} "
+                      f"(wait-and-see {money(s['wait_and_see_cost'])})")
+    if s.get("sample"):
+        console.print(f"sampled {s['sample']['n']} outcomes, seed {s['sample']['seed']}")
+    for w in s.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w}")
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from optimizer.scenarios import NoPlanError, ScenarioError, robust, write_robust
+
+    try:
+        res = robust(args.instance, weight=args.cvar_weight, alpha=args.alpha,
+                     sample=args.sample, seed=args.seed, options=solver_options(args),
+                     evpi=args.evpi, workers=args.workers, scheduler=args.scheduler)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    except NoPlanError as exc:
+        return no_plan(console, exc)
+    print_robust(res, console)
+    if args.out:
+        written = write_robust(res, args.out)
+        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+    return EXIT_PLAN

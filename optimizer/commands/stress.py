@@ -1,0 +1,175 @@
+"""``optimizer stress INSTANCE [--plan CSV] [--n-1 company|control] [--out DIR]``:
+a plan played out in every disruption and cartel scenario (SPEC section 5)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.cli import EXIT_NO_PLAN, EXIT_PLAN, UsageError, solver_args, solver_options
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from optimizer.scenarios import StressResult
+
+NAME = "stress"
+HELP = ("play a plan (the deterministic optimum, or --plan) out in every scenario: cost, "
+        "spot and unmet GWh, expected cost and CVaR; --n-1 ranks single failures")
+
+#: rows of a scenario table printed on the terminal (all are in scenarios.csv)
+MAX_ROWS = 25
+
+
+def _alpha(value: str) -> float:
+    try:
+        v = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got '{value}'") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got '{value}'")
+    return v
+
+
+def _count(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got '{value}'") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got '{value}'")
+    return v
+
+
+def _seed(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got '{value}'") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got '{value}'")
+    return v
+
+
+def scenario_args(p: argparse.ArgumentParser) -> None:
+    """--alpha, --sample/--seed, --workers/--scheduler (shared with ``robust``)."""
+    p.add_argument("--alpha", type=_alpha, default=0.95, metavar="A",
+                   help="CVaR level: the mean of the worst 1 - A of probability "
+                        "(default 0.95)")
+    s = p.add_argument_group("sampling (scenarios with uncertain factors, docs/scenarios.md)")
+    s.add_argument("--sample", type=_count, metavar="N",
+                   help="draw N equally likely outcomes from the scenarios' probabilities "
+                        "and factor distributions")
+    s.add_argument("--seed", type=_seed, metavar="S",
+                   help="random seed of --sample (default: a fresh one, reported)")
+    r = p.add_argument_group("where to run")
+    r.add_argument("--workers", type=_count, default=1, metavar="N",
+                   help="local processes for independent solves (default 1)")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("instance", nargs="?", help="instance file (.yaml/.yml/.xlsx); "
+                   "default: the bundled North American example")
+    p.add_argument("--plan", metavar="CSV", help="play this plan out instead of the "
+                   "deterministic optimum: columns supplier, application, period, gwh "
+                   "(e.g. allocation.csv of solve --out)")
+    p.add_argument("--n-1", dest="n_minus_1", choices=["company", "control"],
+                   help="add one scenario per company (or controlling country) that loses "
+                        "all capacity, and rank them")
+    p.add_argument("--out", metavar="DIR", help="write scenarios.csv, summary.json, "
+                   "shortfalls.csv, allocation.csv (and n_minus_1.csv) here")
+    scenario_args(p)
+    solver_args(p)
+
+
+def money(v: Any) -> str:
+    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) \
+        else f"{v:,.1f}"
+
+
+def gwh(v: Any) -> str:
+    return f"{v:,.2f}" if abs(v) >= 0.005 else "0"
+
+
+def scenario_table(df: pd.DataFrame, title: str) -> Table:
+    t = Table(title=title, title_justify="left")
+    for col, right in (("scenario", False), ("probability", True), ("cost, USD m", True),
+                       ("vs base", True), ("shortfall GWh", True), ("spot GWh", True),
+                       ("unmet GWh", True)):
+        t.add_column(col, justify="right" if right else "left")
+    for row in df.head(MAX_ROWS).itertuples(index=False):
+        t.add_row(str(row.scenario), f"{row.probability:.4g}", money(row.cost),
+                  f"{row.extra_cost:+,.1f}", gwh(row.shortfall_gwh), gwh(row.spot_gwh),
+                  gwh(row.unmet_gwh))
+    if len(df) > MAX_ROWS:
+        t.caption = f"first {MAX_ROWS} of {len(df)} scenarios"
+    return t
+
+
+def ranking_table(df: pd.DataFrame, by: str) -> Table:
+    t = Table(title=f"N-1: each {by} losing all capacity, most expensive first",
+              title_justify="left")
+    for col in ("rank", by, "extra cost, USD m", "shortfall GWh", "spot GWh", "unmet GWh"):
+        t.add_column(col, justify="left" if col == by else "right")
+    for row in df.head(MAX_ROWS).itertuples(index=False):
+        t.add_row(str(row.rank), str(row.group), f"{row.extra_cost:+,.1f}",
+                  gwh(row.shortfall_gwh), gwh(row.spot_gwh), gwh(row.unmet_gwh))
+    if len(df) > MAX_ROWS:
+        t.caption = f"first {MAX_ROWS} of {len(df)}; all are in n_minus_1.csv"
+    return t
+
+
+def print_stress(res: StressResult, console: Console, n_minus_1: str | None) -> None:
+    s = res.summary
+    live = res.scenarios[res.scenarios["kind"] != "n-1"]
+    if len(live) > 1 or res.scenarios["kind"].eq("n-1").sum() == 0:
+        console.print(scenario_table(live, f"Plan '{res.plan.name}' played out in each "
+                                           "scenario (USD million, discounted)"))
+        console.print()
+    if s.get("sample"):
+        console.print(f"sampled {s['sample']['n']} outcomes, seed {s['sample']['seed']}")
+    console.print(f"base case {money(s['base_cost'])}  (probability "
+                  f"{s['base_probability']:.4g})")
+    console.print(f"expected cost [bold]{money(s['expected_cost'])}[/] USD million;  "
+                  f"CVaR {s['alpha']:g}: {money(s['cvar'])}")
+    worst = s.get("worst_scenario")
+    if worst:
+        console.print(f"worst scenario: {worst['scenario']} ({money(worst['cost'])}, "
+                      f"probability {worst['probability']:.4g})")
+    if n_minus_1 is not None:
+        console.print()
+        console.print(ranking_table(res.n_minus_1, n_minus_1))
+    for w in s.get("warnings", []):
+        console.print(f"[yellow]warning:[/] {w}", markup=True, highlight=False)
+
+
+def no_plan(console: Console, exc: Exception) -> int:
+    console.print(f"[bold red]no plan:[/] {exc}")
+    result = getattr(exc, "result", None)
+    for name in getattr(result, "conflicts", None) or []:
+        console.print(f"  - conflicting rule: {name}", markup=False)
+    return EXIT_NO_PLAN
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    from optimizer.scenarios import NoPlanError, ScenarioError, stress, write_stress
+
+    try:
+        res = stress(args.instance, args.plan, n_minus_1=args.n_minus_1, alpha=args.alpha,
+                     sample=args.sample, seed=args.seed, options=solver_options(args),
+                     workers=args.workers, scheduler=args.scheduler)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    except NoPlanError as exc:
+        return no_plan(console, exc)
+    print_stress(res, console, args.n_minus_1)
+    if args.out:
+        written = write_stress(res, args.out)
+        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+    return EXIT_PLAN
