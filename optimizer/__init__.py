@@ -23,7 +23,7 @@ from optimizer.instance import Instance
 from optimizer.io import load_instance
 from optimizer.model import build_model
 from optimizer.results import Result
-from optimizer.scenarios import robust, stress  # noqa: F401 (re-exported)
+from optimizer.scenarios import robust, stress
 from optimizer.solver import SolverOptions
 
 __version__ = "0.1.0"
@@ -40,6 +40,8 @@ __all__ = [
     "frontier",
     "load_instance",
     "prepare",
+    "robust",
     "solve",
     "solve_model",
+    "stress",
 ]

@@ -21,7 +21,7 @@ import pyomo.environ as pyo
 
 from optimizer.data import ModelData
 from optimizer.instance import Instance
-from optimizer.results import SHARE_GROUPINGS, Result
+from optimizer.results import SHARE_GROUPINGS, Result, current_limits
 from optimizer.rows import scope_rows
 from optimizer.solver import HighsModel, SolverOptions
 
@@ -85,8 +85,12 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
             continue
         budget -= 1
         total[i] = _resolve_without(hm, r, base)
-    # exclusions are not rows: rebuild without them, per period
+    # exclusions are not rows: rebuild without them, per period (with the limits
+    # the model holds now, which a notebook may have changed)
     inst = data.instance
+    for name, limit in current_limits(m).items():
+        if inst.rule(name).limit != limit:
+            inst = inst.with_rule_limit(name, limit)
     for i in range(len(labels), len(rules)):
         row = rules.iloc[i]
         if row["kind"] == "exclude":

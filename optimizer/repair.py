@@ -25,6 +25,7 @@ import pyomo.environ as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.shares import coverage_label
+from optimizer.results import current_limits
 from optimizer.rows import scope_rows
 from optimizer.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
 from optimizer.solver import INF, HighsModel, new_highs
@@ -72,16 +73,18 @@ def _scope_text(scope: RuleScope) -> str:
 def row_catalog(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> list[RowInfo]:
     """The rows a repair may move: rule scopes, demands, capacities."""
     rows: list[RowInfo] = []
+    limits = current_limits(m)
     for scope, scope_rows_ in scope_rows(m, hm).values():
+        limit = limits.get(scope.rule.name, 0.0)
         for r in scope_rows_:
             weight = WEIGHT_RULE
             if scope.rule.kind in AVERAGE_KINDS:
-                weight /= max(1.0, abs(float(scope.rule.limit or 0.0)))
+                weight /= max(1.0, abs(limit))
             elif scope.rule.kind in COUNT_KINDS:
                 weight *= max(1.0, scope.max_covered)
             rows.append(RowInfo("rule", r, weight, scope=scope, period=scope.period,
                                 application=scope.application,
-                                limit=float(scope.rule.limit or 0.0)))
+                                limit=limit))
     demand = data.demand.set_index(["application", "period"])["gwh"]
     for (a, t), con in m.demand_balance.items():
         r = hm.row_of.get(id(con))

@@ -246,12 +246,17 @@ def shares_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
                           kind="stable").reset_index(drop=True)
 
 
-def _rule_row(scope: RuleScope, x: np.ndarray) -> dict[str, Any]:
+def current_limits(m: pyo.ConcreteModel) -> dict[str, float]:
+    """Each rule's limit as the model holds it now (a notebook may have changed
+    ``m.rule_limit`` since the instance was read)."""
+    return {name: float(pyo.value(m.rule_limit[name])) for name in m.RULES}
+
+
+def _rule_row(scope: RuleScope, x: np.ndarray, limit: float) -> dict[str, Any]:
     rule = scope.rule
     kind = rule.kind
     v = float(x[scope.members].sum())
     total = float(x[scope.covered].sum())
-    limit = float(rule.limit) if rule.limit is not None else 0.0
     group = scope.group if scope.group is not None else ";".join(rule.group or [])
     if kind in SHARE_KINDS:
         value = v / total if total > TINY else np.nan
@@ -343,7 +348,8 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
     rule is tightened: per percentage point of a share limit, per GWh of a
     volume limit, per unit of an average limit; from the LP's row duals.
     """
-    rows = [_rule_row(s, x) for s in data.scopes]
+    limits = current_limits(m)
+    rows = [_rule_row(s, x, limits.get(s.rule.name, 0.0)) for s in data.scopes]
     for r in _exclusion_rows(data):
         rows.append(r)
     df = pd.DataFrame(rows)
@@ -356,7 +362,7 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
         labels = [s.label for s in data.scopes] + [None] * (len(df) - len(data.scopes))
         df["miss"] = [misses.get(k, np.nan) if k is not None else np.nan for k in labels]
         penalty = [s.rule.penalty for s in data.scopes] + [None] * (len(df) - len(data.scopes))
-        disc = [data.discount[s.period] for s in data.scopes] + [1.0] * (len(df) - len(labels))
+        disc = [data.discount[s.period] for s in data.scopes] + [1.0] * (len(df) - len(data.scopes))
         df["penalty_cost"] = [float(p) * mi * d if p is not None and not np.isnan(mi) else 0.0
                               for p, mi, d in zip(penalty, df["miss"], disc, strict=True)]
     return df

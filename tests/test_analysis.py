@@ -204,3 +204,17 @@ def test_repair_demand_without_any_offer(write_instance, tmp_path):
                          {"application": "long", "period": 2026, "gwh": 4}])
     (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
     assert fix["demand"] == "long" and fix["required"] == 0 and fix["limit"] == 4
+
+
+def test_changed_limit_in_the_model_is_reported(write_instance):
+    # a notebook user lowers the cap in the built model: the rule table must show
+    # the limit the model solved with (0.2: cn1 20 + kr1 80 = 4800, tight)
+    inst = optimizer.load_instance(write_instance(world(rules=[CAP30])))
+    data = optimizer.prepare(inst)
+    m = optimizer.build_model(data)
+    m.rule_limit["china-cap"] = 0.2
+    res = optimizer.solve_model(m, data)
+    assert res.objective == pytest.approx(4800)
+    row = res.rules.iloc[0]
+    assert row["limit"] == pytest.approx(0.2) and bool(row["binding"])
+    assert row["total_cost"] == pytest.approx(800)
