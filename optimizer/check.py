@@ -57,9 +57,6 @@ VIOLATION_COLUMNS = ["kind", "rule", "supplier", "application", "period", "group
 COST_KEYS = ("ex_works", "tariff", "freight", "carbon", "fixed", "unmet_penalty",
              "rule_penalty")
 
-_BUILTIN = ("supplier", "company", "country", "control", "bloc", "chemistry", "family")
-
-
 @dataclass
 class CheckReport:
     """What the checker found.
@@ -226,7 +223,8 @@ def plan_frame(inst: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"supplier": pd.Series(dtype=str),
                              "application": pd.Series(dtype=str),
                              "period": pd.Series(dtype=int), "gwh": pd.Series(dtype=float)})
-    rows = allocation.to_dict("records") if not missing else []
+    rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}
+                                  for r in allocation.to_dict("records")] if not missing else []
     locations = [Location(file="<plan>", table="plan", row=i + 1) for i in range(len(rows))]
     plan, problems = plan_problems(inst, rows, locations, list(allocation.columns), "<plan>")
     if problems:
@@ -412,7 +410,7 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
                    unit="GWh")
 
     # --- suppliers: capacity and minimum orders ------------------------------------
-    supplies = plan.groupby(["supplier", "period"], as_index=False)["gwh"].sum()
+    supplies = plan.groupby(["supplier", "period"])["gwh"].sum().reset_index()
     supplies["capacity"] = [facts.capacity(s, int(t)) for s, t in
                             zip(supplies["supplier"], supplies["period"], strict=True)]
     supplies["delivers"] = supplies["gwh"] > floor

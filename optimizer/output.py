@@ -62,21 +62,55 @@ class OutputDir:
         writer(self.path(name))
 
     def publish(self) -> list[Path]:
-        out = []
-        for name in self.names:
-            os.replace(self.stage / name, self.target / name)
-            out.append(self.target / name)
+        """Move the staged files into place. The files they replace are set aside
+        until every new one is in place, so that a failure or an interruption
+        part-way puts the old ones back: the directory holds the old results or
+        the new ones, never a mix."""
+        aside = self.stage / ".replaced"
+        aside.mkdir()
+        kept: list[str] = []
+        placed: list[str] = []
+        try:
+            for name in self.names:
+                if (self.target / name).exists():
+                    os.replace(self.target / name, aside / name)
+                    kept.append(name)
+                os.replace(self.stage / name, self.target / name)
+                placed.append(name)
+        except BaseException:
+            for name in placed:
+                (self.target / name).unlink(missing_ok=True)
+            for name in kept:
+                os.replace(aside / name, self.target / name)
+            raise
         self.discard()
-        return out
+        return [self.target / name for name in self.names]
 
     def discard(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
+#: results.xlsx is written by default when its sheets hold up to this many rows
+#: (openpyxl writes some 20,000 cells a second: beyond this the workbook takes
+#: longer than the solve)
+WORKBOOK_AUTO_ROWS = 10_000
+
+
+def workbook_rows(result: Result) -> int:
+    """Rows the results workbook would hold (allocation, rules, shares, ...)."""
+    return sum(len(df) for df in (result.allocation, result.rules, result.shares,
+                                  result.concentration, result.usage))
+
+
 def write_result(result: Result, out: str | Path,
-                 extra: dict[str, Callable[[Path], None]] | None = None) -> list[Path]:
-    """Write summary.json, allocation.csv, shares.csv, rules.csv, unmet.csv, ... and
-    report.html (a self-contained page: for a plan, or explaining an infeasible model)."""
+                 extra: dict[str, Callable[[Path], None]] | None = None,
+                 workbook: bool | None = None) -> list[Path]:
+    """Write summary.json, allocation.csv, shares.csv, rules.csv, unmet.csv, ...,
+    results.xlsx (``workbook``: None writes it for plans up to
+    ``WORKBOOK_AUTO_ROWS`` rows) and report.html (a self-contained page: for a
+    plan, or explaining an infeasible model)."""
+    if workbook is None:
+        workbook = workbook_rows(result) <= WORKBOOK_AUTO_ROWS
     od = OutputDir(out)
     try:
         od.json("summary.json", result.summary())
@@ -96,7 +130,7 @@ def write_result(result: Result, out: str | Path,
                 od.csv("tiers.csv", result.tiers)
         if result.repairs:
             od.csv("repairs.csv", pd.DataFrame(result.repairs))
-        if result.has_plan:
+        if result.has_plan and workbook:
             from optimizer.results_xlsx import write_results_xlsx
             od.write("results.xlsx", lambda path: write_results_xlsx(result, path))
         if result.has_plan or result.status == "infeasible":

@@ -313,6 +313,20 @@ def test_solver_plans_with_concentration_and_soft_rules(load, rule, cost):
     assert res.objective == pytest.approx(cost)
 
 
+def test_soft_rule_beside_an_exclusion(load):
+    # (found by tests/test_properties.py: the rule table crashed on this pair)
+    # us1 is excluded; soft CN cap 30% at 5: 70 GWh from kr1 at 50 cost 3500 against
+    # 70 over the cap from cn1 at 40 + 5 = 3150: all from cn1, 4000 + 350 = 4350
+    inst = load(world(rules=[
+        {"name": "soft", "kind": "max_share", "by": "control", "group": ["CN"],
+         "limit": 0.3, "penalty": 5},
+        {"name": "no-us", "kind": "exclude", "by": "country", "group": ["US"]}]))
+    res = optimizer.solve(inst, analysis=False)
+    assert res.objective == pytest.approx(4350)
+    report = check_plan(inst, res.allocation, objective=res.objective)
+    assert report.valid and report.cost_breakdown["rule_penalty"] == pytest.approx(350)
+
+
 def test_solver_plans_with_hhi_caps(load):
     # an HHI cap of 0.4 by company: the plan's HHI is at most 0.4 + 1e-6, and the checker
     # finds it valid at the product's cost

@@ -76,9 +76,9 @@ def renderables(report: CheckReport, plan: str, limit: int = 200) -> list[Render
         for row in v.head(limit).itertuples(index=False):
             where = " ".join(str(x) for x in (row.supplier, row.application, row.period,
                                                row.group) if _given(x))
-            table.add_row(row.kind, row.rule if _given(row.rule) else "", where,
+            table.add_row(str(row.kind), str(row.rule) if _given(row.rule) else "", where,
                           _num(row.value), _num(row.limit), _num(row.excess),
-                          row.unit if _given(row.unit) else "")
+                          str(row.unit) if _given(row.unit) else "")
         out.append(table)
         if n > limit:
             out.append(Text(f"... and {n - limit} more"))

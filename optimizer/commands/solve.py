@@ -26,13 +26,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: only for models up to 20,000 variables)")
     a.add_argument("--no-analysis", dest="analysis", action="store_false",
                    help="skip them (marginal costs are still reported)")
+    w = p.add_mutually_exclusive_group()
+    w.add_argument("--xlsx", dest="workbook", action="store_true", default=None,
+                   help="with --out, always write results.xlsx (default: for plans up to "
+                        "10,000 allocation rows)")
+    w.add_argument("--no-xlsx", dest="workbook", action="store_false",
+                   help="with --out, do not write results.xlsx")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.api import default_instance_path, solve
     from optimizer.check import check_plan
     from optimizer.io import load_instance
-    from optimizer.output import write_result
+    from optimizer.output import workbook_rows, write_result
     from optimizer.report import solve_report, titled
 
     inst = load_instance(args.instance or default_instance_path())
@@ -51,8 +57,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         console.print(titled(item))
         console.print()
     if args.out:
-        written = write_result(result, args.out)
+        written = write_result(result, args.out, workbook=args.workbook)
         console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+        if result.has_plan and not any(p.name == "results.xlsx" for p in written) \
+                and args.workbook is None:
+            console.print(f"results.xlsx skipped: it would hold {workbook_rows(result):,} rows "
+                          "(--xlsx writes it anyway)")
     if result.status == "optimal":
         return EXIT_PLAN
     if result.status == "time_limit" and result.has_plan:

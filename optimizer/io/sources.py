@@ -129,7 +129,15 @@ def read_yaml(path: Path) -> RawInstance:
     if text.strip() == "":
         raw.problems.append(Problem(top, "file is empty"))
         return raw
-    loader = _SafeLineLoader(text)
+    try:
+        # the reader refuses control characters as soon as it is created
+        loader = _SafeLineLoader(text)
+    except yaml.YAMLError as exc:
+        position = getattr(exc, "position", None)
+        line = text.count("\n", 0, position) + 1 if isinstance(position, int) else None
+        raw.problems.append(Problem(Location(file=file, line=line),
+                                    f"not valid YAML: {_yaml_problem(exc)}"))
+        return raw
     try:
         doc = loader.get_single_data()
     except yaml.constructor.ConstructorError as exc:
@@ -192,6 +200,15 @@ def read_yaml(path: Path) -> RawInstance:
     return raw
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's complaint in one line, with the line number when it has one."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        c = exc.character
+        shown = f"U+{c:04X}" if isinstance(c, int) else repr(c)
+        return f"the control character {shown} is not allowed in a YAML file"
+    return str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+
+
 def _describe(value: Any) -> str:
     """A YAML value the way its author sees it: 'a list', 'the number 7'..."""
     if isinstance(value, bool):
@@ -217,6 +234,11 @@ def _read_table_value(
 ) -> RawTable | None:
     file = str(yaml_path)
     if isinstance(value, str):
+        if "\x00" in value or value.strip() == "":
+            problems.append(Problem(Location(file=file, table=name, line=loc.line),
+                                    f"must be a list of rows or the path of a CSV file, "
+                                    f"found {_describe(value)}"))
+            return None
         csv_path = (yaml_path.parent / value).resolve()
         shown = str(yaml_path.parent / value)
         return read_csv(csv_path, name, shown, problems, referenced_from=loc)

@@ -16,6 +16,9 @@ from optimizer.schema import COUNT_KINDS
 
 
 def _count_scopes(data: ModelData) -> dict[str, RuleScope]:
+    """Count scopes that need variables: where something can be bought. (Where
+    nothing can, X = 0 and every group counts: only a floor above the number
+    of groups can fail there, see :func:`add_count_rules`.)"""
     return {s.label: s for _, s in data.scopes_of(*COUNT_KINDS) if s.max_covered > 0}
 
 
@@ -53,6 +56,10 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         return v - h * x_total - h * big_m * m.counted[label, g] >= -h * big_m
 
     m.count_link = pyo.Constraint(m.COUNT_GROUPS, rule=link)
+    for _, scope in data.scopes_of("min_count"):
+        if scope.max_covered <= 0 and scope.rule.penalty is None \
+                and len(scope.groups or {}) < float(scope.rule.limit or 0):
+            m.trivial_conflicts.append(("rule", scope.label, scope, float(scope.rule.limit or 0)))
     rows = {}
     for label, scope in scopes.items():
         if scope.groups:
