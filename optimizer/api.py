@@ -131,6 +131,7 @@ def solve_model(
         solver_info.update({"polished": True, "best_bound": status.best_bound,
                             "mip_gap": status.mip_gap})
     warnings = []
+    status.numerical_trouble = hm.trouble()
     if status.numerical_trouble:
         solver_info["numerical_trouble"] = status.numerical_trouble
         warnings.append(status.numerical_trouble)

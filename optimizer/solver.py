@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import pyomo.environ as pyo
-from scipy.sparse import csc_matrix, csr_matrix
 
 from optimizer.compile import compile_model, compile_with_pyomo
 
@@ -213,38 +212,34 @@ class HighsModel:
             mip_gap=gap,
             highs_status=h.modelStatusToString(model_status),
         )
-        if self.last.has_solution:
-            self.last.numerical_trouble = self.trouble()
         return self.last
 
     def trouble(self, tol: float = 1e-6) -> str | None:
-        """Does the current solution break a row, a bound or an integrality by more
-        than ``tol`` (relative to the size of the bound, at least 1)? HiGHS works
-        within absolute tolerances of 1e-7 (1e-6 for a MIP) on its scaled model;
-        anything beyond ``tol`` here is numerical trouble worth telling the user."""
-        lp = self.highs.getLp()
-        x = np.asarray(self.highs.getSolution().col_value, dtype=float)
-        if len(x) != lp.num_col_:
+        """Does the current solution break a row, a bound or an integrality of the
+        compiled model by more than ``tol`` (relative to the size of the bound, at
+        least 1)? HiGHS works within absolute tolerances of 1e-7 (1e-6 for a MIP)
+        on its scaled model; anything beyond ``tol`` here is numerical trouble
+        worth telling the user. Computed from the matrices this object compiled
+        (rows added later, such as HHI cuts, are the solver's own business)."""
+        lp = self.lp
+        x = self.col_values()
+        if len(x) < len(lp.columns):
             return None
+        x = x[: len(lp.columns)]
         if not np.all(np.isfinite(x)):
             return "HiGHS returned a plan with values that are not finite numbers"
         # measured in the units HiGHS works in (bounds scaled by 2^user_bound_scale)
         scale = 2.0 ** self.user_scale[0]
-        continuous = np.asarray([int(t) for t in lp.integrality_]) == 0 \
-            if len(lp.integrality_) else np.ones(len(x), dtype=bool)
+        continuous = ~lp.integer
         worst: list[tuple[float, str]] = [(0.0, "")]
-        worst.append((_violation(scale * x[continuous],
-                                 scale * np.asarray(lp.col_lower_)[continuous],
-                                 scale * np.asarray(lp.col_upper_)[continuous]),
-                      "a variable's bounds"))
-        if lp.num_row_:
-            a = lp.a_matrix_
-            parts = (np.asarray(a.value_), np.asarray(a.index_), np.asarray(a.start_))
-            shape = (lp.num_row_, lp.num_col_)
-            matrix = csc_matrix(parts, shape=shape) \
-                if a.format_ == highspy.MatrixFormat.kColwise else csr_matrix(parts, shape=shape)
-            worst.append((_violation(scale * (matrix @ x), scale * np.asarray(lp.row_lower_),
-                                     scale * np.asarray(lp.row_upper_)), "a constraint"))
+        worst.append((_violation(scale * x[continuous], scale * lp.col_lower[continuous],
+                                 scale * lp.col_upper[continuous]), "a variable's bounds"))
+        if len(lp.rows):
+            products = lp.value * x[lp.index] if lp.nnz else np.zeros(0)
+            sums = np.concatenate([[0.0], np.cumsum(products)])
+            activity = sums[lp.start[1:]] - sums[lp.start[:-1]]
+            worst.append((_violation(scale * activity, scale * lp.row_lower,
+                                     scale * lp.row_upper), "a constraint"))
         if self.is_mip:
             frac = np.abs(x - np.round(x))[~continuous]
             # HiGHS accepts 1e-6 off an integer (mip_feasibility_tolerance)
