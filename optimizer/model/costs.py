@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pyomo.environ as pyo
 
 from optimizer.data import ModelData
@@ -20,22 +19,10 @@ def add_objective(m: pyo.ConcreteModel, data: ModelData) -> None:
     landed = ex-works x (1 + stacked tariffs) + freight + carbon; where price
     tiers apply, the ex-works part (and its tariff) is in the tier term instead.
     Other modules register their terms in ``m.objective_terms``.
-
-    The purchase term is written as  sum_{s,t} d_t c[s,t] supplied[s,t]
-    + sum_{s,a,t} d_t (landed[s,a,t] - c[s,t]) x[s,a,t]  with c[s,t] the landed
-    cost of the supplier's first lane in t: the same sum, since supplied is
-    sum_a x. A lane's landed cost differs from its supplier's only through a
-    freight override, so nearly every lane drops out and the objective has
-    one term per supplier-period instead of one per lane.
     """
     lanes = data.lanes
-    landed = (lanes["discount"] * lanes["unit_cost"]).to_numpy()
-    first = np.array([positions[0] for positions in data.lanes_by_supply.values()])
-    per_supply = landed[first]
-    extra = landed - per_supply[data.supply_of_lane]
-    differs = np.flatnonzero(np.abs(extra) > 1e-12 * np.maximum(1.0, np.abs(landed)))
-    coefs = per_supply.tolist() + extra[differs].tolist()
-    variables = list(m.supply_vars) + [m.lane_vars[i] for i in differs.tolist()]
+    coefs = (lanes["discount"] * lanes["unit_cost"]).tolist()
+    variables = list(m.lane_vars)
     penalty = data.demand.set_index(["application", "period"])["unmet_penalty"]
     for a, t in m.UNMET_ALLOWED:
         coefs.append(data.discount[t] * float(penalty[(a, t)]))
