@@ -46,7 +46,7 @@ SIZES = {
     "3e5": (6000, 8, 10),
     "1e6": (20000, 8, 10),
 }
-PHASES = ("load", "prepare", "build", "compile", "handoff", "solve", "results")
+PHASES = ("load", "prepare", "build", "compile", "handoff", "solve", "results", "check")
 
 
 def machine() -> str:
@@ -132,13 +132,15 @@ def run(sizes: list[str]) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     head = ("| size | variables | nonzeros | load | prepare | build | compile | hand-off | "
-            "HiGHS in run | results | other | whole run | HiGHS alone | ratio | peak RSS |")
-    lines = [head, "|" + "---|" * 15]
+            "HiGHS in run | results | check | other | whole run | HiGHS alone | ratio | "
+            "peak RSS |")
+    lines = [head, "|" + "---|" * 16]
     for r in rows:
         lines.append(
             f"| {r['size']} | {r['variables']:,} | {r['nonzeros']:,} | {r['load']:.2f} | "
             f"{r['prepare']:.2f} | {r['build']:.2f} | {r['compile']:.2f} | {r['handoff']:.2f} | "
-            f"{r['solve']:.2f} | {r['results']:.2f} | {r['other']:.2f} | {r['cli_wall']:.2f} | "
+            f"{r['solve']:.2f} | {r['results']:.2f} | {r['check']:.2f} | {r['other']:.2f} | "
+            f"{r['cli_wall']:.2f} | "
             f"{r['alone_fmt'] if 'alone_fmt' in r else format(r['highs_alone'], '.2f')} | "
             f"{r['ratio']:.2f} | {r['max_rss_mb']:,.0f} MB |"
         )

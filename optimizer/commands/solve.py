@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from rich.console import Console
 
@@ -41,11 +42,16 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.output import workbook_rows, write_result
     from optimizer.report import solve_report, titled
 
+    t0 = time.perf_counter()
     inst = load_instance(args.instance or default_instance_path())
+    loaded = time.perf_counter() - t0
     result = solve(inst, solver_options(args), analysis=args.analysis)
+    result.timings["load"] = loaded
     if result.has_plan:
         # the plan is checked independently of the model before anyone sees it
+        t1 = time.perf_counter()
         check = check_plan(inst, result.allocation, objective=result.objective)
+        result.timings["check"] = time.perf_counter() - t1
         if not check.valid:
             console.print(f"[bold red]internal error: the plan breaks {len(check.violations)} "
                           "requirement(s) (please report this with the instance):[/]")
