@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 import pandas as pd
@@ -106,16 +106,16 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
         if r is not None:
             by_rule.setdefault(s.rule.name, []).extend(r)
     for rule in inst.rules:
-        binding = int(rules.loc[rules["rule"] == rule.name, "binding"].sum())
+        binding_scopes = int(rules.loc[rules["rule"] == rule.name, "binding"].sum())
         if rule.kind == "exclude":
             cost = _exclusion_costs(inst, rule.name, None, base, options)
-        elif rule.name in by_rule and (binding or hm.is_mip):
+        elif rule.name in by_rule and (binding_scopes or hm.is_mip):
             cost = _resolve_without(hm, by_rule[rule.name], base)
         else:
             cost = 0.0
         summary.append({"rule": rule.name, "kind": rule.kind,
                         "total_cost": 0.0 if abs(cost) < 1e-9 else cost,
-                        "binding_scopes": binding})
+                        "binding_scopes": binding_scopes})
     hm.run()  # leave HiGHS holding the plan again
     return pd.DataFrame(summary)
 
@@ -125,7 +125,7 @@ def _concentration_of(shares: pd.DataFrame) -> pd.DataFrame:
     for (t, by), g in shares.groupby(["period", "by"], sort=True):
         s = g.sort_values("share", ascending=False)
         rows.append({
-            "period": int(t), "by": by,
+            "period": int(cast(SupportsInt, t)), "by": by,
             "hhi": float((100 * s["share"]).pow(2).sum()),
             "top1_share": float(s["share"].iloc[0]),
             "top1_group": str(s["group"].iloc[0]),

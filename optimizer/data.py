@@ -8,8 +8,10 @@ modules read these tables and trust them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -101,7 +103,8 @@ class ModelData:
             return set()
         falling = self.tiers.groupby(["supplier", "period"])["price"].apply(
             lambda p: bool((np.diff(p.to_numpy()) < 0).any()))
-        return {(sup, int(t)) for (sup, t), f in falling.items() if f}
+        items = cast("Iterable[tuple[tuple[str, int], bool]]", falling.items())
+        return {(sup, int(t)) for (sup, t), f in items if f}
 
     @property
     def tiered(self) -> set[tuple[str, int]]:
@@ -113,7 +116,9 @@ class ModelData:
     @cached_property
     def lanes_by_supply(self) -> dict[tuple[str, int], np.ndarray]:
         """Lane positions of each (supplier, period): what the supplier delivers."""
-        groups = self.lanes.groupby(["supplier", "period"], sort=False).indices
+        # pandas-stubs widens ``indices``; at runtime every value is an int64 array
+        groups = cast("dict[tuple[str, int], np.ndarray]",
+                      self.lanes.groupby(["supplier", "period"], sort=False).indices)
         return {(s, int(t)): pos for (s, t), pos in groups.items()}
 
     @cached_property

@@ -87,9 +87,9 @@ def row_catalog(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> list[R
                                 limit=limit))
     demand = data.demand.set_index(["application", "period"])["gwh"]
     for (a, t), con in m.demand_balance.items():
-        r = hm.row_of.get(id(con))
-        if r is not None:
-            rows.append(RowInfo("demand", r, WEIGHT_DEMAND, application=a, period=int(t),
+        demand_row = hm.row_of.get(id(con))
+        if demand_row is not None:
+            rows.append(RowInfo("demand", demand_row, WEIGHT_DEMAND, application=a, period=int(t),
                                 limit=float(demand[(a, t)])))
     for (s, t), var in m.supplied.items():
         j = hm.col_of.get(id(var))

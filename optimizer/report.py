@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -132,8 +132,8 @@ def rules_table(result: Result, only_binding: bool = True, limit: int = 30) -> T
     for row in sub.head(limit).itertuples(index=False):
         mc = getattr(row, "marginal_cost", np.nan)
         cells = [
-            row.rule, str(row.period), str(row.application), str(row.group),
-            _fmt_value(row.value, row.unit), _fmt_value(row.limit, row.unit),
+            str(row.rule), str(row.period), str(row.application), str(row.group),
+            _fmt_value(row.value, str(row.unit)), _fmt_value(row.limit, str(row.unit)),
             "-" if mc is None or np.isnan(mc) else f"{mc:,.3f}",
         ]
         if "total_cost" in df.columns:
@@ -156,8 +156,8 @@ def rule_summary_table(result: Result) -> Table | None:
                       ("total cost", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in df.sort_values("total_cost", ascending=False, na_position="last").itertuples():
-        tc = row.total_cost
-        table.add_row(row.rule, row.kind, str(row.binding_scopes),
+        tc = cast("float | None", row.total_cost)
+        table.add_row(str(row.rule), str(row.kind), str(row.binding_scopes),
                       "-" if tc is None or np.isnan(tc) else f"{tc:,.2f}")
     if po.get("cost_of_rules") is not None:
         table.add_row("all rules together", "", "", f"{po['cost_of_rules']:,.2f}", style="bold")
@@ -191,7 +191,7 @@ def concentration_table(result: Result) -> Table | None:
         return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.0f}"
 
     for row in df.itertuples(index=False):
-        table.add_row(str(row.period), row.by, num(row.hhi), num(row.hhi_no_rules),
+        table.add_row(str(row.period), str(row.by), num(row.hhi), num(row.hhi_no_rules),
                       f"{row.top1_group} {pct(row.top1_share)}",
                       f"{row.top1_group_no_rules} {pct(row.top1_share_no_rules)}",
                       pct(row.top3_share), pct(row.top3_share_no_rules))
@@ -206,7 +206,7 @@ def unmet_table(result: Result) -> Table | None:
     for col in ("application", "period", "demand GWh", "unmet GWh", "penalty USD/kWh"):
         table.add_column(col, justify="right" if "GWh" in col or "USD" in col else "left")
     for row in df[df["unmet"] > 0].itertuples(index=False):
-        table.add_row(row.application, str(row.period), f"{row.demand:,.2f}",
+        table.add_row(str(row.application), str(row.period), f"{row.demand:,.2f}",
                       f"{row.unmet:,.2f}", f"{row.penalty:g}")
     return table
 
@@ -242,8 +242,8 @@ def conflicts_view(result: Result) -> RenderableType:
     text.append("No plan satisfies every requirement.\n", style="bold red")
     if result.repairs:
         text.append("The smallest change that makes a plan possible:\n", style="bold")
-        for item in result.repairs:
-            text.append(f"  - {item['message']}\n")
+        for repair in result.repairs:
+            text.append(f"  - {repair['message']}\n")
     if result.conflicts:
         names = ", ".join(result.conflicts)
         text.append(f"Rules that alone stand in the way (dropping any one of them restores "

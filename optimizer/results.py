@@ -169,7 +169,7 @@ def usage_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
     cap = data.capacity.rename(columns={"gwh": "capacity"})
     delivered = pd.DataFrame({"supplier": data.lanes["supplier"],
                               "period": data.lanes["period"], "gwh": x})
-    delivered = delivered.groupby(["supplier", "period"], as_index=False)["gwh"].sum()
+    delivered = delivered.groupby(["supplier", "period"], as_index=False)[["gwh"]].sum()
     df = cap.merge(delivered, on=["supplier", "period"], how="inner")
     df["utilisation"] = df["gwh"] / df["capacity"]
     df["used"] = df["gwh"] > TINY
@@ -235,7 +235,7 @@ def shares_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
     total = pd.Series(x, index=lanes["period"]).groupby(level=0).sum()
     for by in SHARE_GROUPINGS:
         g = pd.DataFrame({"period": lanes["period"], "group": lanes[by], "gwh": x})
-        g = g[g["gwh"] > 0].groupby(["period", "group"], as_index=False)["gwh"].sum()
+        g = g[g["gwh"] > 0].groupby(["period", "group"], as_index=False)[["gwh"]].sum()
         g.insert(1, "by", by)
         frames.append(g)
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -296,8 +296,8 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float) -> dict[str, Any]:
         unit = "share"
         scale = max(1.0, total)
     elif kind == "max_hhi":
-        volumes = np.array([float(x[pos].sum()) for pos in (scope.groups or {}).values()])
-        value = float(((volumes / total) ** 2).sum()) if total > TINY else np.nan
+        group_volumes = np.array([float(x[pos].sum()) for pos in (scope.groups or {}).values()])
+        value = float(((group_volumes / total) ** 2).sum()) if total > TINY else np.nan
         gap = limit - value if total > TINY else limit
         unit = "hhi"
         scale = 10.0  # cuts stop within 1e-6 of the limit: binding within 1e-5
@@ -335,7 +335,7 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float) -> dict[str, Any]:
 def rule_misses(m: pyo.ConcreteModel, hm: HighsModel) -> dict[str, float]:
     """How far each soft rule scope is missed in the current solution."""
     keys = list(m.SOFT_SCOPES)
-    values = hm.values_of([m.rule_miss[k] for k in keys]) if keys else []
+    values: np.ndarray | list[float] = hm.values_of([m.rule_miss[k] for k in keys]) if keys else []
     return {k: (float(v) if v > TINY else 0.0) for k, v in zip(keys, values, strict=True)}
 
 

@@ -368,8 +368,9 @@ class HighsModel:
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         rows = np.asarray(rows, dtype=np.int32)
         if len(rows):
-            self.highs.changeRowsBounds(len(rows), rows, np.asarray(lower, dtype=float),
-                                        np.asarray(upper, dtype=float))
+            # highspy's stubs omit changeRowsBounds, which the extension does provide
+            self.highs.changeRowsBounds(  # type: ignore[attr-defined]
+                len(rows), rows, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
 
     def relax_rows(self, rows: np.ndarray) -> None:
         """Drop rows (free bounds) until :meth:`restore_rows` puts them back."""

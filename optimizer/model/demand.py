@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pyomo.environ as pyo
 
@@ -31,8 +33,10 @@ def add_demand_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
     ``m.trivial_conflicts`` instead of becoming an empty row.
     """
     lanes = data.lanes
-    groups = lanes.groupby(["application", "period"], sort=False).indices
-    rows: dict[tuple[str, int], object] = {}
+    # pandas-stubs widens ``indices``; at runtime every value is an int64 array
+    groups = cast("dict[tuple[str, int], np.ndarray]",
+                  lanes.groupby(["application", "period"], sort=False).indices)
+    rows: dict[tuple[str, int], tuple[Any, float]] = {}
     for a, t, gwh in data.demand[["application", "period", "gwh"]].itertuples(index=False):
         positions = groups.get((a, t), np.array([], dtype=int))
         variables = pick(m.lane_vars, positions)
