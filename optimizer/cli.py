@@ -14,7 +14,7 @@ import importlib
 import pkgutil
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -42,7 +42,8 @@ def positive_number(value: str) -> float:
     return v
 
 
-def _gap(value: str) -> float:
+def fraction_below_one(value: str) -> float:
+    """An argument in [0, 1): a gap, a CVaR level."""
     try:
         v = float(value)
     except ValueError:
@@ -52,14 +53,19 @@ def _gap(value: str) -> float:
     return v
 
 
-def _threads(value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got '{value}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got '{value}'")
-    return v
+def whole_number(minimum: int) -> Callable[[str], int]:
+    """An argument type: a whole number of at least ``minimum``."""
+
+    def parse(value: str) -> int:
+        try:
+            v = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got '{value}'") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got '{value}'")
+        return v
+
+    return parse
 
 
 #: commands listed first in --help; other modules in optimizer/commands follow
@@ -101,9 +107,9 @@ def solver_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("solver")
     g.add_argument("--time-limit", type=positive_number, metavar="SECONDS",
                    help="stop HiGHS after this many seconds")
-    g.add_argument("--mip-gap", type=_gap, default=1e-6, metavar="GAP",
+    g.add_argument("--mip-gap", type=fraction_below_one, default=1e-6, metavar="GAP",
                    help="relative MIP gap (default 1e-6)")
-    g.add_argument("--threads", type=_threads, metavar="N", help="HiGHS threads")
+    g.add_argument("--threads", type=whole_number(1), metavar="N", help="HiGHS threads")
     g.add_argument("--solver-log", action="store_true", help="show HiGHS's own log")
 
 

@@ -36,6 +36,7 @@ from optimizer.cli import (
     UsageError,
     solver_args,
     solver_options,
+    whole_number,
 )
 
 NAME = "frontier"
@@ -66,20 +67,6 @@ class _Axis(argparse.Action):
         namespace.axes = axes
 
 
-def _whole(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got '{value}'") from None
-
-
-def _workers(value: str) -> int:
-    n = _whole(value)
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got '{value}'")
-    return n
-
-
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("instance", nargs="?", help="instance file (.yaml/.yml/.xlsx); "
                    "default: the bundled North American example")
@@ -99,7 +86,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", action="store_true", help="with --out: also write report.html "
                    "(the plan at the instance's own limits, with the frontier chart)")
     r = p.add_argument_group("where to run")
-    r.add_argument("--workers", type=_workers, default=1, metavar="N",
+    r.add_argument("--workers", type=whole_number(1), default=1, metavar="N",
                    help="local processes (each builds the model once; default 1)")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")

@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.cli import EXIT_NO_PLAN, EXIT_PLAN, UsageError, solver_args, solver_options
+from optimizer.cli import (
+    EXIT_NO_PLAN,
+    EXIT_PLAN,
+    UsageError,
+    fraction_below_one,
+    solver_args,
+    solver_options,
+    whole_number,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -25,49 +33,19 @@ HELP = ("play a plan (the deterministic optimum, or --plan) out in every scenari
 MAX_ROWS = 25
 
 
-def _alpha(value: str) -> float:
-    try:
-        v = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got '{value}'") from None
-    if not 0 <= v < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got '{value}'")
-    return v
-
-
-def _count(value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got '{value}'") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got '{value}'")
-    return v
-
-
-def _seed(value: str) -> int:
-    try:
-        v = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got '{value}'") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got '{value}'")
-    return v
-
-
 def scenario_args(p: argparse.ArgumentParser) -> None:
     """--alpha, --sample/--seed, --workers/--scheduler (shared with ``robust``)."""
-    p.add_argument("--alpha", type=_alpha, default=0.95, metavar="A",
+    p.add_argument("--alpha", type=fraction_below_one, default=0.95, metavar="A",
                    help="CVaR level: the mean of the worst 1 - A of probability "
                         "(default 0.95)")
     s = p.add_argument_group("sampling (scenarios with uncertain factors, docs/scenarios.md)")
-    s.add_argument("--sample", type=_count, metavar="N",
+    s.add_argument("--sample", type=whole_number(1), metavar="N",
                    help="draw N equally likely outcomes from the scenarios' probabilities "
                         "and factor distributions")
-    s.add_argument("--seed", type=_seed, metavar="S",
+    s.add_argument("--seed", type=whole_number(0), metavar="S",
                    help="random seed of --sample (default: a fresh one, reported)")
     r = p.add_argument_group("where to run")
-    r.add_argument("--workers", type=_count, default=1, metavar="N",
+    r.add_argument("--workers", type=whole_number(1), default=1, metavar="N",
                    help="local processes for independent solves (default 1)")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
