@@ -223,8 +223,11 @@ def plan_frame(inst: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"supplier": pd.Series(dtype=str),
                              "application": pd.Series(dtype=str),
                              "period": pd.Series(dtype=int), "gwh": pd.Series(dtype=float)})
-    rows: list[dict[str, Any]] = [{str(k): v for k, v in r.items()}
-                                  for r in allocation.to_dict("records")] if not missing else []
+    # only the columns a plan is made of (a Result.allocation carries many more)
+    rows: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()}
+        for r in allocation[list(PLAN_COLUMNS)].to_dict("records")
+    ] if not missing else []
     locations = [Location(file="<plan>", table="plan", row=i + 1) for i in range(len(rows))]
     plan, problems = plan_problems(inst, rows, locations, list(allocation.columns), "<plan>")
     if problems:
@@ -278,7 +281,14 @@ class _Facts:
 
     def values(self, by: str) -> list[str]:
         """Every value of ``by`` that occurs among the suppliers."""
-        return sorted({v for s in self.sup if (v := self.value(s, by)) is not None})
+        return sorted({v for v in self.value_map(by).values() if v is not None})
+
+    def value_map(self, by: str) -> dict[str, str | None]:
+        """Supplier id -> its group under ``by`` (worked out once per grouping)."""
+        cache = self.__dict__.setdefault("_value_maps", {})
+        if by not in cache:
+            cache[by] = {s: self.value(s, by) for s in self.sup}
+        return cache[by]
 
     def number(self, s: str, attribute: str) -> float:
         sp = self.sup[s]
@@ -484,8 +494,11 @@ def _check_rule(facts: _Facts, rule: Rule, plan: pd.DataFrame, allowed: Any, tol
     app = plan["application"].to_numpy()
     sup = plan["supplier"].to_numpy()
     gwh = plan["gwh"].to_numpy(dtype=float)
-    by_value = np.array([facts.value(s, rule.by) for s in sup], dtype=object) \
-        if rule.by is not None else np.full(len(sup), None, dtype=object)
+    if rule.by is not None:
+        group_of = facts.value_map(rule.by)
+        by_value = np.array([group_of[s] for s in sup], dtype=object)
+    else:
+        by_value = np.full(len(sup), None, dtype=object)
     for t, apps in _covered(rule, facts):
         mask = (period == t) & np.isin(app, list(apps))
         where: dict[str, Any] = {"rule": rule.name, "period": t,

@@ -252,11 +252,27 @@ def current_limits(m: pyo.ConcreteModel) -> dict[str, float]:
     return {name: float(pyo.value(m.rule_limit[name])) for name in m.RULES}
 
 
-def _rule_row(scope: RuleScope, x: np.ndarray, limit: float) -> dict[str, Any]:
+class CoveredTotals(dict):
+    """X of each coverage (period, applications), summed once: many rule scopes
+    (a cap on every company) share one coverage."""
+
+    def __init__(self, x: np.ndarray):
+        super().__init__()
+        self.x = x
+
+    def of(self, scope: RuleScope) -> float:
+        key = scope.coverage
+        if key not in self:
+            self[key] = float(self.x[scope.covered].sum())
+        return self[key]
+
+
+def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
+              totals: CoveredTotals | None = None) -> dict[str, Any]:
     rule = scope.rule
     kind = rule.kind
     v = float(x[scope.members].sum())
-    total = float(x[scope.covered].sum())
+    total = (totals if totals is not None else CoveredTotals(x)).of(scope)
     group = scope.group if scope.group is not None else ";".join(rule.group or [])
     if kind in SHARE_KINDS:
         value = v / total if total > TINY else np.nan
@@ -349,7 +365,8 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
     volume limit, per unit of an average limit; from the LP's row duals.
     """
     limits = current_limits(m)
-    rows = [_rule_row(s, x, limits.get(s.rule.name, 0.0)) for s in data.scopes]
+    totals = CoveredTotals(x)
+    rows = [_rule_row(s, x, limits.get(s.rule.name, 0.0), totals) for s in data.scopes]
     for r in _exclusion_rows(data):
         rows.append(r)
     df = pd.DataFrame(rows)
@@ -357,7 +374,7 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
         return pd.DataFrame(columns=["rule", "kind", "by", "group", "period", "application",
                                      "value", "limit", "unit", "slack", "binding",
                                      "marginal_cost"])
-    df["marginal_cost"] = _marginal_costs(data, m, hm, x, df, duals)
+    df["marginal_cost"] = _marginal_costs(data, m, hm, totals, df, duals)
     if misses:
         labels = [s.label for s in data.scopes] + [None] * (len(df) - len(data.scopes))
         df["miss"] = [misses.get(k, np.nan) if k is not None else np.nan for k in labels]
@@ -390,7 +407,8 @@ def _exclusion_rows(data: ModelData) -> list[dict[str, Any]]:
 
 
 def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
-                    x: np.ndarray, df: pd.DataFrame, duals: np.ndarray | None) -> np.ndarray:
+                    totals: CoveredTotals, df: pd.DataFrame,
+                    duals: np.ndarray | None) -> np.ndarray:
     out = np.full(len(df), np.nan)
     if hm is None or duals is None:
         return out
@@ -406,7 +424,7 @@ def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None
             kind = scope.rule.kind
             if kind in COUNT_KINDS:
                 continue  # a count has no meaningful price per unit
-            total = float(x[scope.covered].sum())
+            total = totals.of(scope)
             if kind in SHARE_KINDS or kind == "max_top_share":
                 per_unit = y * total * 0.01  # per percentage point
             elif kind in AVERAGE_KINDS:
@@ -423,7 +441,7 @@ def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None
         i = position[label]
         scope = data.scopes[i]
         limit = float(pyo.value(m.rule_limit[scope.rule.name]))
-        total = float(x[scope.covered].sum())
+        total = totals.of(scope)
         if limit > 0:
             step = -duals[row] * total / (2.0 * np.sqrt(limit)) * 0.01  # per 0.01 (100 points)
             out[i] = (0.0 if np.isnan(out[i]) else out[i]) + step
