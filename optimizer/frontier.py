@@ -75,6 +75,7 @@ from optimizer.errors import did_you_mean
 from optimizer.instance import Instance
 from optimizer.model import build_model
 from optimizer.model.shares import coverage_label
+from optimizer.rows import scope_rows
 from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
 from optimizer.solver import HighsModel, SolverOptions
 
@@ -244,14 +245,10 @@ class Sweeper:
         self.dual_rows: list[tuple[np.ndarray, np.ndarray, float, float] | None] = []
         for name, kind in zip(self.names, self.kinds, strict=True):
             rows, cols = [], []
-            for cname, scopes in m.scope_rows.items():
-                con = getattr(m, cname)
-                for label, scope in scopes.items():
-                    if scope.rule.name != name:
-                        continue
-                    r = hm.row_of.get(id(con[label]))
-                    if r is None:
-                        continue
+            for scope, scope_rows_ in scope_rows(m, hm).values():
+                if scope.rule.name != name:
+                    continue
+                for r in scope_rows_:
                     rows.append(r)
                     cols.append(self._covered_col(scope) if kind in (*SHARE_KINDS,
                                                                      *AVERAGE_KINDS) else -1)
@@ -273,25 +270,20 @@ class Sweeper:
         own copy is read back and must hold the placeholder exactly there;
         False if anything does not match (the sweep then rebuilds per point)."""
         m, hm, h = self.m, self.hm, self.hm.highs
-        known = {"share_rule": (*SHARE_KINDS,), "average_rule": (*AVERAGE_KINDS,),
-                 "volume_rule": (*VOLUME_KINDS,), "count_limit": (*COUNT_KINDS,)}
         self.coef_entries: list[tuple[np.ndarray, np.ndarray]] = []
         self.bound_rows: list[tuple[np.ndarray, bool]] = []
         for name, kind in zip(self.names, self.kinds, strict=True):
             if kind not in (*SHARE_KINDS, *AVERAGE_KINDS, *VOLUME_KINDS, *COUNT_KINDS):
                 return False
             rows, cols = [], []
-            for cname, scopes in m.scope_rows.items():
-                con = getattr(m, cname)
-                for label, scope in scopes.items():
-                    if scope.rule.name != name:
-                        continue
-                    r = hm.row_of.get(id(con[label]))
-                    if kind not in known.get(cname, ()) or r is None:
-                        return False
-                    rows.append(r)
-                    if kind in (*SHARE_KINDS, *AVERAGE_KINDS):
-                        cols.append(self._covered_col(scope))
+            for scope, scope_rows_ in scope_rows(m, hm).values():
+                if scope.rule.name != name:
+                    continue
+                if len(scope_rows_) != 1:
+                    return False
+                rows.append(scope_rows_[0])
+                if kind in (*SHARE_KINDS, *AVERAGE_KINDS):
+                    cols.append(self._covered_col(scope))
             r_arr = np.array(rows, dtype=np.int32)
             is_max = kind.startswith("max_")
             if kind in (*SHARE_KINDS, *AVERAGE_KINDS):

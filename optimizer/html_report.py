@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.output import json_safe
 from optimizer.results import Result
 from optimizer.schema import SHARE_KINDS
 
@@ -127,22 +128,9 @@ def _rule_value(v: Any, unit: str) -> str:
 
 def _json_for_script(data: Any) -> str:
     """JSON that cannot end the ``<script>`` element it sits in."""
-    text = json.dumps(_plain(data), ensure_ascii=False, allow_nan=False)
+    text = json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False)
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _plain(obj: Any) -> Any:
-    """JSON-safe: numpy scalars become numbers, NaN and infinities null."""
-    if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _table(headers: list[tuple[str, str]], rows: list[list[str]], cls: str = "") -> str:

@@ -22,12 +22,12 @@ import pandas as pd
 from optimizer.results import Result
 
 
-def _clean(obj: Any) -> Any:
+def json_safe(obj: Any) -> Any:
     """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
     if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
+        return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
@@ -52,7 +52,7 @@ class OutputDir:
 
     def json(self, name: str, data: Any) -> None:
         with open(self.path(name), "w", encoding="utf-8") as f:
-            json.dump(_clean(data), f, indent=2, allow_nan=False)
+            json.dump(json_safe(data), f, indent=2, allow_nan=False)
             f.write("\n")
 
     def csv(self, name: str, df: pd.DataFrame) -> None:
