@@ -335,6 +335,19 @@ class Sweeper:
         self.current[i] = value
 
     # ------------------------------------------------------------ solving
+    def sweep(self, points: Sequence[tuple[int, Sequence[float]]],
+              progress: Progress | None = None) -> list[dict[str, Any]]:
+        """Solve each (index, limits) point in turn, warm; rows tagged with the point."""
+        rows = []
+        for index, limits in points:
+            row = self.solve(limits)
+            row["_point"] = index
+            row["_mode"] = "warm" if self.warm else "rebuild"
+            rows.append(row)
+            if progress:
+                progress(len(rows), len(points))
+        return rows
+
     def solve(self, limits: Sequence[float]) -> dict[str, Any]:
         """One frontier row at these limits (one per swept rule)."""
         limits = [float(v) for v in limits]
@@ -427,13 +440,7 @@ def _run_chunk(inst: Instance, names: list[str], points: list[tuple[int, tuple[f
             while len(_CACHE) > _CACHE_SIZE:
                 _CACHE.popitem(last=False)
         _CACHE.move_to_end(key)
-        out = []
-        for index, limits in points:
-            row = sweeper.solve(limits)
-            row["_point"] = index
-            row["_mode"] = "warm" if sweeper.warm else "rebuild"
-            out.append(row)
-        return out
+        return sweeper.sweep(points)
 
 
 def _chunks(points: list[tuple[int, tuple[float, ...]]], parts: int) -> list[list]:
@@ -548,14 +555,7 @@ def frontier(
     else:
         sweeper = Sweeper(inst, names, options)
         size = sweeper.hm.size
-        rows = []
-        for k, limits in points:
-            row = sweeper.solve(limits)
-            row["_point"] = k
-            row["_mode"] = "warm" if sweeper.warm else "rebuild"
-            rows.append(row)
-            if progress:
-                progress(len(rows), len(points))
+        rows = sweeper.sweep(points, progress)
     df = _assemble(rows, axes)
     df.attrs.update({
         "rules": names,
