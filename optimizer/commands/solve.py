@@ -36,6 +36,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from pyomo.common.gc_manager import PauseGC
+
+    # no cyclic garbage collection during the run: it would traverse the
+    # model's millions of objects again and again (see api.solve_model)
+    with PauseGC():
+        return _run(args, console)
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.api import default_instance_path, solve
     from optimizer.check import check_plan
     from optimizer.io import load_instance
