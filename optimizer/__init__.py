@@ -15,16 +15,56 @@ Step by step (inspect or change the Pyomo model between steps)::
     result = optimizer.solve_model(m, data)
 """
 
-from optimizer.api import default_instance_path, solve, solve_model
-from optimizer.data import ModelData, prepare
-from optimizer.errors import InputError, Problem
-from optimizer.frontier import frontier
-from optimizer.instance import Instance
-from optimizer.io import load_instance
-from optimizer.model import build_model
-from optimizer.results import Result
-from optimizer.scenarios import robust, stress
-from optimizer.solver import SolverOptions
+from typing import TYPE_CHECKING
+
+# The names below are imported on first use (PEP 562), so that the command
+# line starts without importing what a command does not need.
+_WHERE = {
+    "default_instance_path": "optimizer.api",
+    "solve": "optimizer.api",
+    "solve_model": "optimizer.api",
+    "ModelData": "optimizer.data",
+    "prepare": "optimizer.data",
+    "InputError": "optimizer.errors",
+    "Problem": "optimizer.errors",
+    "Instance": "optimizer.instance",
+    "load_instance": "optimizer.io",
+    "build_model": "optimizer.model",
+    "Result": "optimizer.results",
+    "robust": "optimizer.scenarios",
+    "stress": "optimizer.scenarios",
+    "SolverOptions": "optimizer.solver",
+}
+
+# ``frontier`` is also the name of a submodule: importing that submodule would
+# rebind ``optimizer.frontier`` to it, so the function is bound here at once
+from optimizer.frontier import frontier  # noqa: E402
+
+if TYPE_CHECKING:
+    from optimizer.api import default_instance_path, solve, solve_model
+    from optimizer.data import ModelData, prepare
+    from optimizer.errors import InputError, Problem
+    from optimizer.instance import Instance
+    from optimizer.io import load_instance
+    from optimizer.model import build_model
+    from optimizer.results import Result
+    from optimizer.scenarios import robust, stress
+    from optimizer.solver import SolverOptions
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        value = getattr(importlib.import_module(_WHERE[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'optimizer' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
+
 
 __version__ = "0.1.0"
 

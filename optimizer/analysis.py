@@ -17,7 +17,7 @@ from typing import Any, SupportsInt, cast
 
 import numpy as np
 import pandas as pd
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData
 from optimizer.instance import Instance

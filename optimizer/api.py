@@ -11,11 +11,12 @@ or all at once: ``optimizer.solve(path_or_instance)``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from optimizer.analysis import concentration, rule_costs
@@ -78,6 +79,15 @@ def enforce_hhi(m: pyo.ConcreteModel, data: ModelData, hm: HighsModel,
     return status
 
 
+def _both(first: Callable[[], object],
+          second: Callable[[], object] | None) -> Callable[[], None]:
+    def run() -> None:
+        first()
+        if second is not None:
+            second()
+    return run
+
+
 def solve_model(
     m: pyo.ConcreteModel,
     data: ModelData,
@@ -85,12 +95,14 @@ def solve_model(
     diagnose_infeasible: bool = True,
     timings: dict[str, float] | None = None,
     analysis: bool | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Result:
     """Solve a built model with HiGHS and collect the results.
 
     ``analysis``: also compute each rule's total cost (re-solves) and the
     concentration report (one more solve without rules). ``None`` does so for
-    models up to ``ANALYSIS_AUTO_LIMIT`` variables.
+    models up to ``ANALYSIS_AUTO_LIMIT`` variables. ``meanwhile``: work that
+    needs no solution, run while HiGHS solves (see ``HighsModel.run``).
 
     The solution is also written into the Pyomo variables, so ``m.x[...]``
     holds the plan afterwards. ``result.highs`` keeps the loaded HiGHS model
@@ -100,7 +112,8 @@ def solve_model(
     # Python's cyclic garbage collector would traverse them again and again
     # (half the build time at 100,000 variables), so it pauses meanwhile
     with PauseGC():
-        return _solve_model(m, data, options, diagnose_infeasible, timings, analysis)
+        return _solve_model(m, data, options, diagnose_infeasible, timings, analysis,
+                            meanwhile)
 
 
 def _solve_model(
@@ -110,6 +123,7 @@ def _solve_model(
     diagnose_infeasible: bool,
     timings: dict[str, float] | None,
     analysis: bool | None,
+    meanwhile: Callable[[], object] | None,
 ) -> Result:
     timings = dict(timings or {})
     options = options or SolverOptions()
@@ -122,7 +136,8 @@ def _solve_model(
     if trivial:
         return _empty_result(data, "infeasible", solver=solver_info, model_size=hm.size,
                              timings=timings, repairs=trivial, highs=hm)
-    status = hm.run()
+    # the lookups for reading the results back are built while HiGHS solves
+    status = hm.run(meanwhile=_both(hm.prefetch, meanwhile))
     if len(m.HHI_SCOPES) and status.has_solution:
         status = enforce_hhi(m, data, hm, status)
         solver_info["hhi_rounds"] = m.hhi_rounds
@@ -188,17 +203,19 @@ def solve(
     instance: str | Path | Instance | None = None,
     options: SolverOptions | None = None,
     analysis: bool | None = None,
+    meanwhile: Callable[[], object] | None = None,
 ) -> Result:
     """Load (if given a path), prepare, build and solve an instance.
 
-    ``None`` solves the bundled default instance.
+    ``None`` solves the bundled default instance. ``meanwhile``: see
+    :func:`solve_model`.
     """
     with PauseGC():  # see solve_model
-        return _solve(instance, options, analysis)
+        return _solve(instance, options, analysis, meanwhile)
 
 
 def _solve(instance: str | Path | Instance | None, options: SolverOptions | None,
-           analysis: bool | None) -> Result:
+           analysis: bool | None, meanwhile: Callable[[], object] | None) -> Result:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if instance is None:
@@ -211,6 +228,7 @@ def _solve(instance: str | Path | Instance | None, options: SolverOptions | None
     t2 = time.perf_counter()
     m = build_model(data)
     timings["build"] = time.perf_counter() - t2
-    result = solve_model(m, data, options, timings=timings, analysis=analysis)
+    result = solve_model(m, data, options, timings=timings, analysis=analysis,
+                         meanwhile=meanwhile)
     result.warnings = [str(w) for w in inst.warnings] + result.warnings
     return result

@@ -17,9 +17,10 @@ Both are available: ``HighsModel(m, compiler="pyomo")`` uses Pyomo's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 from pyomo.core.base.var import VarData
 from pyomo.core.expr.numeric_expr import (
     LinearExpression,
@@ -68,6 +69,7 @@ class _Walker:
 
     def __init__(self, col_of: dict[int, int]):
         self.col_of = col_of
+        self.col_get = col_of.get
 
     def terms(self, expr, owner) -> tuple[list[int], list[float], float]:
         """Columns, coefficients and constant of ``expr`` (``owner`` names it
@@ -90,32 +92,35 @@ class _Walker:
         return 0.0
 
     def _add_sum(self, args, coef: float, cols: list[int], vals: list[float], owner) -> float:
-        """The terms of a sum. Plain variables are looked up in one pass; the
-        few other terms (coefficient x variable, constants, nested sums) one by
-        one; a sum made mostly of products takes the product fast path."""
-        col_of = self.col_of
-        idx = [col_of.get(id(a), -1) for a in args]
-        others = [k for k, c in enumerate(idx) if c < 0]
-        if not others:
-            cols.extend(idx)
+        """The terms of a sum. Plain variables are looked up in one pass (``map``
+        runs the lookups in C); the few other terms (coefficient x variable,
+        constants, nested sums) one by one; a sum made only of products takes
+        the product fast path."""
+        idx = list(map(self.col_get, map(id, args)))
+        if None not in idx:
+            cols.extend(cast("list[int]", idx))
             vals.extend([coef] * len(idx))
             return 0.0
-        if len(others) == len(args):
+        if idx.count(None) == len(idx):
             try:  # all products of a number and an unfixed variable
                 pairs = [a._args_ for a in args if a.__class__ is MonomialTermExpression]
                 if len(pairs) == len(args):
-                    new_cols = [col_of[id(v)] for _, v in pairs]
-                    new_vals = [coef * float(c) for c, _ in pairs]
+                    numbers, variables = zip(*pairs, strict=True)
+                    new_cols = list(map(self.col_of.__getitem__, map(id, variables)))
+                    if coef == 1.0:
+                        new_vals = list(map(float, numbers))
+                    else:
+                        new_vals = [coef * float(c) for c in numbers]
                     cols.extend(new_cols)
                     vals.extend(new_vals)
                     return 0.0
-            except (KeyError, TypeError):
+            except (KeyError, TypeError, ValueError):
                 pass  # a fixed variable or a parameter coefficient: the general way
         else:
-            plain = [c for c in idx if c >= 0]
+            plain = [c for c in idx if c is not None]
             cols.extend(plain)
             vals.extend([coef] * len(plain))
-            args = [args[k] for k in others]
+            args = [a for a, c in zip(args, idx, strict=True) if c is None]
         const = 0.0
         for arg in args:
             if arg.__class__ is MonomialTermExpression:

@@ -412,6 +412,20 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> l
     scopes: list[RuleScope] = []
     demand_of = demand.set_index(["application", "period"])["gwh"]
     app_ids = [a.id for a in inst.applications]
+    # lanes covered by each (period, applications): many rules share them, and
+    # comparing integer codes is much faster than matching strings per rule
+    period_of_lane = lanes["period"].to_numpy()
+    app_code = pd.Categorical(lanes["application"], categories=app_ids).codes
+    covered_by: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+
+    def lanes_covered(t: int, apps: tuple[str, ...]) -> np.ndarray:
+        if (t, apps) not in covered_by:
+            wanted = np.isin(np.arange(len(app_ids)), [app_ids.index(a) for a in apps])
+            covered = np.flatnonzero((period_of_lane == t) & wanted[app_code])
+            covered.flags.writeable = False  # shared by the scopes of several rules
+            covered_by[(t, apps)] = covered
+        return covered_by[(t, apps)]
+
     for rule in inst.rules:
         if rule.kind == "exclude":
             continue  # enforced by removing lanes
@@ -422,11 +436,9 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> l
         if rule.by is not None and rule.group is None:
             values = sorted({v for v in _supplier_values(inst, rule.by) if v is not None})
         for t in periods:
-            in_period = lanes["period"].to_numpy() == t
             for app in app_scopes:
                 apps = tuple(covered_apps) if app is None else (app,)
-                cov_mask = in_period & lanes["application"].isin(apps).to_numpy()
-                covered = np.flatnonzero(cov_mask)
+                covered = lanes_covered(t, apps)
                 coverage = (t, apps)
                 weights = None
                 if rule.kind in AVERAGE_KINDS:

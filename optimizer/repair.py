@@ -21,7 +21,7 @@ from typing import Any
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.shares import coverage_label

@@ -12,13 +12,15 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.compile import compile_model, compile_with_pyomo
 
@@ -126,6 +128,32 @@ def _user_scale(lp) -> tuple[int, int]:
     return exponent(bounds, 1e12), exponent(np.asarray(lp.cost, dtype=float), 1e12)
 
 
+def _run_beside(h: highspy.Highs, meanwhile: Callable[[], object]) -> float:
+    """``h.run()`` on a worker thread while ``meanwhile()`` runs here; the
+    solver's own seconds."""
+    clock: dict[str, float] = {}
+    failure: list[BaseException] = []
+
+    def solve() -> None:
+        t0 = time.perf_counter()
+        try:
+            h.run()
+        except BaseException as exc:  # handed to the caller below
+            failure.append(exc)
+        finally:
+            clock["seconds"] = time.perf_counter() - t0
+
+    worker = threading.Thread(target=solve, name="highs-run", daemon=True)
+    worker.start()
+    try:
+        meanwhile()
+    finally:
+        worker.join()
+    if failure:
+        raise failure[0]
+    return clock["seconds"]
+
+
 class HighsModel:
     """A Pyomo model compiled to matrix form and loaded into HiGHS.
 
@@ -149,9 +177,7 @@ class HighsModel:
         self.compile_seconds = time.perf_counter() - t0
         self.lp = lp
         self.columns = lp.columns
-        self.col_of = {id(v): j for j, v in enumerate(self.columns)}
         self.rows = lp.rows
-        self.row_of = {id(con): i for i, con in enumerate(self.rows)}
         self.sense = lp.sense
         self.cost = lp.cost
         self.offset = lp.offset
@@ -175,12 +201,33 @@ class HighsModel:
         self.row_upper0 = lp.row_upper.copy()
         self.last: SolveStatus | None = None
 
+    @cached_property
+    def col_of(self) -> dict[int, int]:
+        """Column of each Pyomo variable, by ``id``."""
+        return {id(v): j for j, v in enumerate(self.columns)}
+
+    @cached_property
+    def row_of(self) -> dict[int, int]:
+        """Row of each Pyomo constraint, by ``id``."""
+        return {id(con): i for i, con in enumerate(self.rows)}
+
+    def prefetch(self) -> None:
+        """Work out the lookups the results need (no solution needed)."""
+        _ = self.col_of, self.row_of
+
     # ----------------------------------------------------------------- solving
-    def run(self) -> SolveStatus:
+    def run(self, meanwhile: Callable[[], object] | None = None) -> SolveStatus:
+        """Solve. ``meanwhile`` (work that needs no solution, such as
+        :meth:`prefetch`) runs on this thread while HiGHS solves on another:
+        HiGHS releases the GIL, so on a machine with a second core the two
+        overlap. HiGHS's object must not be touched meanwhile."""
         h = self.highs
-        t0 = time.perf_counter()
-        h.run()
-        seconds = time.perf_counter() - t0
+        if meanwhile is None:
+            t0 = time.perf_counter()
+            h.run()
+            seconds = time.perf_counter() - t0
+        else:
+            seconds = _run_beside(h, meanwhile)
         model_status = h.getModelStatus()
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible

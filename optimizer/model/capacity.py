@@ -7,7 +7,7 @@ application sum it (one term per supplier rather than one per lane).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData
 from optimizer.model.common import linear, pick

@@ -6,7 +6,7 @@ the covered demand, which bounds the covered volume X.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import linear, total

@@ -6,7 +6,7 @@ within the supplier's availability window, not excluded by a rule).
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData
 

@@ -10,7 +10,7 @@ Shares stay linear: V <= limit * X, never V / X.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import total

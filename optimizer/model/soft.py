@@ -8,7 +8,7 @@ pays ``discount x penalty x miss``.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData
 

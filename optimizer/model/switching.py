@@ -6,7 +6,7 @@ an instance without them stays a linear program.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData
 

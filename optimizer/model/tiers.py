@@ -8,7 +8,7 @@ tier is cheaper, binaries force the tiers to fill in order.
 
 from __future__ import annotations
 
-import pyomo.environ as pyo
+import pyomo.core as pyo
 
 from optimizer.data import ModelData
 
