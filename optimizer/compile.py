@@ -76,13 +76,40 @@ class _Walker:
         in an error message)."""
         cols: list[int] = []
         vals: list[float] = []
-        const = self._add(expr, 1.0, cols, vals, owner)
+        fast = self._plain_sum(expr.args) if expr.__class__ is LinearExpression else None
+        if fast is not None:
+            cols, vals = fast
+            const = 0.0
+        else:
+            const = self._add(expr, 1.0, cols, vals, owner)
         if len(set(cols)) != len(cols):  # the same variable twice: add them up
             merged: dict[int, float] = {}
             for c, v in zip(cols, vals, strict=True):
                 merged[c] = merged.get(c, 0.0) + v
             cols, vals = list(merged), list(merged.values())
         return cols, vals, const
+
+    def _plain_sum(self, args) -> tuple[list[int], list[float]] | None:
+        """The shape nearly every row has: unfixed variables and
+        coefficient x unfixed-variable terms (the coefficient a number or a
+        parameter expression); None for anything else. The variables are
+        looked up in one pass (``map`` runs the lookups in C)."""
+        col_get = self.col_get
+        idx = list(map(col_get, map(id, args)))
+        vals = [1.0] * len(idx)
+        if None not in idx:
+            return cast("list[int]", idx), vals
+        for k in [k for k, j in enumerate(idx) if j is None]:
+            a = args[k]
+            if a.__class__ is not MonomialTermExpression:
+                return None
+            c, v = a._args_
+            j = col_get(id(v))
+            if j is None:
+                return None  # a fixed variable: the general way
+            idx[k] = j
+            vals[k] = c if c.__class__ is float else float(pyo.value(c))
+        return cast("list[int]", idx), vals
 
     def _var(self, var: VarData, coef: float, cols: list[int], vals: list[float]) -> float:
         if var.fixed:
