@@ -32,8 +32,10 @@ The recomputed cost agrees with a claimed objective when they differ by at most
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -223,6 +225,10 @@ def plan_frame(inst: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({"supplier": pd.Series(dtype=str),
                              "application": pd.Series(dtype=str),
                              "period": pd.Series(dtype=int), "gwh": pd.Series(dtype=float)})
+    if not missing:
+        typed = _typed_plan(inst, allocation)
+        if typed is not None:
+            return typed
     # only the columns a plan is made of (a Result.allocation carries many more)
     rows: list[dict[str, Any]] = [
         {str(k): v for k, v in r.items()}
@@ -235,10 +241,55 @@ def plan_frame(inst: Instance, allocation: pd.DataFrame) -> pd.DataFrame:
     return plan
 
 
+def _typed_plan(inst: Instance, allocation: pd.DataFrame) -> pd.DataFrame | None:
+    """The plan of an allocation whose columns are already well typed, read a column
+    at a time: the same frame :func:`plan_problems` builds from its rows. None when
+    any cell is not plainly valid (a row-by-row reading then says what is wrong)."""
+    if len(allocation) == 0 or not allocation.columns.is_unique:
+        return None
+    period, gwh = allocation["period"], allocation["gwh"]
+    if not (isinstance(period.dtype, np.dtype) and period.dtype.kind in "iu"
+            and isinstance(gwh.dtype, np.dtype) and gwh.dtype.kind in "iuf"):
+        return None
+    years = period.to_numpy()
+    volumes = gwh.to_numpy().astype(float)
+    if not (np.isin(years, inst.periods).all() and np.isfinite(volumes).all()):
+        return None
+    ids: dict[str, np.ndarray] = {}
+    codes = []
+    for name, known in (("supplier", {s.id for s in inst.suppliers}),
+                        ("application", {a.id for a in inst.applications})):
+        values = allocation[name].to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=False) != "string":
+            return None
+        code, uniques = pd.factorize(values)
+        # a known id as it stands: what _text would make of the cell
+        if not all(type(u) is str and u in known and u == u.strip() for u in uniques):
+            return None
+        ids[name] = values
+        codes.append(code)
+    year_code, _ = pd.factorize(years)
+    key = (codes[0].astype(np.int64) * (int(codes[1].max()) + 1) + codes[1]) \
+        * (int(year_code.max()) + 1) + year_code
+    if len(np.unique(key)) != len(key):
+        return None  # a (supplier, application, period) twice
+    plan = pd.DataFrame({"supplier": ids["supplier"], "application": ids["application"],
+                         "period": years, "gwh": volumes})
+    plan["period"] = plan["period"].astype(int)
+    plan["gwh"] = plan["gwh"].astype(float)
+    return plan
+
+
 # ----------------------------------------------------------------------------- facts
 
 class _Facts:
-    """The instance's tables as lookups, worked out here from the rows themselves."""
+    """The instance's tables as lookups, worked out here from the rows themselves.
+
+    Besides the per-item lookups, the same facts as arrays indexed by positions
+    (``sup_pos``, ``app_pos``, ``period_pos``): ``[supplier, period]`` matrices
+    of capacity, price, tariff and tiers, ``[supplier, application]`` ones of
+    freight and chemistry, and per-supplier vectors; each is built once, the
+    first time it is needed, from the same lookups."""
 
     def __init__(self, inst: Instance):
         self.inst = inst
@@ -258,37 +309,47 @@ class _Facts:
             tiers[(row.supplier, row.period)].append((row.from_gwh, row.price))
         self.tier_rows = {k: sorted(v) for k, v in tiers.items()}
         self.demand = {(d.application, d.period): d.gwh for d in inst.demand}
+        # positions of suppliers, applications and periods in the arrays below
+        self.sup_pos = pd.Index(list(self.sup), dtype=object)
+        self.app_pos = pd.Index(list(self.apps), dtype=object)
+        self.period_pos = pd.Index(self.periods)
+        self.app_at = {a: i for i, a in enumerate(self.apps)}
+        self.period_at = {t: j for j, t in enumerate(self.periods)}
+        self._value_maps: dict[str, dict[str, str | None]] = {}
+        self._values: dict[str, list[str]] = {}
+        self._arrays: dict[Any, np.ndarray] = {}
 
     def value(self, s: str, by: str) -> str | None:
         """The group supplier ``s`` belongs to under ``by`` (None: no group)."""
-        sp = self.sup[s]
-        if by == "supplier":
-            return sp.id
-        if by == "company":
-            return sp.company
-        if by == "country":
-            return sp.country
-        if by == "control":
-            return sp.control if sp.control is not None else sp.country
-        if by == "bloc":
-            return self.bloc.get(sp.country)
-        if by == "chemistry":
-            return sp.chemistry
-        if by == "family":
-            return self.family.get(sp.chemistry)
-        v = sp.attributes.get(by)
-        return None if v is None else _text(v)
+        return self.value_map(by)[s]
 
     def values(self, by: str) -> list[str]:
         """Every value of ``by`` that occurs among the suppliers."""
-        return sorted({v for v in self.value_map(by).values() if v is not None})
+        if by not in self._values:
+            self._values[by] = sorted({v for v in self.value_map(by).values() if v is not None})
+        return self._values[by]
 
     def value_map(self, by: str) -> dict[str, str | None]:
         """Supplier id -> its group under ``by`` (worked out once per grouping)."""
-        cache = self.__dict__.setdefault("_value_maps", {})
-        if by not in cache:
-            cache[by] = {s: self.value(s, by) for s in self.sup}
-        return cache[by]
+        if by not in self._value_maps:
+            sps = self.sup.values()
+            vm: dict[str, str | None]
+            if by in ("supplier", "company", "country", "chemistry"):
+                name = "id" if by == "supplier" else by
+                vm = {sp.id: getattr(sp, name) for sp in sps}
+            elif by == "control":
+                vm = {sp.id: sp.control if sp.control is not None else sp.country for sp in sps}
+            elif by == "bloc":
+                vm = {sp.id: self.bloc.get(sp.country) for sp in sps}
+            elif by == "family":
+                vm = {sp.id: self.family.get(sp.chemistry) for sp in sps}
+            else:  # an attribute of the suppliers
+                vm = {}
+                for sp in sps:
+                    v = sp.attributes.get(by)
+                    vm[sp.id] = None if v is None else _text(v)
+            self._value_maps[by] = vm
+        return self._value_maps[by]
 
     def number(self, s: str, attribute: str) -> float:
         sp = self.sup[s]
@@ -320,13 +381,17 @@ class _Facts:
 
     def tariff(self, s: str, t: int) -> float:
         sp = self.sup[s]
+        return self._tariff(sp.country, sp.chemistry, t)
+
+    def _tariff(self, origin: str, chemistry: str, t: int) -> float:
+        """The summed tariff rate on cells of ``chemistry`` made in ``origin`` in ``t``."""
         rate = 0.0
         for row in self.inst.tariffs:
-            if row.origin != sp.country:
+            if row.origin != origin:
                 continue
-            if row.chemistry is not None and row.chemistry != sp.chemistry:
+            if row.chemistry is not None and row.chemistry != chemistry:
                 continue
-            if row.family is not None and row.family != self.family.get(sp.chemistry):
+            if row.family is not None and row.family != self.family.get(chemistry):
                 continue
             if row.from_ is not None and t < row.from_:
                 continue
@@ -365,6 +430,171 @@ class _Facts:
                 return rule.name
         return None
 
+    # --- the same facts as arrays --------------------------------------------------
+
+    def _array(self, key: Any, make: Any) -> np.ndarray:
+        if key not in self._arrays:
+            self._arrays[key] = make()
+        return self._arrays[key]
+
+    def _by_supplier_period(self, default: list[float],
+                            rows: dict[tuple[str, int], float]) -> np.ndarray:
+        """A [supplier, period] matrix: the per-period row where there is one, else the
+        supplier's own value."""
+        out = np.repeat(np.array(default, dtype=float)[:, None], len(self.periods), axis=1)
+        if rows:
+            keys = list(rows)
+            i = _at(self.sup_pos, [k[0] for k in keys])
+            j = _at(self.period_pos, [k[1] for k in keys])
+            ok = (i >= 0) & (j >= 0)
+            out[i[ok], j[ok]] = np.fromiter(rows.values(), dtype=float, count=len(keys))[ok]
+        return out
+
+    def capacities(self) -> np.ndarray:
+        """[supplier, period] :meth:`capacity`."""
+        return self._array("capacity", lambda: self._by_supplier_period(
+            [sp.capacity or 0.0 for sp in self.sup.values()], self.cap_rows))
+
+    def prices(self) -> np.ndarray:
+        """[supplier, period] :meth:`price` (NaN: none)."""
+        return self._array("price", lambda: self._by_supplier_period(
+            [math.nan if sp.price is None else sp.price for sp in self.sup.values()],
+            self.price_rows))
+
+    def tariffs(self) -> np.ndarray:
+        """[supplier, period] :meth:`tariff`, worked out once per origin and chemistry."""
+        def make() -> np.ndarray:
+            rates: dict[tuple[str, str], list[float]] = {}
+            rows = []
+            for sp in self.sup.values():
+                key = (sp.country, sp.chemistry)
+                if key not in rates:
+                    rates[key] = [self._tariff(sp.country, sp.chemistry, t)
+                                  for t in self.periods]
+                rows.append(rates[key])
+            return np.array(rows, dtype=float).reshape(len(self.sup), len(self.periods))
+        return self._array("tariff", make)
+
+    def tiered(self) -> np.ndarray:
+        """[supplier, period]: does the supplier sell on price tiers then?"""
+        return self._array("tiered", lambda: ~np.isnan(self.top_tier_prices()))
+
+    def top_tier_prices(self) -> np.ndarray:
+        """[supplier, period] highest tier price (NaN: no tiers)."""
+        def make() -> np.ndarray:
+            out = np.full((len(self.sup), len(self.periods)), math.nan)
+            for s in {s for s, _ in self.tier_rows}:
+                if s not in self.sup:
+                    continue
+                i = self.sup_pos.get_loc(s)
+                for j, t in enumerate(self.periods):
+                    tiers = self.tiers(s, t)
+                    if tiers:
+                        out[i, j] = max(p for _, p in tiers)
+            return out
+        return self._array("top_tier", make)
+
+    def freights(self) -> np.ndarray:
+        """[supplier, application] :meth:`freight`."""
+        def make() -> np.ndarray:
+            out = np.repeat(np.array([sp.freight or 0.0 for sp in self.sup.values()],
+                                     dtype=float)[:, None], len(self.apps), axis=1)
+            if self.lane_freight:
+                keys = list(self.lane_freight)
+                i = _at(self.sup_pos, [k[0] for k in keys])
+                j = _at(self.app_pos, [k[1] for k in keys])
+                ok = (i >= 0) & (j >= 0)
+                values = np.fromiter(self.lane_freight.values(), dtype=float, count=len(keys))
+                out[i[ok], j[ok]] = values[ok]
+            return out
+        return self._array("freight", make)
+
+    def carbons(self) -> np.ndarray:
+        """Per supplier :meth:`carbon`."""
+        return self._array("carbon", lambda: np.array([self.carbon(s) for s in self.sup],
+                                                      dtype=float))
+
+    def per_supplier(self, name: str) -> np.ndarray:
+        """Per supplier ``min_order`` or ``fixed_cost`` (0 where not given)."""
+        return self._array(name, lambda: np.array(
+            [getattr(sp, name) or 0.0 for sp in self.sup.values()], dtype=float))
+
+    def lane_ok(self) -> np.ndarray:
+        """[supplier, application]: is the supplier's chemistry allowed for it?"""
+        def make() -> np.ndarray:
+            chem = [sp.chemistry for sp in self.sup.values()]
+            code, uniques = pd.factorize(np.array(chem, dtype=object))
+            allowed = np.array([[c in app.chemistries for app in self.apps.values()]
+                                for c in uniques], dtype=bool).reshape(len(uniques),
+                                                                       len(self.apps))
+            return allowed[code]
+        return self._array("lane_ok", make)
+
+    def availability(self) -> np.ndarray:
+        """[supplier, period] :meth:`available`."""
+        def make() -> np.ndarray:
+            sps = list(self.sup.values())
+            never, always = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+            first = np.array([never if sp.available_from is None else sp.available_from
+                              for sp in sps], dtype=np.int64)
+            last = np.array([always if sp.available_until is None else sp.available_until
+                             for sp in sps], dtype=np.int64)
+            t = np.array(self.periods, dtype=np.int64)[None, :]
+            return (t >= first[:, None]) & (t <= last[:, None])
+        return self._array("available", make)
+
+    def group_codes(self, by: str) -> np.ndarray:
+        """Per supplier, the position of its group under ``by`` in :meth:`values`
+        (-1: no group)."""
+        def make() -> np.ndarray:
+            pos = {v: k for k, v in enumerate(self.values(by))}
+            return np.array([-1 if v is None else pos[v] for v in self.value_map(by).values()],
+                            dtype=np.intp)
+        return self._array(("group", by), make)
+
+    def in_group(self, by: str, group: list[str]) -> np.ndarray:
+        """Per supplier: is its value under ``by`` in ``group``?"""
+        return np.array([v in group for v in self.value_map(by).values()], dtype=bool)
+
+    def numbers(self, attribute: str) -> np.ndarray:
+        """Per supplier :meth:`number`."""
+        return self._array(("number", attribute), lambda: np.array(
+            [self.number(s, attribute) for s in self.sup], dtype=float))
+
+
+@dataclass
+class _Rows:
+    """The plan's rows as positions into the facts' arrays."""
+
+    sup: np.ndarray
+    app: np.ndarray
+    period: np.ndarray
+    gwh: np.ndarray
+    #: the rows of each period (by position), in plan order
+    by_period: list[np.ndarray]
+
+    @classmethod
+    def of(cls, facts: _Facts, plan: pd.DataFrame) -> _Rows:
+        period = _at(facts.period_pos, plan["period"])
+        order = np.argsort(period, kind="stable")
+        starts = np.searchsorted(period[order], np.arange(len(facts.periods) + 1))
+        return cls(sup=_at(facts.sup_pos, plan["supplier"]),
+                   app=_at(facts.app_pos, plan["application"]), period=period,
+                   gwh=plan["gwh"].to_numpy(dtype=float),
+                   by_period=[order[starts[j]:starts[j + 1]]
+                              for j in range(len(facts.periods))])
+
+
+def _sequential_sum(terms: Any) -> float:
+    """``0.0 + terms[0] + terms[1] + ...`` in this order (numpy sums pairwise, Python
+    3.12 compensates; both differ in the last bits from adding one term at a time)."""
+    return float(reduce(operator.add, np.asarray(terms, dtype=float).tolist(), 0.0))
+
+
+def _at(index: pd.Index, values: Any) -> np.ndarray:
+    """The positions of ``values`` in ``index`` (-1: not in it)."""
+    return np.asarray(index.get_indexer(pd.Index(values)))
+
 
 # ----------------------------------------------------------------------------- checking
 
@@ -377,23 +607,41 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
     period) missing from it is 0. With ``objective`` (USD million), the
     recomputed cost must also match it. See the module docstring for the
     tolerances.
+
+    The tests run on whole columns; the rows they flag are then gone through one
+    at a time to say what is wrong with each.
     """
     facts = _Facts(inst)
     plan = plan_frame(inst, allocation)
+    rows = _Rows.of(facts, plan)
     demands = [d.gwh for d in inst.demand if d.gwh > 0]
     scale = max(demands) if demands else 1.0
     floor = tol * min(1.0, scale)
     violations: list[dict[str, Any]] = []
     misses: list[dict[str, Any]] = []
 
-    def allowed(magnitude: float) -> float:
+    def allowed(magnitude: Any) -> Any:
         return tol * abs(magnitude) + floor
 
     def breach(kind: str, excess: float, message: str, **where: Any) -> None:
         violations.append({"kind": kind, "excess": float(excess), "message": message, **where})
 
     # --- lanes: sign and eligibility ---------------------------------------------
-    for s, a, t, q in plan.itertuples(index=False):
+    q_all = rows.gwh
+    flagged = (q_all > floor) & ~(facts.lane_ok()[rows.sup, rows.app]
+                                  & (facts.capacities()[rows.sup, rows.period] > 0)
+                                  & facts.availability()[rows.sup, rows.period])
+    for rule in inst.rules:
+        if rule.kind != "exclude" or rule.by is None or rule.group is None:
+            continue
+        apps = np.array([rule.applications is None or a in rule.applications
+                         for a in facts.apps], dtype=bool)
+        periods = np.array([rule.periods is None or t in rule.periods for t in facts.periods],
+                           dtype=bool)
+        flagged |= ((q_all > floor) & facts.in_group(rule.by, rule.group)[rows.sup]
+                    & apps[rows.app] & periods[rows.period])
+    flagged |= q_all < -floor
+    for s, a, t, q in plan.iloc[np.flatnonzero(flagged)].itertuples(index=False):
         lane = f"({s}, {a}, {t})"
         if q < -floor:
             breach("negative", -q, f"{lane}: negative volume {q:g} GWh", supplier=s,
@@ -421,15 +669,23 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
 
     # --- suppliers: capacity and minimum orders ------------------------------------
     supplies = plan.groupby(["supplier", "period"])["gwh"].sum().reset_index()
-    supplies["capacity"] = [facts.capacity(s, int(t)) for s, t in
-                            zip(supplies["supplier"], supplies["period"], strict=True)]
+    sup_at = _at(facts.sup_pos, supplies["supplier"])
+    period_at = _at(facts.period_pos, supplies["period"])
+    cap = facts.capacities()[sup_at, period_at]
+    supplies["capacity"] = cap.tolist()
     supplies["delivers"] = supplies["gwh"] > floor
-    for s, t, q, cap, delivers in supplies.itertuples(index=False):
-        if cap > 0 and q - cap > allowed(cap):
-            breach("capacity", q - cap, f"{s} in {t}: supplies {q:g} GWh, capacity {cap:g}",
-                   supplier=s, period=t, value=q, limit=cap, unit="GWh")
+    supplied = supplies["gwh"].to_numpy(dtype=float)
+    delivers = supplies["delivers"].to_numpy(dtype=bool)
+    mo_all = facts.per_supplier("min_order")[sup_at]
+    flagged = ((cap > 0) & (supplied - cap > allowed(cap))) | \
+        (delivers & (mo_all > 0) & (mo_all - supplied > allowed(mo_all)))
+    for s, t, q, cap_st, deliver in supplies.iloc[np.flatnonzero(flagged)].itertuples(
+            index=False):
+        if cap_st > 0 and q - cap_st > allowed(cap_st):
+            breach("capacity", q - cap_st, f"{s} in {t}: supplies {q:g} GWh, capacity "
+                   f"{cap_st:g}", supplier=s, period=t, value=q, limit=cap_st, unit="GWh")
         mo = facts.sup[s].min_order or 0.0
-        if delivers and mo > 0 and mo - q > allowed(mo):
+        if deliver and mo > 0 and mo - q > allowed(mo):
             breach("min_order", mo - q, f"{s} in {t}: delivers {q:g} GWh, below its minimum "
                    f"order of {mo:g}", supplier=s, period=t, value=q, limit=mo, unit="GWh")
 
@@ -456,10 +712,10 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
     # --- rules ----------------------------------------------------------------------
     for rule in inst.rules:
         if rule.kind != "exclude":
-            _check_rule(facts, rule, plan, allowed, tol, breach, misses)
+            _check_rule(facts, rule, rows, allowed, tol, breach, misses)
 
     # --- cost -----------------------------------------------------------------------
-    costs = _costs(facts, plan, supplies, unmet, misses)
+    costs = _costs(facts, rows, supplies, sup_at, period_at, unmet, misses)
     report = CheckReport(
         violations=pd.DataFrame(violations, columns=VIOLATION_COLUMNS),
         cost_breakdown=costs, unmet=unmet, supplies=supplies,
@@ -467,7 +723,7 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
     )
     if objective is not None:
         total = costs["total"]
-        top = max((_unit_costs(facts, plan).max() if len(plan) else 0.0), 0.0)
+        top = max((_unit_costs(facts, rows).max() if len(plan) else 0.0), 0.0)
         slack = tol * max(abs(objective), abs(total)) + floor * top + 1e-12
         if not math.isfinite(objective) or abs(total - objective) > slack:
             violations.append({
@@ -487,25 +743,25 @@ def _covered(rule: Rule, facts: _Facts) -> list[tuple[int, tuple[str, ...]]]:
     return [(t, aa) for t in periods for aa in sets]
 
 
-def _check_rule(facts: _Facts, rule: Rule, plan: pd.DataFrame, allowed: Any, tol: float,
+def _check_rule(facts: _Facts, rule: Rule, rows: _Rows, allowed: Any, tol: float,
                 breach: Any, misses: list[dict[str, Any]]) -> None:
     """Every scope of one rule: a breach (hard rule) or a miss paid at the penalty (soft)."""
-    period = plan["period"].to_numpy()
-    app = plan["application"].to_numpy()
-    sup = plan["supplier"].to_numpy()
-    gwh = plan["gwh"].to_numpy(dtype=float)
-    if rule.by is not None:
-        group_of = facts.value_map(rule.by)
-        by_value = np.array([group_of[s] for s in sup], dtype=object)
+    if rule.kind in ("max_average", "min_average"):
+        assert rule.attribute is not None
+        of_row = facts.numbers(rule.attribute)[rows.sup]
     else:
-        by_value = np.full(len(sup), None, dtype=object)
+        assert rule.by is not None
+        of_row = facts.group_codes(rule.by)[rows.sup]
     for t, apps in _covered(rule, facts):
-        mask = (period == t) & np.isin(app, list(apps))
+        covered = np.zeros(len(facts.apps), dtype=bool)
+        covered[[facts.app_at[a] for a in apps]] = True
+        in_period = rows.by_period[facts.period_at[t]]
+        scope_rows = in_period[covered[rows.app[in_period]]]
         where: dict[str, Any] = {"rule": rule.name, "period": t,
                                  "application": apps[0] if rule.per_application else None}
         scope = f"rule '{rule.name}' ({rule.kind}) in {t}" + \
             (f" for {apps[0]}" if rule.per_application else "")
-        found = _scope_findings(facts, rule, scope, sup[mask], by_value[mask], gwh[mask],
+        found = _scope_findings(facts, rule, scope, of_row[scope_rows], rows.gwh[scope_rows],
                                 allowed, tol)
         for f in found:
             if rule.penalty is not None:
@@ -515,9 +771,13 @@ def _check_rule(facts: _Facts, rule: Rule, plan: pd.DataFrame, allowed: Any, tol
                 breach("rule", **where, **f)
 
 
-def _scope_findings(facts: _Facts, rule: Rule, scope: str, sup: np.ndarray, vals: np.ndarray,
-                    q: np.ndarray, allowed: Any, tol: float) -> list[dict[str, Any]]:
-    """What one scope of a rule breaks: dicts with excess, message, unit, value, limit."""
+def _scope_findings(facts: _Facts, rule: Rule, scope: str, of_row: np.ndarray, q: np.ndarray,
+                    allowed: Any, tol: float) -> list[dict[str, Any]]:
+    """What one scope of a rule breaks: dicts with excess, message, unit, value, limit.
+
+    ``q`` holds the scope's plan rows (in plan order) and ``of_row`` what each row
+    is weighed by (average rules: the supplier's attribute) or grouped by (the
+    position of its group in ``facts.values(rule.by)``, -1 for none)."""
     kind = rule.kind
     limit = float(rule.limit) if rule.limit is not None else 0.0
     x_total = float(q.sum())
@@ -529,8 +789,7 @@ def _scope_findings(facts: _Facts, rule: Rule, scope: str, sup: np.ndarray, vals
                     "value": value, "limit": limit, "group": group})
 
     if kind in ("max_average", "min_average"):
-        assert rule.attribute is not None
-        w = np.array([facts.number(s, rule.attribute) for s in sup], dtype=float)
+        w = of_row
         used = q != 0
         excess_sum = float(((w[used] - limit) * q[used]).sum())
         avg = limit + excess_sum / x_total if x_total > 0 else math.nan
@@ -540,17 +799,18 @@ def _scope_findings(facts: _Facts, rule: Rule, scope: str, sup: np.ndarray, vals
                 f"{rule.attribute} x GWh", avg)
         return out
     assert rule.by is not None
-    volume: dict[str, float] = defaultdict(float)
-    for v, g in zip(vals, q, strict=True):
-        if v is not None:
-            volume[v] += float(g)
+    every = facts.values(rule.by)
+    grouped = of_row >= 0
+    # bincount adds each group's rows one at a time, in plan order
+    by_group = np.bincount(of_row[grouped], weights=q[grouped], minlength=len(every)).tolist()
+    volume = dict(zip(every, by_group, strict=True))
     listed = list(rule.group) if rule.group is not None else None
-    names = listed if listed is not None else facts.values(rule.by)
+    names = listed if listed is not None else every
     if kind in ("max_share", "min_share", "max_volume", "min_volume"):
         if listed is not None:  # the listed values are pooled into one group
-            groups = [(";".join(listed), float(sum(volume[v] for v in set(listed))))]
+            groups = [(";".join(listed), float(sum(volume.get(v, 0.0) for v in set(listed))))]
         else:
-            groups = [(v, volume.get(v, 0.0)) for v in names]
+            groups = list(zip(every, by_group, strict=True))
         for name, vol in groups:
             share = vol / x_total if x_total > 0 else math.nan
             if kind == "max_share":
@@ -601,39 +861,43 @@ def _scope_findings(facts: _Facts, rule: Rule, scope: str, sup: np.ndarray, vals
     return out
 
 
-def _unit_costs(facts: _Facts, plan: pd.DataFrame) -> np.ndarray:
+def _unit_costs(facts: _Facts, rows: _Rows) -> np.ndarray:
     """Highest landed unit cost of each plan row (base or highest tier price)."""
-    out = []
-    for s, a, t, _ in plan.itertuples(index=False):
-        tiers = facts.tiers(s, int(t))
-        price = max(p for _, p in tiers) if tiers else facts.price(s, int(t))
-        price = 0.0 if math.isnan(price) else price
-        out.append(price * (1 + facts.tariff(s, int(t))) + facts.freight(s, a)
-                   + facts.carbon(s))
-    return np.array(out, dtype=float)
+    price = np.where(facts.tiered()[rows.sup, rows.period],
+                     facts.top_tier_prices()[rows.sup, rows.period],
+                     facts.prices()[rows.sup, rows.period])
+    price = np.where(np.isnan(price), 0.0, price)
+    return (price * (1 + facts.tariffs()[rows.sup, rows.period])
+            + facts.freights()[rows.sup, rows.app] + facts.carbons()[rows.sup])
 
 
-def _costs(facts: _Facts, plan: pd.DataFrame, supplies: pd.DataFrame, unmet: pd.DataFrame,
+def _costs(facts: _Facts, rows: _Rows, supplies: pd.DataFrame, sup_at: np.ndarray,
+           period_at: np.ndarray, unmet: pd.DataFrame,
            misses: list[dict[str, Any]]) -> dict[str, float]:
+    """The plan's discounted cost by component. Each component adds its terms one at
+    a time in plan order, then (tiers, fixed costs) in supplier order."""
     out = dict.fromkeys(COST_KEYS, 0.0)
-    for s, a, t, q in plan.itertuples(index=False):
+    discount = np.array([facts.discount[t] for t in facts.periods], dtype=float)
+    dq = discount[rows.period] * rows.gwh
+    out["freight"] = _sequential_sum(dq * facts.freights()[rows.sup, rows.app])
+    out["carbon"] = _sequential_sum(dq * facts.carbons()[rows.sup])
+    # the ex-works part of a tiered supplier is priced on its total below
+    flat = ~facts.tiered()[rows.sup, rows.period]
+    price = facts.prices()[rows.sup[flat], rows.period[flat]]
+    price = np.where(np.isnan(price), 0.0, price)  # an ineligible lane (reported)
+    ex_works = (dq[flat] * price).tolist()
+    tariff = (dq[flat] * price * facts.tariffs()[rows.sup[flat], rows.period[flat]]).tolist()
+    tiered = facts.tiered()[sup_at, period_at]
+    for s, t, q in supplies.loc[tiered, ["supplier", "period", "gwh"]].itertuples(index=False):
         d = facts.discount[int(t)]
-        out["freight"] += d * q * facts.freight(s, a)
-        out["carbon"] += d * q * facts.carbon(s)
-        if facts.tiers(s, int(t)):
-            continue  # the ex-works part is priced on the supplier's total below
-        price = facts.price(s, int(t))
-        price = 0.0 if math.isnan(price) else price  # an ineligible lane (reported)
-        out["ex_works"] += d * q * price
-        out["tariff"] += d * q * price * facts.tariff(s, int(t))
-    for s, t, q, _, delivers in supplies.itertuples(index=False):
-        d = facts.discount[int(t)]
-        if facts.tiers(s, int(t)):
-            ex = facts.tier_cost(s, int(t), max(0.0, q))
-            out["ex_works"] += d * ex
-            out["tariff"] += d * ex * facts.tariff(s, int(t))
-        if delivers:
-            out["fixed"] += d * (facts.sup[s].fixed_cost or 0.0)
+        ex = facts.tier_cost(s, int(t), max(0.0, q))
+        ex_works.append(d * ex)
+        tariff.append(d * ex * facts.tariff(s, int(t)))
+    out["ex_works"] = _sequential_sum(ex_works)
+    out["tariff"] = _sequential_sum(tariff)
+    delivers = supplies["delivers"].to_numpy(dtype=bool)
+    out["fixed"] = _sequential_sum(discount[period_at[delivers]]
+                                   * facts.per_supplier("fixed_cost")[sup_at[delivers]])
     pen = unmet["penalty"].astype(float).fillna(0.0).to_numpy()
     disc = unmet["period"].map(facts.discount).to_numpy(dtype=float)
     out["unmet_penalty"] = float((unmet["unmet"].to_numpy() * pen * disc).sum())

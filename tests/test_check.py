@@ -364,6 +364,30 @@ def test_read_plan_problems(load, tmp_path):
         read_plan(str(f), inst)
 
 
+def test_plan_frames_of_any_typing(load):
+    # a plan DataFrame is read like a file, whatever its column types: 30 GWh from
+    # cn1 at 40 + 70 from kr1 at 50 = 4700 with ids padded, years as floats, object
+    # columns or a shuffled index alike
+    inst = load(world())
+    clean = plan(("cn1", 30), ("kr1", 70))
+    padded = clean.assign(supplier=[" cn1", "kr1 "])
+    loose = clean.astype(object).assign(period=[2026.0, 2026.0])
+    for frame in (clean, padded, loose, clean.iloc[::-1], clean.set_index([[7, 3]])):
+        report = check_plan(inst, frame, objective=4700)
+        assert report.valid, report.violations
+        assert report.cost == pytest.approx(4700)
+        assert list(report.supplies["gwh"]) == [30, 70]
+    # what a DataFrame can hold that a plan cannot: the same problems as a file
+    for frame, message in (
+            (plan(("cn1", 30), ("cn1", 70)), r"appears twice \(first in row 1\)"),
+            (plan(("cn1", 30), ("xx1", 70)), "row 2, field 'supplier': unknown supplier 'xx1'"),
+            (plan(("cn1", 30), ("kr1", np.nan)), "field 'gwh': must be a finite number"),
+            (plan(("cn1", 30), ("kr1", 70), period=2031), "period 2031 is not one of"),
+            (clean.assign(supplier=["cn1", " "]), "field 'supplier': is required")):
+        with pytest.raises(InputError, match=message):
+            check_plan(inst, frame)
+
+
 def test_cli_check(write_instance, tmp_path, capsys):
     path = write_instance(world(rules=[CAP30]))
     out = tmp_path / "out"
