@@ -183,43 +183,133 @@ class _Walker:
         return const
 
 
+class _Columns:
+    """Column positions of Pyomo variables, looked up many at a time: the
+    variables' ids sorted once, then a vectorised binary search."""
+
+    def __init__(self, columns: list[VarData]):
+        ids = np.fromiter(map(id, columns), dtype=np.uint64, count=len(columns))
+        self.order = np.argsort(ids, kind="stable")
+        self.sorted = ids[self.order]
+
+    def find(self, ids: np.ndarray) -> np.ndarray:
+        """The column of each id; -1 where it is not a column."""
+        if not len(self.sorted) or not len(ids):
+            return np.full(len(ids), -1, dtype=np.int64)
+        pos = np.searchsorted(self.sorted, ids)
+        pos[pos == len(self.sorted)] = 0
+        return np.where(self.sorted[pos] == ids, self.order[pos], -1)
+
+
+def _linear_terms(bodies: list, columns: _Columns) -> tuple[np.ndarray, np.ndarray,
+                                                             np.ndarray, set[int]]:
+    """The terms of many ``LinearExpression`` bodies at once: (row of each
+    term, column, coefficient), and the rows that need the general way (a
+    fixed variable, a constant, a nested expression). A term is either an
+    unfixed variable (coefficient 1) or number x unfixed variable; the number
+    may be a parameter expression, evaluated now."""
+    terms: list = []
+    lengths = [0] * len(bodies)
+    for i, body in enumerate(bodies):
+        args = body.args
+        terms.extend(args)
+        lengths[i] = len(args)
+    row = np.repeat(np.arange(len(bodies)), lengths)
+    col = columns.find(np.fromiter(map(id, terms), dtype=np.uint64, count=len(terms)))
+    val = np.ones(len(terms))
+    general: set[int] = set()
+    others = np.flatnonzero(col < 0).tolist()
+    if others:
+        products: list[int] = []
+        var_ids: list[int] = []
+        coefs: list[float] = []
+        for k in others:
+            term = terms[k]
+            if term.__class__ is MonomialTermExpression:
+                c, v = term._args_
+                products.append(k)
+                var_ids.append(id(v))
+                coefs.append(c if c.__class__ is float else float(pyo.value(c)))
+            else:
+                general.add(int(row[k]))
+        if products:
+            at = np.array(products, dtype=np.int64)
+            col[at] = columns.find(np.array(var_ids, dtype=np.uint64))
+            val[at] = coefs
+            general.update(row[at[col[at] < 0]].tolist())  # fixed variables
+    return row, col, val, general
+
+
 def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
-    """The model's matrices, from its active constraints and objective."""
+    """The model's matrices, from its active constraints and objective.
+
+    Rows whose body is a ``LinearExpression`` of variables and
+    coefficient x variable terms (what the model modules build) are read
+    all together (:func:`_linear_terms`); any other row, and any row holding
+    a fixed variable, is read on its own by :class:`_Walker`.
+    """
     columns = [v for v in m.component_data_objects(pyo.Var, active=True, sort=False)
                if not v.fixed]
-    col_of = {id(v): j for j, v in enumerate(columns)}
-    walker = _Walker(col_of)
+    n_col = len(columns)
+    lookup = _Columns(columns)
+    walkers: list[_Walker] = []
+
+    def walker() -> _Walker:
+        if not walkers:
+            walkers.append(_Walker({id(v): j for j, v in enumerate(columns)}))
+        return walkers[0]
 
     objectives = list(m.component_data_objects(pyo.Objective, active=True))
     if len(objectives) != 1:
         raise ValueError(f"the model needs exactly one active objective, found "
                          f"{len(objectives)}")
     obj = objectives[0]
-    ocols, ovals, offset = walker.terms(obj.expr, obj)
+    cost = np.zeros(n_col)
+    offset = 0.0
+    bulk = _linear_terms([obj.expr], lookup) if obj.expr.__class__ is LinearExpression \
+        else None
+    if bulk is not None and not bulk[3]:
+        np.add.at(cost, bulk[1], bulk[2])
+    else:
+        ocols_list, ovals_list, offset = walker().terms(obj.expr, obj)
+        np.add.at(cost, np.array(ocols_list, dtype=np.int64), np.array(ovals_list, dtype=float))
     maximize = obj.sense == pyo.maximize
-    cost = np.zeros(len(columns))
-    np.add.at(cost, np.array(ocols, dtype=np.int64), np.array(ovals, dtype=float))
     if maximize:
         cost, offset = -cost, -offset
 
-    rows: list = []
-    lower: list[float] = []
-    upper: list[float] = []
-    starts = [0]
-    index: list[int] = []
-    value: list[float] = []
-    for con in m.component_data_objects(pyo.Constraint, active=True, sort=False):
-        lb, body, ub = con.to_bounded_expression(evaluate_bounds=True)
-        cols, vals, const = walker.terms(body, con)
-        rows.append(con)
-        lower.append(-INF if lb is None else float(lb) - const)
-        upper.append(INF if ub is None else float(ub) - const)
-        index.extend(cols)
-        value.extend(vals)
-        starts.append(len(index))
+    rows = list(m.component_data_objects(pyo.Constraint, active=True, sort=False))
+    bounded = [con.to_bounded_expression(evaluate_bounds=True) for con in rows]
+    linear = [i for i, (_, body, _) in enumerate(bounded)
+              if body.__class__ is LinearExpression]
+    const = np.zeros(len(rows))
+    row, col, val, general = _linear_terms([bounded[i][1] for i in linear], lookup)
+    row = np.asarray(linear, dtype=np.int64)[row] if len(linear) else row
+    general = {linear[i] for i in general}
+    general.update(set(range(len(rows))) - set(linear) if len(linear) < len(rows) else ())
+    if general:  # read those rows on their own and put them in place of the bulk reading
+        keep = ~np.isin(row, np.fromiter(general, dtype=np.int64, count=len(general)))
+        parts_row, parts_col, parts_val = [row[keep]], [col[keep]], [val[keep]]
+        for i in sorted(general):
+            cols, vals, const[i] = walker().terms(bounded[i][1], rows[i])
+            parts_row.append(np.full(len(cols), i, dtype=np.int64))
+            parts_col.append(np.asarray(cols, dtype=np.int64))
+            parts_val.append(np.asarray(vals, dtype=float))
+        row, col, val = (np.concatenate(parts_row), np.concatenate(parts_col),
+                         np.concatenate(parts_val))
+    # rows in order, and the same variable twice in a row added up
+    key = row * max(n_col, 1) + col
+    order = np.argsort(key, kind="stable")
+    key, col, val = key[order], col[order], val[order]
+    if len(key) > 1 and (key[1:] == key[:-1]).any():
+        key, first = np.unique(key, return_index=True)
+        val = np.add.reduceat(val, first)
+        col = col[first]
+    row = key // max(n_col, 1)
+    start = np.searchsorted(row, np.arange(len(rows) + 1))
 
-    row_lower = np.array(lower, dtype=float)
-    row_upper = np.array(upper, dtype=float)
+    lower = np.array([-INF if lb is None else float(lb) for lb, _, _ in bounded], dtype=float)
+    upper = np.array([INF if ub is None else float(ub) for _, _, ub in bounded], dtype=float)
+    row_lower, row_upper = lower - const, upper - const
     sense = np.where(row_lower == row_upper, 0,
                      np.where(np.isinf(row_lower), 1, np.where(np.isinf(row_upper), -1, 2)))
     bounds = [v.bounds for v in columns]
@@ -230,8 +320,8 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
         columns=columns, rows=rows, cost=cost, offset=float(offset),
         col_lower=col_lower, col_upper=col_upper, integer=integer,
         row_lower=row_lower, row_upper=row_upper, sense=sense.astype(np.int8),
-        start=np.array(starts, dtype=np.int32), index=np.array(index, dtype=np.int32),
-        value=np.array(value, dtype=float), maximize=maximize,
+        start=start.astype(np.int32), index=col.astype(np.int32),
+        value=val.astype(float), maximize=maximize,
     )
 
 
