@@ -6,15 +6,15 @@ tables) and then, in one run of this script:
 1. ``python -m optimizer solve FILE --out DIR --no-analysis`` runs in a child
    process: its wall time, its peak memory (max RSS), and the phase timings it
    writes to summary.json (load, prepare, build, compile, hand-off, HiGHS
-   solve, results; "other" is the rest: interpreter start, imports, the plan
-   check, the report and writing the files);
+   solve, results, the plan check, the terminal report and writing the
+   files); "start-up" is the rest: interpreter start and imports;
 2. the same LP is compiled here and handed to a fresh ``highspy.Highs`` with
    the matrix API; its ``run()`` time is the floor: HiGHS alone.
 
 The ratio is (whole CLI run) / (HiGHS alone). Results go to stdout as a
 Markdown table; ``--readme`` also appends them to benchmarks/README.md.
 
-    python benchmarks/run.py --sizes 1e4,1e5 [--readme]
+    python benchmarks/run.py --sizes 7e4,1e5 --repeat 5 [--readme]
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ SIZES = {
     "3e5": (6000, 8, 10),
     "1e6": (20000, 8, 10),
 }
-PHASES = ("load", "prepare", "build", "compile", "handoff", "solve", "results", "check")
+PHASES = ("load", "prepare", "build", "compile", "handoff", "solve", "results", "check",
+          "report", "write")
 
 
 def machine() -> str:
@@ -141,16 +142,16 @@ def run(sizes: list[str], repeat: int = 1) -> list[dict]:
 
 
 def table(rows: list[dict]) -> str:
-    head = ("| size | variables | nonzeros | load | prepare | build | compile | hand-off | "
-            "HiGHS in run | results | check | other | whole run | HiGHS alone | ratio | "
-            "peak RSS | ratios of all runs |")
-    lines = [head, "|" + "---|" * 17]
+    head = ("| size | variables | nonzeros | start-up | load | prepare | build | compile | "
+            "hand-off | HiGHS in run | results | check | report | write | whole run | "
+            "HiGHS alone | ratio | peak RSS | ratios of all runs |")
+    lines = [head, "|" + "---|" * 19]
     for r in rows:
         lines.append(
-            f"| {r['size']} | {r['variables']:,} | {r['nonzeros']:,} | {r['load']:.2f} | "
-            f"{r['prepare']:.2f} | {r['build']:.2f} | {r['compile']:.2f} | {r['handoff']:.2f} | "
-            f"{r['solve']:.2f} | {r['results']:.2f} | {r['check']:.2f} | {r['other']:.2f} | "
-            f"{r['cli_wall']:.2f} | "
+            f"| {r['size']} | {r['variables']:,} | {r['nonzeros']:,} | {r['other']:.2f} | "
+            f"{r['load']:.2f} | {r['prepare']:.2f} | {r['build']:.2f} | {r['compile']:.2f} | "
+            f"{r['handoff']:.2f} | {r['solve']:.2f} | {r['results']:.2f} | {r['check']:.2f} | "
+            f"{r.get('report', 0.0):.2f} | {r.get('write', 0.0):.2f} | {r['cli_wall']:.2f} | "
             f"{r['alone_fmt'] if 'alone_fmt' in r else format(r['highs_alone'], '.2f')} | "
             f"{r['ratio']:.2f} | {r['max_rss_mb']:,.0f} MB | "
             f"{', '.join(format(x, '.2f') for x in r.get('ratios', [r['ratio']]))} |"

@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -111,9 +112,9 @@ def write_result(result: Result, out: str | Path,
     plan, or explaining an infeasible model)."""
     if workbook is None:
         workbook = workbook_rows(result) <= WORKBOOK_AUTO_ROWS
+    t0 = time.perf_counter()
     od = OutputDir(out)
     try:
-        od.json("summary.json", result.summary())
         columns = ["supplier", "company", "country", "control", "bloc", "chemistry", "family",
                    "application", "period", "gwh", "unit_landed_cost", "cost"]
         allocation = result.allocation if not result.allocation.empty \
@@ -140,6 +141,11 @@ def write_result(result: Result, out: str | Path,
                 f.write(render_html(result))
         for name, writer in (extra or {}).items():
             od.write(name, writer)
+        # last, so that its timings include the time taken to write the other files
+        summary = result.summary()
+        summary["timings"] = {**summary.get("timings", {}), "write": time.perf_counter() - t0}
+        od.json("summary.json", summary)
+        od.names.insert(0, od.names.pop())  # listed first, as the main result
         return od.publish()
     except BaseException:
         od.discard()

@@ -79,9 +79,11 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                 console.print(f"  - {message}", markup=False, highlight=False)
             console.print("no results were written")
             return EXIT_BUG
+    t2 = time.perf_counter()
     for item in solve_report(result, all_rules=args.all_rules):
         console.print(titled(item))
         console.print()
+    result.timings["report"] = time.perf_counter() - t2
     if args.out:
         written = write_result(result, args.out, workbook=args.workbook)
         console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
