@@ -58,6 +58,7 @@ class CompiledModel:
     index: np.ndarray
     value: np.ndarray
     maximize: bool = False
+    column_index: ColumnIndex | None = None  # finds the columns of many variables at once
 
     @property
     def nnz(self) -> int:
@@ -183,9 +184,10 @@ class _Walker:
         return const
 
 
-class _Columns:
+class ColumnIndex:
     """Column positions of Pyomo variables, looked up many at a time: the
-    variables' ids sorted once, then a vectorised binary search."""
+    variables' ids sorted once, then a vectorised binary search
+    (``find(np.fromiter(map(id, variables), np.uint64))``)."""
 
     def __init__(self, columns: list[VarData]):
         ids = np.fromiter(map(id, columns), dtype=np.uint64, count=len(columns))
@@ -201,7 +203,7 @@ class _Columns:
         return np.where(self.sorted[pos] == ids, self.order[pos], -1)
 
 
-def _linear_terms(bodies: list, columns: _Columns) -> tuple[np.ndarray, np.ndarray,
+def _linear_terms(bodies: list, columns: ColumnIndex) -> tuple[np.ndarray, np.ndarray,
                                                              np.ndarray, set[int]]:
     """The terms of many ``LinearExpression`` bodies at once: (row of each
     term, column, coefficient), and the rows that need the general way (a
@@ -251,7 +253,7 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     columns = [v for v in m.component_data_objects(pyo.Var, active=True, sort=False)
                if not v.fixed]
     n_col = len(columns)
-    lookup = _Columns(columns)
+    lookup = ColumnIndex(columns)
     walkers: list[_Walker] = []
 
     def walker() -> _Walker:
@@ -321,7 +323,7 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
         col_lower=col_lower, col_upper=col_upper, integer=integer,
         row_lower=row_lower, row_upper=row_upper, sense=sense.astype(np.int8),
         start=start.astype(np.int32), index=col.astype(np.int32),
-        value=val.astype(float), maximize=maximize,
+        value=val.astype(float), maximize=maximize, column_index=lookup,
     )
 
 

@@ -22,7 +22,7 @@ import highspy
 import numpy as np
 import pyomo.core as pyo
 
-from optimizer.compile import compile_model, compile_with_pyomo
+from optimizer.compile import ColumnIndex, compile_model, compile_with_pyomo
 
 INF = highspy.kHighsInf
 
@@ -211,9 +211,14 @@ class HighsModel:
         """Row of each Pyomo constraint, by ``id``."""
         return {id(con): i for i, con in enumerate(self.rows)}
 
+    @cached_property
+    def column_index(self) -> ColumnIndex:
+        """Finds the columns of many variables at once."""
+        return self.lp.column_index or ColumnIndex(self.columns)
+
     def prefetch(self) -> None:
         """Work out the lookups the results need (no solution needed)."""
-        _ = self.col_of, self.row_of
+        _ = self.col_of, self.row_of, self.column_index
 
     # ----------------------------------------------------------------- solving
     def run(self, meanwhile: Callable[[], object] | None = None) -> SolveStatus:
@@ -321,10 +326,12 @@ class HighsModel:
     def values_of(self, variables: list) -> np.ndarray:
         """Values of Pyomo variables (fixed ones, absent from the matrix, too)."""
         x = self.col_values()
-        out = np.empty(len(variables))
-        for k, v in enumerate(variables):
-            j = self.col_of.get(id(v))
-            out[k] = x[j] if j is not None else (v.value or 0.0)
+        cols = self.column_index.find(
+            np.fromiter(map(id, variables), dtype=np.uint64, count=len(variables)))
+        cols[cols >= len(x)] = -1
+        out = x[np.maximum(cols, 0)] if len(x) else np.zeros(len(variables))
+        for k in np.flatnonzero(cols < 0).tolist():
+            out[k] = variables[k].value or 0.0
         return out
 
     def load_into_pyomo(self) -> None:
