@@ -56,16 +56,14 @@ builds its own model once and sweeps its chunks warm.
 from __future__ import annotations
 
 import math
-import multiprocessing
 import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import numpy as np
 import pandas as pd
@@ -452,7 +450,10 @@ def _chunks(points: list[tuple[int, tuple[float, ...]]], parts: int) -> list[lis
 
 
 def _run_local(inst, names, points, options, workers, progress) -> list[dict[str, Any]]:
-    token = uuid.uuid4().hex
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    token = uuid4().hex
     rows: list[dict[str, Any]] = []
     ctx = multiprocessing.get_context("spawn")  # no fork of a process holding HiGHS threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
@@ -483,7 +484,7 @@ def _run_dask(inst, names, points, options, scheduler, progress) -> list[dict[st
         client = scheduler
     try:
         threads = max(1, sum(client.nthreads().values()))
-        token = uuid.uuid4().hex
+        token = uuid4().hex
         shared = client.scatter(inst, broadcast=True)
         futures = [client.submit(_run_chunk, shared, names, chunk, options, token, pure=False)
                    for chunk in _chunks(points, threads)]
