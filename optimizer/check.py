@@ -137,7 +137,10 @@ def plan_problems(inst: Instance, rows: list[dict[str, Any]], locations: list[Lo
         values: dict[str, Any] = {}
         for name in PLAN_COLUMNS:
             v = row.get(name)
-            if v is None or (isinstance(v, str) and v.strip() == ""):
+            # a DataFrame marks an empty cell of a text column NaN (or NA)
+            empty = v is None or v is pd.NA or (isinstance(v, str) and v.strip() == "") \
+                or (name != "gwh" and isinstance(v, float) and math.isnan(v))
+            if empty:
                 bad("is required (the cell is empty)", name)
             values[name] = v
         if not ok:

@@ -383,7 +383,11 @@ def test_plan_frames_of_any_typing(load):
             (plan(("cn1", 30), ("xx1", 70)), "row 2, field 'supplier': unknown supplier 'xx1'"),
             (plan(("cn1", 30), ("kr1", np.nan)), "field 'gwh': must be a finite number"),
             (plan(("cn1", 30), ("kr1", 70), period=2031), "period 2031 is not one of"),
-            (clean.assign(supplier=["cn1", " "]), "field 'supplier': is required")):
+            (clean.assign(supplier=["cn1", " "]), "field 'supplier': is required"),
+            # an empty cell of a text column is NaN in a DataFrame: still "required"
+            (clean.assign(supplier=["cn1", np.nan]), "row 2, field 'supplier': is required"),
+            (clean.assign(application=[None, "grid"]),
+             "row 1, field 'application': is required")):
         with pytest.raises(InputError, match=message):
             check_plan(inst, frame)
 
