@@ -269,6 +269,7 @@ class Sweeper:
         False if anything does not match (the sweep then rebuilds per point)."""
         m, hm, h = self.m, self.hm, self.hm.highs
         self.coef_entries: list[tuple[np.ndarray, np.ndarray]] = []
+        self.coef_at: list[np.ndarray] = []  # the same entries in the compiled matrix
         self.bound_rows: list[tuple[np.ndarray, bool]] = []
         for name, kind in zip(self.names, self.kinds, strict=True):
             if kind not in (*SHARE_KINDS, *AVERAGE_KINDS, *VOLUME_KINDS, *COUNT_KINDS):
@@ -289,6 +290,7 @@ class Sweeper:
                 if (c_arr < 0).any() or not self._holds_coefficient(r_arr, c_arr):
                     return False
                 self.coef_entries.append((r_arr, c_arr))
+                self.coef_at.append(self._matrix_positions(r_arr, c_arr))
                 self.bound_rows.append((np.zeros(0, dtype=np.int32), is_max))
             else:
                 if len(r_arr):
@@ -298,8 +300,19 @@ class Sweeper:
                         return False
                 self.coef_entries.append((np.zeros(0, dtype=np.int32),
                                           np.zeros(0, dtype=np.int32)))
+                self.coef_at.append(np.zeros(0, dtype=np.int64))
                 self.bound_rows.append((r_arr, is_max))
         return True
+
+    def _matrix_positions(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Where each (rows[k], cols[k]) sits in the compiled matrix, which is kept
+        equal to HiGHS's copy so that the plan's numerics can be checked."""
+        lp = self.hm.lp
+        out = np.empty(len(rows), dtype=np.int64)
+        for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
+            in_row = lp.index[lp.start[r]:lp.start[r + 1]]
+            out[k] = lp.start[r] + int(np.flatnonzero(in_row == c)[0])
+        return out
 
     def _holds_coefficient(self, rows: np.ndarray, cols: np.ndarray) -> bool:
         """True if HiGHS holds -PLACEHOLDER at every (rows[k], cols[k])."""
@@ -323,12 +336,15 @@ class Sweeper:
         rows, cols = self.coef_entries[i]
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             hm.highs.changeCoeff(r, c, -value)
+        hm.lp.value[self.coef_at[i]] = -value
         brows, is_max = self.bound_rows[i]
         if len(brows):
             if is_max:
                 hm.row_upper0[brows] = value
+                hm.lp.row_upper[brows] = value
             else:
                 hm.row_lower0[brows] = value
+                hm.lp.row_lower[brows] = value
             hm.set_row_bounds(brows, hm.row_lower0[brows], hm.row_upper0[brows])
         self.current[i] = value
 
@@ -383,11 +399,11 @@ class Sweeper:
         row["solve_seconds"] = st.solve_seconds
         if hm.is_mip:
             row["mip_gap"] = st.mip_gap if st.mip_gap is not None else nan
-        trouble = getattr(st, "numerical_trouble", None)
-        if trouble:
-            row["warning"] = trouble
         if not st.has_solution or st.objective is None:
             return row
+        trouble = hm.trouble()
+        if trouble:
+            row["warning"] = trouble
         sol = hm.highs.getSolution()
         cols = np.asarray(sol.col_value, dtype=float)
         x = np.where(self.lane_cols >= 0, cols[np.maximum(self.lane_cols, 0)], self.lane_fixed)

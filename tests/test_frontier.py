@@ -227,6 +227,31 @@ def test_pyomo_parameter_follows_the_sweep(write_instance):
     assert row["objective"] == approx(30 * 40 + 60 * 50 + 10 * 70)
 
 
+def test_numerics_are_checked_against_the_swept_matrix(write_instance):
+    # a warm sweep changes coefficients (share caps) and row bounds (volume caps) in
+    # HiGHS; the compiled copy the plan's numerics are checked against follows them,
+    # so a sound plan draws no warning, and a copy that disagreed would draw one
+    cn_volume = {"name": "cn-volume", "kind": "max_volume", "by": "control", "group": ["CN"],
+                 "limit": 80}
+    path = write_instance(world(rules=[CN_CAP, SODIUM_FLOOR, cn_volume]))
+    sw = Sweeper(optimizer.load_instance(path), ["cn-cap", "cn-volume"])
+    assert sw.warm
+    row = sw.solve((0.3, 20.0))
+    # CN holds min(0.3 x 100, 20) = 20 GWh: 20x40 + 70x50 + 10x70 = 5000
+    assert row["objective"] == approx(20 * 40 + 70 * 50 + 10 * 70)
+    assert "warning" not in row
+    hm = sw.hm
+    r, c = (int(a[0]) for a in sw.coef_entries[0])
+    _, _, index, value = hm.highs.getRowsEntries(1, np.array([r], dtype=np.int32))
+    held = float(np.asarray(value)[np.asarray(index) == c][0])
+    assert held == -0.3 and hm.lp.value[sw.coef_at[0][0]] == -0.3
+    volume_row = int(sw.bound_rows[1][0][0])
+    assert hm.lp.row_upper[volume_row] == 20.0
+    # a copy at a cap of 10% would see 20 - 0.1 x 100 = 10 GWh over the row
+    hm.lp.value[sw.coef_at[0]] = -0.1
+    assert "breaks a constraint by 10" in (hm.trouble() or "")
+
+
 def test_progress_is_reported(write_instance):
     seen = []
     path = write_instance(world(rules=[CN_CAP]))
