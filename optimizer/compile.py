@@ -17,6 +17,7 @@ Both are available: ``HighsModel(m, compiler="pyomo")`` uses Pyomo's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import cast
 
 import numpy as np
@@ -77,40 +78,13 @@ class _Walker:
         in an error message)."""
         cols: list[int] = []
         vals: list[float] = []
-        fast = self._plain_sum(expr.args) if expr.__class__ is LinearExpression else None
-        if fast is not None:
-            cols, vals = fast
-            const = 0.0
-        else:
-            const = self._add(expr, 1.0, cols, vals, owner)
+        const = self._add(expr, 1.0, cols, vals, owner)
         if len(set(cols)) != len(cols):  # the same variable twice: add them up
             merged: dict[int, float] = {}
             for c, v in zip(cols, vals, strict=True):
                 merged[c] = merged.get(c, 0.0) + v
             cols, vals = list(merged), list(merged.values())
         return cols, vals, const
-
-    def _plain_sum(self, args) -> tuple[list[int], list[float]] | None:
-        """The shape nearly every row has: unfixed variables and
-        coefficient x unfixed-variable terms (the coefficient a number or a
-        parameter expression); None for anything else. The variables are
-        looked up in one pass (``map`` runs the lookups in C)."""
-        col_get = self.col_get
-        idx = list(map(col_get, map(id, args)))
-        vals = [1.0] * len(idx)
-        if None not in idx:
-            return cast("list[int]", idx), vals
-        for k in [k for k, j in enumerate(idx) if j is None]:
-            a = args[k]
-            if a.__class__ is not MonomialTermExpression:
-                return None
-            c, v = a._args_
-            j = col_get(id(v))
-            if j is None:
-                return None  # a fixed variable: the general way
-            idx[k] = j
-            vals[k] = c if c.__class__ is float else float(pyo.value(c))
-        return cast("list[int]", idx), vals
 
     def _var(self, var: VarData, coef: float, cols: list[int], vals: list[float]) -> float:
         if var.fixed:
@@ -254,12 +228,10 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
                if not v.fixed]
     n_col = len(columns)
     lookup = ColumnIndex(columns)
-    walkers: list[_Walker] = []
 
-    def walker() -> _Walker:
-        if not walkers:
-            walkers.append(_Walker({id(v): j for j, v in enumerate(columns)}))
-        return walkers[0]
+    @cache
+    def walker() -> _Walker:  # only for rows of another shape: usually never
+        return _Walker({id(v): j for j, v in enumerate(columns)})
 
     objectives = list(m.component_data_objects(pyo.Objective, active=True))
     if len(objectives) != 1:
@@ -284,10 +256,9 @@ def compile_model(m: pyo.ConcreteModel) -> CompiledModel:
     linear = [i for i, (_, body, _) in enumerate(bounded)
               if body.__class__ is LinearExpression]
     const = np.zeros(len(rows))
-    row, col, val, general = _linear_terms([bounded[i][1] for i in linear], lookup)
+    row, col, val, general_linear = _linear_terms([bounded[i][1] for i in linear], lookup)
     row = np.asarray(linear, dtype=np.int64)[row] if len(linear) else row
-    general = {linear[i] for i in general}
-    general.update(set(range(len(rows))) - set(linear) if len(linear) < len(rows) else ())
+    general = {linear[i] for i in general_linear} | (set(range(len(rows))) - set(linear))
     if general:  # read those rows on their own and put them in place of the bulk reading
         keep = ~np.isin(row, np.fromiter(general, dtype=np.int64, count=len(general)))
         parts_row, parts_col, parts_val = [row[keep]], [col[keep]], [val[keep]]

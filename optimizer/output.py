@@ -145,8 +145,8 @@ def write_result(result: Result, out: str | Path,
         summary = result.summary()
         summary["timings"] = {**summary.get("timings", {}), "write": time.perf_counter() - t0}
         od.json("summary.json", summary)
-        od.names.insert(0, od.names.pop())  # listed first, as the main result
-        return od.publish()
+        # listed first, as the main result
+        return sorted(od.publish(), key=lambda path: path.name != "summary.json")
     except BaseException:
         od.discard()
         raise

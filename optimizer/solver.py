@@ -130,7 +130,9 @@ def _user_scale(lp) -> tuple[int, int]:
 
 def _run_beside(h: highspy.Highs, meanwhile: Callable[[], object]) -> float:
     """``h.run()`` on a worker thread while ``meanwhile()`` runs here; the
-    solver's own seconds."""
+    solver's own seconds. (highspy's ``startSolve``/``joinSolve`` do the same
+    but swallow a Ctrl-C while waiting and then return before the solver has
+    stopped; here a Ctrl-C reaches the caller, who exits.)"""
     clock: dict[str, float] = {}
     failure: list[BaseException] = []
 
@@ -142,6 +144,8 @@ def _run_beside(h: highspy.Highs, meanwhile: Callable[[], object]) -> float:
             failure.append(exc)
         finally:
             clock["seconds"] = time.perf_counter() - t0
+            # as highspy does after a solve on its own threads (a deadlock on Windows)
+            highspy.Highs.resetThreadScheduler(False)
 
     worker = threading.Thread(target=solve, name="highs-run", daemon=True)
     worker.start()
