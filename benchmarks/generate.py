@@ -192,7 +192,7 @@ def generate(seed: int, suppliers: int, applications: int, periods: int, *,
         country = home if rng.random() < 0.72 else cids[int(rng.choice(len(cids), p=cw))]
         ch = plant_chem[i]
         _, _, _, _, pf, carbon0, risk0, region = cinfo[country]
-        row: dict[str, Any] = {"id": sid, "company": comp_names[j], "country": country}
+        row = {"id": sid, "company": comp_names[j], "country": country}
         if home != country or rng.random() < 0.1:    # explicit control, sometimes redundant
             row["control"] = home
         row["chemistry"] = ch
@@ -288,7 +288,8 @@ def generate(seed: int, suppliers: int, applications: int, periods: int, *,
 
     # ---- demand: a share of the capacity eligible for each application -------
     n_overlap = {a: sum(1 for b in app_ids if app_chems[a] & app_chems[b]) for a in app_ids}
-    demand, dropped = [], []
+    demand: list[dict[str, Any]] = []
+    dropped: list[dict[str, Any]] = []
     for a in app_ids:
         w = rng.uniform(0.35, 0.7) / n_overlap[a]
         for t in years:
@@ -321,21 +322,21 @@ def generate(seed: int, suppliers: int, applications: int, periods: int, *,
 
     if "tiers" in features:
         tiers = []
-        first_price = {}
-        for p in price_rows:
-            first_price.setdefault(p["supplier"], p["price"])
+        first_price: dict[Any, Any] = {}
+        for price_row in price_rows:
+            first_price.setdefault(price_row["supplier"], price_row["price"])
         for s in sup_rows:
             if rng.random() >= 0.2:
                 continue
             base = s.get("price") or first_price[s["id"]]
-            per = [int(rng.choice(years))] if rng.random() < 0.3 else [None]
-            for t in per:
+            per: list[int | None] = [int(rng.choice(years))] if rng.random() < 0.3 else [None]
+            for year in per:
                 b, p = 0.0, base * rng.uniform(1.0, 1.1)
                 falling = rng.random() < 0.6
                 for _ in range(int(rng.integers(2, 4))):
                     row = {"supplier": s["id"], "from_gwh": _r(b), "price": _r(p, 2)}
-                    if t is not None:
-                        row["period"] = t
+                    if year is not None:
+                        row["period"] = year
                     tiers.append(row)
                     b += rng.uniform(1.0, 6.0)
                     p *= rng.uniform(0.85, 0.97) if falling else rng.uniform(1.03, 1.15)

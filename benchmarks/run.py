@@ -9,9 +9,13 @@ tables) and then, in one run of this script:
    solve, results, the plan check, the terminal report and writing the
    files); "start-up" is the rest: interpreter start and imports;
 2. the same LP is compiled here and handed to a fresh ``highspy.Highs`` with
-   the matrix API; its ``run()`` time is the floor: HiGHS alone.
+   the matrix API; its ``run()`` time is the floor: HiGHS alone;
+3. the same LP's matrices go to ``benchmarks/floor.py`` in a child process:
+   the least a Pyomo-based run of that LP takes (interpreter, imports, a bare
+   Pyomo model of the matrices, compile, hand-off, solve; see that file).
 
-The ratio is (whole CLI run) / (HiGHS alone). Results go to stdout as a
+The ratio is (whole CLI run) / (HiGHS alone); the floor ratio is (Pyomo
+floor) / (HiGHS in the floor's own process). Results go to stdout as a
 Markdown table; ``--readme`` also appends them to benchmarks/README.md.
 
     python benchmarks/run.py --sizes 7e4,1e5 --repeat 5 [--readme]
@@ -79,8 +83,22 @@ def cli_run(path: Path, out: Path) -> dict:
     return {"wall": wall, "max_rss_mb": usage.ru_maxrss / 1024, "summary": summary}
 
 
-def highs_alone(path: Path) -> tuple[float, float, dict]:
-    """Compile the instance's LP here, then time HiGHS alone on it."""
+def pyomo_floor(matrices: Path) -> dict:
+    """Run benchmarks/floor.py on the LP's matrices in a fresh process."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "floor.py"), str(matrices)]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"benchmarks/floor.py exited {proc.returncode}: {proc.stderr}")
+    floor = json.loads(proc.stdout.strip().splitlines()[-1])
+    floor["wall"] = wall - floor["left_out"]
+    return floor
+
+
+def highs_alone(path: Path, matrices: Path | None = None) -> tuple[float, float, dict]:
+    """Compile the instance's LP here, then time HiGHS alone on it (and save
+    the matrices to ``matrices`` for the Pyomo floor)."""
     import optimizer
     from optimizer.compile import compile_model, compile_with_pyomo
     from optimizer.solver import new_highs
@@ -90,6 +108,10 @@ def highs_alone(path: Path) -> tuple[float, float, dict]:
     t0 = time.perf_counter()
     lp = compile_model(m)
     bulk_compile = time.perf_counter() - t0
+    if matrices is not None:
+        np.savez(matrices, cost=lp.cost, offset=lp.offset, col_lower=lp.col_lower,
+                 col_upper=lp.col_upper, row_lower=lp.row_lower, row_upper=lp.row_upper,
+                 start=lp.start, index=lp.index, value=lp.value)
     h = new_highs()
     h.passModel(len(lp.columns), len(lp.rows), lp.nnz, int(highspy.MatrixFormat.kRowwise),
                 int(highspy.ObjSense.kMinimize), lp.offset, lp.cost, lp.col_lower, lp.col_upper,
@@ -118,10 +140,13 @@ def run(sizes: list[str], repeat: int = 1) -> list[dict]:
             trials = []
             for _ in range(repeat):
                 cli = cli_run(path, Path(tmp) / "out")
-                alone, objective, info = highs_alone(path)
+                matrices = Path(tmp) / "lp.npz"
+                alone, objective, info = highs_alone(path, matrices)
+                info["floor"] = pyomo_floor(matrices)
                 trials.append((cli["wall"] / alone, cli, alone, objective, info))
         trials.sort(key=lambda trial: trial[0])
         _, cli, alone, objective, info = trials[len(trials) // 2]
+        floor = info["floor"]
         s = cli["summary"]
         t = s["timings"]
         phases = {k: float(t.get(k, 0.0)) for k in PHASES}
@@ -135,6 +160,10 @@ def run(sizes: list[str], repeat: int = 1) -> list[dict]:
             "max_rss_mb": cli["max_rss_mb"],
             "same_objective": abs(objective - s["objective"]) <= 1e-6 * abs(objective),
             "bulk_compile": info["bulk_compile"], "pyomo_compile": info.get("pyomo_compile"),
+            "floor": floor["wall"], "floor_solve": floor["solve"],
+            "floor_ratio": floor["wall"] / floor["solve"],
+            "floor_phases": {k: floor[k] for k in ("imports", "build", "compile", "handoff")},
+            "floor_same_objective": abs(floor["objective"] - objective) <= 1e-6 * abs(objective),
         }
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
@@ -144,8 +173,8 @@ def run(sizes: list[str], repeat: int = 1) -> list[dict]:
 def table(rows: list[dict]) -> str:
     head = ("| size | variables | nonzeros | start-up | load | prepare | build | compile | "
             "hand-off | HiGHS in run | results | check | report | write | whole run | "
-            "HiGHS alone | ratio | peak RSS | ratios of all runs |")
-    lines = [head, "|" + "---|" * 19]
+            "HiGHS alone | ratio | peak RSS | ratios of all runs | Pyomo floor | floor ratio |")
+    lines = [head, "|" + "---|" * 21]
     for r in rows:
         lines.append(
             f"| {r['size']} | {r['variables']:,} | {r['nonzeros']:,} | {r['other']:.2f} | "
@@ -154,8 +183,24 @@ def table(rows: list[dict]) -> str:
             f"{r.get('report', 0.0):.2f} | {r.get('write', 0.0):.2f} | {r['cli_wall']:.2f} | "
             f"{r['alone_fmt'] if 'alone_fmt' in r else format(r['highs_alone'], '.2f')} | "
             f"{r['ratio']:.2f} | {r['max_rss_mb']:,.0f} MB | "
-            f"{', '.join(format(x, '.2f') for x in r.get('ratios', [r['ratio']]))} |"
+            f"{', '.join(format(x, '.2f') for x in r.get('ratios', [r['ratio']]))} | "
+            + (f"{r['floor']:.2f} | {r['floor_ratio']:.2f} |" if "floor" in r else "- | - |")
         )
+    floors = [r for r in rows if "floor" in r]
+    if floors:
+        lines.append("")
+        lines.append("Pyomo floor (benchmarks/floor.py), same LP: seconds per step; the rest of "
+                     "its wall time is interpreter start and reading the matrices:")
+        lines.append("")
+        lines.append("| size | imports | build | compile | hand-off | HiGHS | whole floor | "
+                     "floor ratio | same optimum |")
+        lines.append("|---|---|---|---|---|---|---|---|---|")
+        for r in floors:
+            p = r["floor_phases"]
+            lines.append(f"| {r['size']} | {p['imports']:.2f} | {p['build']:.2f} | "
+                         f"{p['compile']:.2f} | {p['handoff']:.2f} | {r['floor_solve']:.2f} | "
+                         f"{r['floor']:.2f} | {r['floor_ratio']:.2f} | "
+                         f"{'yes' if r['floor_same_objective'] else 'NO'} |")
     comp = [r for r in rows if r.get("pyomo_compile")]
     if comp:
         lines.append("")
