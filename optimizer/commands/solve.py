@@ -21,18 +21,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     solver_args(p)
     p.add_argument("--all-rules", action="store_true", help="list every rule scope, "
                    "not only the binding ones")
-    a = p.add_mutually_exclusive_group()
-    a.add_argument("--analysis", dest="analysis", action="store_true", default=None,
-                   help="compute each rule's total cost and the concentration report "
-                        "(default: only for models up to 20,000 variables)")
-    a.add_argument("--no-analysis", dest="analysis", action="store_false",
-                   help="skip them (marginal costs are still reported)")
-    w = p.add_mutually_exclusive_group()
-    w.add_argument("--xlsx", dest="workbook", action="store_true", default=None,
-                   help="with --out, always write results.xlsx (default: for plans up to "
-                        "10,000 allocation rows)")
-    w.add_argument("--no-xlsx", dest="workbook", action="store_false",
-                   help="with --out, do not write results.xlsx")
+    _on_off(p, "analysis", "analysis",
+            "compute each rule's total cost and the concentration report "
+            "(default: only for models up to 20,000 variables)",
+            "skip them (marginal costs are still reported)")
+    _on_off(p, "xlsx", "workbook",
+            "with --out, always write results.xlsx (default: for plans up to "
+            "10,000 allocation rows)",
+            "with --out, do not write results.xlsx")
+
+
+def _on_off(p: argparse.ArgumentParser, flag: str, dest: str, on: str, off: str) -> None:
+    """``--FLAG`` / ``--no-FLAG``, not both: ``dest`` is True, False or None (not given)."""
+    pair = p.add_mutually_exclusive_group()
+    pair.add_argument(f"--{flag}", dest=dest, action="store_true", default=None, help=on)
+    pair.add_argument(f"--no-{flag}", dest=dest, action="store_false", help=off)
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
