@@ -34,11 +34,8 @@ _WHERE = {
     "robust": "optimizer.scenarios",
     "stress": "optimizer.scenarios",
     "SolverOptions": "optimizer.solver",
+    "frontier": "optimizer.sweep",
 }
-
-# ``frontier`` is also the name of a submodule: importing that submodule would
-# rebind ``optimizer.frontier`` to it, so the function is bound here at once
-from optimizer.frontier import frontier  # noqa: E402
 
 if TYPE_CHECKING:
     from optimizer.api import default_instance_path, solve, solve_model
@@ -50,6 +47,7 @@ if TYPE_CHECKING:
     from optimizer.results import Result
     from optimizer.scenarios import robust, stress
     from optimizer.solver import SolverOptions
+    from optimizer.sweep import frontier
 
 
 def __getattr__(name: str):

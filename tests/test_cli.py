@@ -146,3 +146,30 @@ def test_console_script_exit_codes(write_instance):
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert "periods" in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["solve", "--help"], ["validate", "INSTANCE"]])
+def test_light_commands_start_without_the_solving_stack(write_instance, argv):
+    """Help and ``validate`` import neither pandas, Pyomo nor HiGHS (together
+    about 0.5 s of start-up: ``optimizer --help`` took 0.75 s when they did)."""
+    path = str(write_instance(world(rules=[CAP])))
+    argv = [path if a == "INSTANCE" else a for a in argv]
+    code = ("import sys\nfrom optimizer.cli import main\n"
+            "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+            "heavy = [m for m in ('pandas', 'pyomo', 'highspy') if m in sys.modules]\n"
+            "print('EXIT', code, 'HEAVY', *heavy)")
+    proc = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.stdout.splitlines()[-1] == "EXIT 0 HEAVY", proc.stdout + proc.stderr
+
+
+def test_frontier_stays_the_function_after_its_module_is_imported():
+    """``optimizer.frontier`` is the sweep function, bound on first use; the
+    module that holds it is ``optimizer.sweep``, so importing that module
+    cannot rebind the name to a module."""
+    code = ("import optimizer.sweep, optimizer\n"
+            "from optimizer import frontier\n"
+            "print(optimizer.frontier is frontier is optimizer.sweep.frontier, callable(frontier))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert proc.stdout.split() == ["True", "True"]

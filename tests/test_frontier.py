@@ -20,7 +20,7 @@ import pytest
 import optimizer
 from benchmarks.generate import generate, write
 from optimizer.cli import main
-from optimizer.frontier import FrontierError, Sweeper, frontier, value_range
+from optimizer.sweep import FrontierError, Sweeper, frontier, value_range
 from tests.conftest import world
 from tests.reference.model import solve as ref_solve
 

@@ -23,9 +23,8 @@ import argparse
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -38,6 +37,9 @@ from optimizer.cli import (
     solver_options,
     whole_number,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAME = "frontier"
 HELP = "sweep a rule's limit: the cost of diversification as a curve (or a grid of two rules)"
@@ -112,7 +114,7 @@ def _number(text: str, what: str, percent_ok: bool) -> float:
 
 
 def _axis_values(axis: dict[str, Any], kind: str | None) -> list[float]:
-    from optimizer.frontier import FRACTION_KINDS, value_range
+    from optimizer.sweep import FRACTION_KINDS, value_range
 
     name = axis["rule"]
     pct = kind is None or kind in FRACTION_KINDS  # an unknown rule is reported later
@@ -199,7 +201,7 @@ class LazyProgress:
 
 # --------------------------------------------------------------------------- output
 def _limit_text(v: float, kind: str) -> str:
-    from optimizer.frontier import FRACTION_KINDS
+    from optimizer.sweep import FRACTION_KINDS
 
     if kind in FRACTION_KINDS:
         return f"{100 * v:g}%"
@@ -247,6 +249,8 @@ def report_frame(df: pd.DataFrame) -> pd.DataFrame:
     ``objective``): one line per value of the second rule for a grid."""
     if "limit_2" not in df.columns:
         return df[["rule", "limit", "objective"]]
+    import pandas as pd
+
     label = df["rule"] + " (" + df["rule_2"] + " = " + df["limit_2"].map("{:g}".format) + ")"
     return pd.DataFrame({"rule": label, "limit": df["limit"], "objective": df["objective"]})
 
@@ -273,8 +277,8 @@ def _write_html(args: argparse.Namespace, df: pd.DataFrame) -> list:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.api import default_instance_path
-    from optimizer.frontier import FrontierError, frontier, write_frontier
     from optimizer.io import load_instance
+    from optimizer.sweep import FrontierError, frontier, write_frontier
 
     if args.html and not args.out:
         raise UsageError("--html writes report.html into the --out directory: give --out DIR")
