@@ -5,6 +5,9 @@
   on the HiGHS model the plan came from). In a linear program a rule that is
   slack at the optimum costs nothing, so only binding scopes are re-solved;
   exclusions, which remove offers from the model, are re-built without them.
+  In a model with binaries every re-solve is a MIP, which may take as long as
+  the plan's own solve; a :class:`Budget` bounds their time, and a cost that
+  is not computed, or not proven optimal, is left blank (NaN), never guessed.
 * :func:`concentration` reports HHI and top-1 / top-3 shares per period by
   company, country, controlling country and family, for the plan and for the
   cheapest plan with no rules at all, side by side.
@@ -12,7 +15,8 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any, SupportsInt, cast
 
 import numpy as np
@@ -25,27 +29,76 @@ from optimizer.results import SHARE_GROUPINGS, Result, current_limits
 from optimizer.rows import scope_rows
 from optimizer.solver import HighsModel, SolverOptions
 
-#: re-solve at most this many scopes of a model with binaries (each is a MIP)
-MAX_MIP_RESOLVES = 60
+#: the automatic analysis of a model with binaries (where every re-solve is a
+#: MIP) starts no re-solve after this many seconds, or after as long as the plan's
+#: own solve took if that is longer; ``analysis=True`` (``--analysis``) lifts it
+MIP_ANALYSIS_SECONDS = 30.0
 
 
-def _resolve_without(hm: HighsModel, rows: list[int], base: float) -> float:
+@dataclass
+class Budget:
+    """Wall-clock seconds the analysis may spend on re-solves (``None``: no
+    limit). Each re-solve may use only the time left; a re-solve not started,
+    or stopped before it was proven optimal, leaves its cost blank (NaN)."""
+
+    seconds: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+    #: blank costs, by what they are the cost of ("scope", "rule", ...)
+    blank: dict[str, int] = field(default_factory=dict)
+
+    def left(self) -> float | None:
+        if self.seconds is None:
+            return None
+        return self.seconds - (time.perf_counter() - self.started)
+
+    def spent(self) -> bool:
+        left = self.left()
+        return left is not None and left <= 0
+
+    def options(self, options: SolverOptions | None) -> SolverOptions:
+        """``options`` for a whole re-solve that may use only the time left."""
+        options = options or SolverOptions()
+        left = self.left()
+        if left is None:
+            return options
+        user = options.time_limit
+        return replace(options, time_limit=max(0.0, left if user is None else min(left, user)))
+
+    def missed(self, what: str) -> float:
+        self.blank[what] = self.blank.get(what, 0) + 1
+        return np.nan
+
+
+def mip_budget(solve_seconds: float) -> Budget:
+    """The automatic analysis's budget for a model with binaries."""
+    return Budget(max(MIP_ANALYSIS_SECONDS, solve_seconds))
+
+
+def _resolve_without(hm: HighsModel, rows: list[int], base: float, budget: Budget,
+                     what: str) -> float:
+    """The optimum minus the optimum without ``rows``; NaN (counted in the
+    budget) when that re-solve is not started or not proven optimal."""
+    if budget.spent():
+        return budget.missed(what)
     idx = np.array(rows, dtype=np.int32)
     hm.relax_rows(idx)
     try:
-        status = hm.run()
+        status = hm.run_within(budget.left())
     finally:
         hm.restore_rows(idx)
-    if not status.has_solution or status.objective is None:
-        return np.nan
+    if status.status != "optimal" or status.objective is None:
+        return budget.missed(what)
     return base - float(status.objective)
 
 
 def _exclusion_costs(inst: Instance, rule_name: str, periods: list[int] | None,
-                     base: float, options: SolverOptions | None) -> float:
+                     base: float, options: SolverOptions | None, budget: Budget,
+                     what: str) -> float:
     """Optimum minus the optimum with the exclusion lifted (in ``periods`` only)."""
     from optimizer.api import solve
 
+    if budget.spent():
+        return budget.missed(what)
     rules = []
     for r in inst.rules:
         if r.name != rule_name:
@@ -54,16 +107,23 @@ def _exclusion_costs(inst: Instance, rule_name: str, periods: list[int] | None,
             keep = [t for t in (r.periods or inst.periods) if t not in periods]
             if keep:
                 rules.append(r.model_copy(update={"periods": keep}))
-    other = solve(replace(inst, rules=rules), options, analysis=False)
-    if other.objective is None:
-        return np.nan
+    other = solve(replace(inst, rules=rules), budget.options(options), analysis=False)
+    if other.status != "optimal" or other.objective is None:
+        return budget.missed(what)
     return base - other.objective
 
 
 def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
-               options: SolverOptions | None = None) -> pd.DataFrame:
+               options: SolverOptions | None = None,
+               budget: Budget | None = None) -> pd.DataFrame:
     """Add ``total_cost`` (USD million) to ``result.rules`` and return a per-rule
-    summary: each rule's total cost with all its scopes removed at once."""
+    summary: each rule's total cost with all its scopes removed at once.
+
+    The re-solves run in order of use: each rule as a whole, then the binding
+    scopes, then (in a model with binaries, where a slack rule may still cost
+    something) the slack ones. ``budget`` bounds their time; what it leaves
+    blank is counted in it (see :func:`budget_warning`)."""
+    budget = budget or Budget()
     hm: HighsModel = result.highs
     rules = result.rules
     if rules.empty or result.objective is None or result.status != "optimal":
@@ -71,33 +131,12 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
     base = float(result.objective)
     labels = [s.label for s in data.scopes]
     row_of = {label: rows for label, (_, rows) in scope_rows(m, hm).items()}
-    total = np.zeros(len(rules))
-    budget = MAX_MIP_RESOLVES if hm.is_mip else len(rules)
-    for i, label in enumerate(labels):
-        r = row_of.get(label)
-        if r is None:
-            continue
-        binding = bool(rules.iloc[i]["binding"])
-        if not binding and not hm.is_mip:
-            continue  # convexity: a slack row of an LP costs nothing
-        if budget <= 0:
-            total[i] = np.nan
-            continue
-        budget -= 1
-        total[i] = _resolve_without(hm, r, base)
-    # exclusions are not rows: rebuild without them, per period (with the limits
-    # the model holds now, which a notebook may have changed)
+    # exclusions are not rows: rebuilt without them (with the limits the model
+    # holds now, which a notebook may have changed)
     inst = data.instance
     for name, limit in current_limits(m).items():
         if inst.rule(name).limit != limit:
             inst = inst.with_rule_limit(name, limit)
-    for i in range(len(labels), len(rules)):
-        row = rules.iloc[i]
-        if row["kind"] == "exclude":
-            total[i] = (_exclusion_costs(inst, row["rule"], [int(row["period"])], base, options)
-                        if int(row.get("excluded_lanes", 0) or 0) > 0 else 0.0)
-    total[np.abs(total) < 1e-9] = 0.0
-    rules["total_cost"] = total
 
     summary = []
     by_rule: dict[str, list[int]] = {}
@@ -108,16 +147,55 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
     for rule in inst.rules:
         binding_scopes = int(rules.loc[rules["rule"] == rule.name, "binding"].sum())
         if rule.kind == "exclude":
-            cost = _exclusion_costs(inst, rule.name, None, base, options)
+            cost = _exclusion_costs(inst, rule.name, None, base, options, budget, "rule")
         elif rule.name in by_rule and (binding_scopes or hm.is_mip):
-            cost = _resolve_without(hm, by_rule[rule.name], base)
+            cost = _resolve_without(hm, by_rule[rule.name], base, budget, "rule")
         else:
             cost = 0.0
         summary.append({"rule": rule.name, "kind": rule.kind,
                         "total_cost": 0.0 if abs(cost) < 1e-9 else cost,
                         "binding_scopes": binding_scopes})
+
+    total = np.zeros(len(rules))
+    binding = rules["binding"].to_numpy(dtype=bool)
+    order = [i for i in range(len(rules)) if binding[i]] + \
+        [i for i in range(len(rules)) if not binding[i]]
+    for i in order:
+        if i >= len(labels):  # an exclusion, per period
+            row = rules.iloc[i]
+            if row["kind"] == "exclude" and int(row.get("excluded_lanes", 0) or 0) > 0:
+                total[i] = _exclusion_costs(inst, row["rule"], [int(row["period"])], base,
+                                            options, budget, "scope")
+            continue
+        r = row_of.get(labels[i])
+        if r is None or (not binding[i] and not hm.is_mip):
+            continue  # no row, or convexity: a slack row of an LP costs nothing
+        total[i] = _resolve_without(hm, r, base, budget, "scope")
+    total[np.abs(total) < 1e-9] = 0.0
+    rules["total_cost"] = total
     hm.run()  # leave HiGHS holding the plan again
     return pd.DataFrame(summary)
+
+
+def budget_warning(budget: Budget, n_scopes: int, n_rules: int) -> str | None:
+    """A sentence on the costs ``budget`` left blank, if any."""
+    if not budget.blank:
+        return None
+    parts = []
+    if budget.blank.get("rule"):
+        parts.append(f"{budget.blank['rule']} of {n_rules} rules")
+    if budget.blank.get("scope"):
+        parts.append(f"{budget.blank['scope']} of {n_scopes} rule scopes")
+    if budget.blank.get("no_rules"):
+        parts.append("the plan without rules (concentration report)")
+    if budget.seconds is not None:
+        why = (f"the analysis re-solves this model with binaries for at most "
+               f"{budget.seconds:.0f} s (as long as the solve, at least "
+               f"{MIP_ANALYSIS_SECONDS:.0f} s; --analysis lifts this)")
+    else:
+        why = "their re-solves stopped at the time limit before proving an optimum"
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"total cost left blank for {listed}: {why}"
 
 
 def _concentration_of(shares: pd.DataFrame) -> pd.DataFrame:
@@ -135,30 +213,40 @@ def _concentration_of(shares: pd.DataFrame) -> pd.DataFrame:
 
 
 def concentration(result: Result, data: ModelData,
-                  options: SolverOptions | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+                  options: SolverOptions | None = None,
+                  budget: Budget | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """HHI (0-10,000) and top-1/top-3 shares per period and grouping, for the plan
-    and for the cheapest plan with no rules at all; and the cost difference."""
+    and for the cheapest plan with no rules at all; and the cost difference.
+    Without that plan (``budget`` spent, or not proven optimal) its columns
+    and the cost difference are blank."""
     from optimizer.api import solve
 
-    free = solve(data.instance.with_rules([]), options, analysis=False)
+    budget = budget or Budget()
+    free = solve(data.instance.with_rules([]), budget.options(options), analysis=False) \
+        if not budget.spent() else None
+    if free is None or free.status != "optimal":
+        budget.missed("no_rules")
+        free = None
     plan = _concentration_of(result.shares) if not result.shares.empty else pd.DataFrame()
-    free_shares = free.shares if free.status == "optimal" else pd.DataFrame()
+    free_shares = free.shares if free is not None else pd.DataFrame()
     other = _concentration_of(free_shares) if not free_shares.empty else pd.DataFrame()
     if plan.empty:
         return plan, {}
-    if other.empty:
-        other = plan[["period", "by"]].copy()
+    if other.empty:  # no plan without rules: its columns stay blank
+        other = plan[["period", "by"]].assign(hhi=np.nan, top1_share=np.nan,
+                                              top1_group=None, top3_share=np.nan)
     merged = plan.merge(other, on=["period", "by"], how="left", suffixes=("", "_no_rules"))
     order = {by: i for i, by in enumerate(SHARE_GROUPINGS)}
     merged = merged.sort_values(["period", "by"], key=lambda c: c.map(order) if c.name == "by"
                                 else c).reset_index(drop=True)
+    free_objective = free.objective if free is not None else None
     price: dict[str, Any] = {
         "objective": result.objective,
-        "objective_no_rules": free.objective,
-        "cost_of_rules": (result.objective - free.objective)
-        if free.objective is not None and result.objective is not None else None,
+        "objective_no_rules": free_objective,
+        "cost_of_rules": (result.objective - free_objective)
+        if free_objective is not None and result.objective is not None else None,
     }
-    if price["cost_of_rules"] is not None and free.objective:
-        price["cost_of_rules_pct"] = 100 * price["cost_of_rules"] / free.objective
+    if price["cost_of_rules"] is not None and free_objective:
+        price["cost_of_rules_pct"] = 100 * price["cost_of_rules"] / free_objective
     return merged, price
 

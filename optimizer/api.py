@@ -19,7 +19,7 @@ from typing import Any
 import pyomo.core as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from optimizer.analysis import concentration, rule_costs
+from optimizer.analysis import Budget, budget_warning, concentration, mip_budget, rule_costs
 from optimizer.data import ModelData, prepare
 from optimizer.instance import Instance
 from optimizer.io import load_instance
@@ -101,7 +101,10 @@ def solve_model(
 
     ``analysis``: also compute each rule's total cost (re-solves) and the
     concentration report (one more solve without rules). ``None`` does so for
-    models up to ``ANALYSIS_AUTO_LIMIT`` variables. ``meanwhile``: work that
+    models up to ``ANALYSIS_AUTO_LIMIT`` variables, and for a model with
+    binaries spends at most ``analysis.MIP_ANALYSIS_SECONDS`` (or the solve's
+    own time, if longer) on its re-solves: costs it leaves blank are named in
+    ``result.warnings``. ``True`` computes them all. ``meanwhile``: work that
     needs no solution, run while HiGHS solves (see ``HighsModel.run``).
 
     The solution is also written into the Pyomo variables, so ``m.x[...]``
@@ -188,12 +191,19 @@ def _solve_model(
         highs=hm,
         warnings=warnings,
     )
+    automatic = analysis is None
     if analysis is None:
         analysis = hm.size["variables"] <= ANALYSIS_AUTO_LIMIT
     if analysis and res.status == "optimal":
         t2 = time.perf_counter()
-        res.rule_summary = rule_costs(res, data, m, options)
-        res.concentration, res.price_of_rules = concentration(res, data, options)
+        # an automatic analysis of a MIP (one MIP per re-solve) is time-boxed
+        budget = mip_budget(status.solve_seconds) if automatic and hm.is_mip else Budget()
+        # the plan without rules first: one solve gives the price of all rules
+        res.concentration, res.price_of_rules = concentration(res, data, options, budget)
+        res.rule_summary = rule_costs(res, data, m, options, budget)
+        blank = budget_warning(budget, len(res.rules), len(data.instance.rules))
+        if blank:
+            res.warnings.append(blank)
         timings["analysis"] = time.perf_counter() - t2
         res.timings = timings
     return res

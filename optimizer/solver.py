@@ -343,6 +343,19 @@ class HighsModel:
         for v, val in zip(self.columns, self.col_values(), strict=True):
             v.set_value(float(val), skip_validation=True)
 
+    def run_within(self, seconds: float | None) -> SolveStatus:
+        """:meth:`run` stopped after ``seconds`` (or the user's own time limit,
+        whichever comes first); ``None``: only the user's limit applies."""
+        if seconds is None:
+            return self.run()
+        user = self.options.time_limit
+        h = self.highs
+        h.setOptionValue("time_limit", max(0.0, min(seconds, user if user is not None else INF)))
+        try:
+            return self.run()
+        finally:
+            h.setOptionValue("time_limit", float(user if user is not None else INF))
+
     def polish(self, variables: list) -> SolveStatus:
         """Fix ``variables`` at their values in the current plan and re-solve the
         rest (a small MIP). Used on a plan found before the time limit: what it

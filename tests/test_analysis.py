@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import optimizer
+from optimizer.analysis import Budget, budget_warning
 from optimizer.cli import main
 from tests.conftest import supplier, world
 
@@ -67,6 +69,117 @@ def test_rule_costs_with_binaries(solve_dict):
     row = res.rules.iloc[0]
     assert row["total_cost"] == pytest.approx(700)
     assert row["marginal_cost"] == pytest.approx(10)
+
+
+# Two rules in a MIP (tests/test_binaries.py's world): cn1 (40, fixed cost 200),
+# kr1 (50), us1 (70), 100 GWh of demand; CN <= 30%, KR <= 60%. Optimum: cn1 30,
+# kr1 60, us1 10 = 1200 + 200 + 3000 + 700 = 5100 (without cn1: 60 x 50 + 40 x 70
+# = 5800). Without the CN cap: cn1 100 = 4200, so it costs 900. Without the KR
+# cap: cn1 30 + kr1 70 = 1200 + 200 + 3500 = 4900, so it costs 200. No rules: 4200.
+KR60 = {"name": "kr-cap", "kind": "max_share", "by": "control", "group": ["KR"], "limit": 0.6}
+
+
+def two_rule_mip() -> dict:
+    inst = world(rules=[CAP30, KR60])
+    supplier(inst, "cn1")["fixed_cost"] = 200
+    return inst
+
+
+class Allows(Budget):
+    """A budget spent after ``n`` re-solves (whatever the clock says)."""
+
+    def __init__(self, n: int):
+        super().__init__(seconds=1e9)
+        self.n = n
+
+    def spent(self) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+def test_mip_analysis_within_its_budget(solve_dict):
+    # the automatic budget (30 s at least) is slack on this small MIP
+    res = solve_dict(two_rule_mip())
+    assert res.objective == pytest.approx(5100)
+    assert res.rule_summary.set_index("rule")["total_cost"].to_dict() == \
+        pytest.approx({"china-cap": 900, "kr-cap": 200})
+    assert res.rules.set_index("rule")["total_cost"].to_dict() == \
+        pytest.approx({"china-cap": 900, "kr-cap": 200})
+    assert res.price_of_rules["objective_no_rules"] == pytest.approx(4200)
+    assert not any("left blank" in w for w in res.warnings)
+
+
+def test_mip_analysis_budget_spent_leaves_costs_blank(solve_dict, monkeypatch):
+    import optimizer.api
+
+    monkeypatch.setattr(optimizer.api, "mip_budget", lambda seconds: Budget(0.0))
+    res = solve_dict(two_rule_mip())
+    assert res.objective == pytest.approx(5100)  # the plan itself is untouched
+    assert res.rule_summary["total_cost"].isna().all()
+    assert res.rules["total_cost"].isna().all()
+    assert res.price_of_rules["objective_no_rules"] is None
+    assert res.price_of_rules["cost_of_rules"] is None
+    assert res.concentration["hhi_no_rules"].isna().all()
+    assert res.concentration["hhi"].notna().all()
+    blank = [w for w in res.warnings if "left blank" in w]
+    assert blank == ["total cost left blank for 2 of 2 rules, 2 of 2 rule scopes and the "
+                     "plan without rules (concentration report): the analysis re-solves this "
+                     "model with binaries for at most 0 s (as long as the solve, at least "
+                     "30 s; --analysis lifts this)"]
+    # asked for explicitly, the analysis is not time-boxed
+    res = solve_dict(two_rule_mip(), analysis=True)
+    assert res.rule_summary.set_index("rule")["total_cost"].to_dict() == \
+        pytest.approx({"china-cap": 900, "kr-cap": 200})
+    # an LP's automatic analysis is not time-boxed either: CN cap alone costs
+    # 70 x (50 - 40) = 700 (test_rule_cost_columns_in_rules_csv)
+    res = solve_dict(world(rules=[CAP30]))
+    assert res.rules.iloc[0]["total_cost"] == pytest.approx(700)
+
+
+def test_mip_analysis_budget_goes_to_the_plan_without_rules_then_rules_then_scopes(
+        solve_dict, monkeypatch):
+    import optimizer.api
+
+    # three re-solves: the plan without rules, then each rule; the scopes stay blank
+    monkeypatch.setattr(optimizer.api, "mip_budget", lambda seconds: Allows(3))
+    res = solve_dict(two_rule_mip())
+    assert res.price_of_rules["cost_of_rules"] == pytest.approx(900)
+    assert res.rule_summary.set_index("rule")["total_cost"].to_dict() == \
+        pytest.approx({"china-cap": 900, "kr-cap": 200})
+    assert res.rules["total_cost"].isna().all()
+    assert any(w.startswith("total cost left blank for 2 of 2 rule scopes:")
+               for w in res.warnings)
+    # four: the binding CN scope as well
+    monkeypatch.setattr(optimizer.api, "mip_budget", lambda seconds: Allows(4))
+    tc = solve_dict(two_rule_mip()).rules.set_index("rule")["total_cost"]
+    assert tc["china-cap"] == pytest.approx(900) and np.isnan(tc["kr-cap"])
+
+
+def test_re_solve_stopped_before_an_optimum_leaves_the_cost_blank(solve_dict, monkeypatch):
+    """A re-solve stopped by its time limit has only a bound on the cost: blank."""
+    import optimizer.api
+
+    class Instant(Budget):
+        def spent(self) -> bool:
+            return False
+
+        def left(self) -> float:
+            return 1e-12  # every re-solve stops at once
+
+    monkeypatch.setattr(optimizer.api, "mip_budget", lambda seconds: Instant(1.0))
+    res = solve_dict(two_rule_mip())
+    assert res.rule_summary["total_cost"].isna().all()
+    assert res.rules["total_cost"].isna().all()
+    assert res.price_of_rules["cost_of_rules"] is None
+
+
+def test_budget_warning_without_a_budget_names_the_time_limit():
+    budget = Budget()
+    assert budget_warning(budget, 5, 2) is None
+    budget.missed("scope")
+    assert budget_warning(budget, 5, 2) == (
+        "total cost left blank for 1 of 5 rule scopes: their re-solves stopped at the "
+        "time limit before proving an optimum")
 
 
 def test_slack_rule_costs_nothing(solve_dict):

@@ -23,7 +23,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "not only the binding ones")
     _on_off(p, "analysis", "analysis",
             "compute each rule's total cost and the concentration report "
-            "(default: only for models up to 20,000 variables)",
+            "(default: only for models up to 20,000 variables, and for a model "
+            "with binaries within 30 s or the solve's own time; given, without a "
+            "time box)",
             "skip them (marginal costs are still reported)")
     _on_off(p, "xlsx", "workbook",
             "with --out, always write results.xlsx (default: for plans up to "
