@@ -43,8 +43,8 @@ one application), ``max_average`` on carbon_intensity (all) and risk_score
 (some applications), ``min_average`` on recycled_content, and sometimes a cap
 on the text attribute ``region``.
 
-``features`` adds SPEC features the product does not support yet (they are
-planned): ``fixed_cost`` and ``min_order`` (supplier columns), ``count``
+``features`` adds the SPEC features that make the model a MIP: ``fixed_cost``
+and ``min_order`` (supplier columns), ``count``
 (``min_count``/``max_count`` rules) and ``tiers`` (a ``price_tiers`` table, some
 with falling prices, some per period). The default is none.
 """
@@ -543,8 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--applications", type=int, default=4)
     p.add_argument("--periods", type=int, default=5)
     p.add_argument("--features", default="",
-                   help="comma-separated: fixed_cost,min_order,count,tiers (not yet solvable "
-                        "by the product)")
+                   help="comma-separated: fixed_cost,min_order,count,tiers (binaries: "
+                        "the model becomes a MIP)")
     p.add_argument("--no-rules", action="store_true")
     p.add_argument("--inline", action="store_true", help="all tables inline in the YAML")
     p.add_argument("--out", required=True, type=Path)
