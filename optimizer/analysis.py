@@ -129,6 +129,7 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
     if rules.empty or result.objective is None or result.status != "optimal":
         return pd.DataFrame(columns=["rule", "kind", "total_cost", "binding_scopes"])
     base = float(result.objective)
+    plan = hm.col_values()
     labels = [s.label for s in data.scopes]
     row_of = {label: rows for label, (_, rows) in scope_rows(m, hm).items()}
     # exclusions are not rows: rebuilt without them (with the limits the model
@@ -173,7 +174,12 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
         total[i] = _resolve_without(hm, r, base, budget, "scope")
     total[np.abs(total) < 1e-9] = 0.0
     rules["total_cost"] = total
-    hm.run()  # leave HiGHS holding the plan again
+    # leave HiGHS holding the plan again: an LP's warm re-solve takes moments (and
+    # brings back its basis and duals); a MIP's would take as long as the solve
+    if hm.is_mip:
+        hm.put_back(plan)
+    else:
+        hm.run()
     return pd.DataFrame(summary)
 
 

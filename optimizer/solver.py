@@ -343,6 +343,15 @@ class HighsModel:
         for v, val in zip(self.columns, self.col_values(), strict=True):
             v.set_value(float(val), skip_validation=True)
 
+    def put_back(self, x: np.ndarray) -> None:
+        """Make ``x`` HiGHS's current solution again (values only, no basis),
+        e.g. the plan after re-solves of changed models: cheaper than solving a
+        MIP once more."""
+        solution = highspy.HighsSolution()
+        solution.col_value = np.asarray(x, dtype=float).tolist()
+        solution.value_valid = True
+        self.highs.setSolution(solution)
+
     def run_within(self, seconds: float | None) -> SolveStatus:
         """:meth:`run` stopped after ``seconds`` (or the user's own time limit,
         whichever comes first); ``None``: only the user's limit applies."""

@@ -107,6 +107,9 @@ def test_mip_analysis_within_its_budget(solve_dict):
         pytest.approx({"china-cap": 900, "kr-cap": 200})
     assert res.price_of_rules["objective_no_rules"] == pytest.approx(4200)
     assert not any("left blank" in w for w in res.warnings)
+    # HiGHS holds the plan again after the re-solves (put back, not re-solved)
+    plain = solve_dict(two_rule_mip(), analysis=False)
+    assert res.highs.col_values() == pytest.approx(plain.highs.col_values(), abs=1e-9)
 
 
 def test_mip_analysis_budget_spent_leaves_costs_blank(solve_dict, monkeypatch):
