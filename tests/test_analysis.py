@@ -202,6 +202,21 @@ def test_no_analysis_flag(write_instance, tmp_path):
     assert "total_cost" not in pd.read_csv(out / "rules.csv").columns
 
 
+def test_automatic_analysis_skipped_is_said(write_instance, capsys, monkeypatch):
+    import optimizer.api
+
+    path = str(write_instance(world(rules=[CAP30])))
+    assert main(["solve", path]) == 0
+    assert "skipped" not in capsys.readouterr().out  # 7 variables: analysed
+    monkeypatch.setattr(optimizer.api, "ANALYSIS_AUTO_LIMIT", 5)
+    assert main(["solve", path]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "rule total costs and the concentration report skipped: the model has 7 " \
+        "variables (they run by themselves up to 5; --analysis runs them anyway)" in out
+    assert main(["solve", path, "--no-analysis"]) == 0  # asked for: nothing to say
+    assert "skipped" not in capsys.readouterr().out
+
+
 # ------------------------------------------------------------------ concentration
 def test_concentration_report(write_instance, tmp_path):
     # CN <= 30%: companies CATL 30, LGES 70 -> HHI 30^2 + 70^2 = 5800, top-1 LGES 70%;

@@ -89,6 +89,12 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         console.print(titled(item))
         console.print()
     result.timings["report"] = time.perf_counter() - t2
+    if args.analysis is None and result.status == "optimal" and "analysis" not in result.timings:
+        from optimizer.api import ANALYSIS_AUTO_LIMIT
+
+        console.print(f"rule total costs and the concentration report skipped: the model has "
+                      f"{result.model_size['variables']:,} variables (they run by themselves up "
+                      f"to {ANALYSIS_AUTO_LIMIT:,}; --analysis runs them anyway)")
     if args.out:
         written = write_result(result, args.out, workbook=args.workbook)
         console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
