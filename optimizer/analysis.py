@@ -55,14 +55,18 @@ class Budget:
         left = self.left()
         return left is not None and left <= 0
 
+    def time_limit(self, user: float | None) -> float | None:
+        """The time limit of the next re-solve: the time left, or the user's
+        own ``time_limit`` if that comes first (``None``: no limit)."""
+        left = self.left()
+        if left is None or user is None:
+            return user if left is None else max(0.0, left)
+        return max(0.0, min(left, user))
+
     def options(self, options: SolverOptions | None) -> SolverOptions:
         """``options`` for a whole re-solve that may use only the time left."""
         options = options or SolverOptions()
-        left = self.left()
-        if left is None:
-            return options
-        user = options.time_limit
-        return replace(options, time_limit=max(0.0, left if user is None else min(left, user)))
+        return replace(options, time_limit=self.time_limit(options.time_limit))
 
     def missed(self, what: str) -> float:
         self.blank[what] = self.blank.get(what, 0) + 1
@@ -83,7 +87,7 @@ def _resolve_without(hm: HighsModel, rows: list[int], base: float, budget: Budge
     idx = np.array(rows, dtype=np.int32)
     hm.relax_rows(idx)
     try:
-        status = hm.run_within(budget.left())
+        status = hm.run_within(budget.time_limit(hm.options.time_limit))
     finally:
         hm.restore_rows(idx)
     if status.status != "optimal" or status.objective is None:

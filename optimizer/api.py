@@ -192,7 +192,7 @@ def _solve_model(
         warnings=warnings,
     )
     automatic = analysis is None
-    if analysis is None:
+    if automatic:
         analysis = hm.size["variables"] <= ANALYSIS_AUTO_LIMIT
     if analysis and res.status == "optimal":
         t2 = time.perf_counter()

@@ -353,16 +353,16 @@ class HighsModel:
         self.highs.setSolution(solution)
 
     def run_within(self, seconds: float | None) -> SolveStatus:
-        """:meth:`run` stopped after ``seconds`` (or the user's own time limit,
-        whichever comes first); ``None``: only the user's limit applies."""
+        """:meth:`run` with this time limit instead of the user's (``None``:
+        the user's); the user's applies again afterwards."""
         if seconds is None:
             return self.run()
-        user = self.options.time_limit
         h = self.highs
-        h.setOptionValue("time_limit", max(0.0, min(seconds, user if user is not None else INF)))
+        h.setOptionValue("time_limit", max(0.0, float(seconds)))
         try:
             return self.run()
         finally:
+            user = self.options.time_limit
             h.setOptionValue("time_limit", float(user if user is not None else INF))
 
     def polish(self, variables: list) -> SolveStatus:
@@ -381,11 +381,7 @@ class HighsModel:
             return before
         h = self.highs
         h.changeColsBounds(len(cols), cols, x[cols], x[cols])
-        h.setOptionValue("time_limit", max(60.0, float(self.options.time_limit or 0)))
-        try:
-            after = self.run()
-        finally:
-            h.setOptionValue("time_limit", float(self.options.time_limit or INF))
+        after = self.run_within(max(60.0, float(self.options.time_limit or 0)))
         if not after.has_solution or after.objective is None:
             return before
         self.last = SolveStatus(
