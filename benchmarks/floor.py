@@ -12,7 +12,7 @@ preparation, no pandas, no results tables, no plan check, no files written):
    one indexed ``Constraint`` and a linear objective, with the cyclic garbage
    collector paused;
 3. compile it to matrices with this project's bulk compiler
-   (``optimizer.compile``; the time taken to *import* that module is left
+   (``optimizer.solver.compile``; the time taken to *import* that module is left
    out, since it pulls in the whole package);
 4. hand the matrices to HiGHS with ``passModel``, solve, and read the
    primal values back as one array.
@@ -48,7 +48,7 @@ T_IMPORTS = time.perf_counter()
 def main(path: str) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     t0 = time.perf_counter()
-    from optimizer.compile import compile_model  # left out of the floor: see the docstring
+    from optimizer.solver.compile import compile_model  # left out of the floor: see docstring
     left_out = time.perf_counter() - t0
 
     with PauseGC():

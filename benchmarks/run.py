@@ -12,11 +12,20 @@ tables) and then, in one run of this script:
    the matrix API; its ``run()`` time is the floor: HiGHS alone;
 3. the same LP's matrices go to ``benchmarks/floor.py`` in a child process:
    the least a Pyomo-based run of that LP takes (interpreter, imports, a bare
-   Pyomo model of the matrices, compile, hand-off, solve; see that file).
+   Pyomo model of the matrices, compile, hand-off, solve; see that file);
+4. the naive LP of the same instance (``benchmarks/naive.py``: the rules
+   written straight over the purchases, no helper variable) is built here and
+   handed to a fresh ``highspy.Highs``; its ``run()`` time is HiGHS alone on
+   the LP a user would write by hand;
+5. ``benchmarks/linopy_model.py`` builds the project's LP in linopy and solves
+   it with HiGHS in a child process (imports, load and prepare, build, solve).
 
-The ratio is (whole CLI run) / (HiGHS alone); the floor ratio is (Pyomo
-floor) / (HiGHS in the floor's own process). Results go to stdout as a
-Markdown table; ``--readme`` also appends them to benchmarks/README.md.
+The ratio is (whole CLI run) / (HiGHS alone); the ratio vs naive is (whole
+CLI run) / (HiGHS alone on the naive LP); the floor ratio is (Pyomo floor) /
+(HiGHS in the floor's own process). ``--repeat N`` alternates the five N
+times and keeps the round with the median ratio. Every optimum is compared
+with the CLI's (relative 1e-6). Results go to stdout as Markdown tables;
+``--readme`` also appends them to benchmarks/README.md.
 
     python benchmarks/run.py --sizes 7e4,1e5 --repeat 5 [--readme]
 """
@@ -41,6 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate import generate, write  # noqa: E402
+from benchmarks.naive import solve_naive  # noqa: E402
 
 #: (suppliers, applications, periods) giving roughly 1e4 ... 1e6 variables
 SIZES = {
@@ -64,23 +74,54 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        linopy = f", linopy {version('linopy')}"
+    except PackageNotFoundError:
+        linopy = ""
     return (f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, highspy {highspy.Highs().version()}")
+            f"Python {platform.python_version()}, highspy {version('highspy')}{linopy}")
+
+
+#: Runs a command and writes its wall time, peak memory and exit code to a file.
+#: On Linux a process's ru_maxrss also counts the peak of the memory image that
+#: exec replaced, which for a child started straight from this script (vfork) is
+#: this script's own peak: after the naive LP (GBs at 7e4) every child would report
+#: that. Started from this small launcher, a child reports its own peak.
+_LAUNCHER = """\
+import json, os, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(proc.pid, 0)
+wall = time.perf_counter() - t0
+with open(sys.argv[1], "w") as f:
+    json.dump({"wall": wall, "max_rss_mb": usage.ru_maxrss / 1024,
+               "returncode": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
+def spawn(cmd: list[str], stdout: int | None = subprocess.PIPE) -> tuple[dict, str, str]:
+    """Run ``cmd`` in a fresh process (through the launcher); its wall time,
+    peak memory (MB) and exit code, with its stdout and stderr."""
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "usage.json"
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(result), *cmd],
+                              stdout=stdout, stderr=subprocess.PIPE, cwd=ROOT, text=True)
+        if not result.exists():
+            raise RuntimeError(f"launcher exited {proc.returncode}: {proc.stderr}")
+        usage = json.loads(result.read_text())
+    return usage, proc.stdout or "", proc.stderr or ""
 
 
 def cli_run(path: Path, out: Path) -> dict:
     cmd = [sys.executable, "-m", "optimizer", "solve", str(path), "--out", str(out),
            "--no-analysis"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if proc.returncode != 0:
-        raise RuntimeError(f"optimizer solve exited {proc.returncode}: {err}")
+    usage, _, err = spawn(cmd, stdout=subprocess.DEVNULL)
+    if usage["returncode"] != 0:
+        raise RuntimeError(f"optimizer solve exited {usage['returncode']}: {err}")
     summary = json.loads((out / "summary.json").read_text())
-    return {"wall": wall, "max_rss_mb": usage.ru_maxrss / 1024, "summary": summary}
+    return {"wall": usage["wall"], "max_rss_mb": usage["max_rss_mb"], "summary": summary}
 
 
 def pyomo_floor(matrices: Path) -> dict:
@@ -96,12 +137,42 @@ def pyomo_floor(matrices: Path) -> dict:
     return floor
 
 
+def linopy_run(path: Path) -> dict:
+    """Run benchmarks/linopy_model.py on the instance in a fresh process: its
+    phase timings and optimum, with its wall time and peak memory."""
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "linopy_model.py"), str(path)]
+    usage, out, err = spawn(cmd)
+    if usage["returncode"] != 0:
+        raise RuntimeError(f"benchmarks/linopy_model.py exited {usage['returncode']}: {err}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["wall"] = usage["wall"]
+    result["max_rss_mb"] = usage["max_rss_mb"]
+    return result
+
+
+def _compilers():
+    """The compiler and the HiGHS factory, wherever this version keeps them."""
+    import importlib
+
+    places = (("optimizer.solver.compile", "optimizer.solver.highs"),
+              ("optimizer.solve.compile", "optimizer.solve.highs"),
+              ("optimizer.compile", "optimizer.solver"))
+    for compile_module, highs_module in places:
+        try:
+            compiler = importlib.import_module(compile_module)
+            highs = importlib.import_module(highs_module)
+        except ModuleNotFoundError:
+            continue
+        return compiler.compile_model, compiler.compile_with_pyomo, highs.new_highs
+    raise ModuleNotFoundError(f"no compiler found in {places}")
+
+
 def highs_alone(path: Path, matrices: Path | None = None) -> tuple[float, float, dict]:
     """Compile the instance's LP here, then time HiGHS alone on it (and save
     the matrices to ``matrices`` for the Pyomo floor)."""
     import optimizer
-    from optimizer.compile import compile_model, compile_with_pyomo
-    from optimizer.solver import new_highs
+
+    compile_model, compile_with_pyomo, new_highs = _compilers()
 
     data = optimizer.prepare(optimizer.load_instance(path))
     m = optimizer.build_model(data)
@@ -120,7 +191,9 @@ def highs_alone(path: Path, matrices: Path | None = None) -> tuple[float, float,
     t1 = time.perf_counter()
     h.run()
     alone = time.perf_counter() - t1
-    info = {"objective": h.getInfo().objective_function_value, "bulk_compile": bulk_compile}
+    info = {"objective": h.getInfo().objective_function_value, "bulk_compile": bulk_compile,
+            "iterations": int(h.getInfo().simplex_iteration_count),
+            "rows": len(lp.rows), "cols": len(lp.columns), "nnz": int(lp.nnz)}
     if len(lp.columns) <= 200_000:  # Pyomo's own compiler, for comparison
         t2 = time.perf_counter()
         compile_with_pyomo(m)
@@ -128,10 +201,15 @@ def highs_alone(path: Path, matrices: Path | None = None) -> tuple[float, float,
     return alone, info["objective"], info
 
 
+def _same(a: float, b: float, rel: float = 1e-6) -> bool:
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1.0)
+
+
 def run(sizes: list[str], repeat: int = 1) -> list[dict]:
-    """One row per size. With ``repeat`` > 1 the CLI run and HiGHS alone
-    alternate ``repeat`` times on the same instance; the row holds the run
-    with the median ratio, and ``ratios`` all of them."""
+    """One row per size. The CLI run, HiGHS alone (project LP, with the Pyomo
+    floor), HiGHS alone on the naive LP and linopy run one after the other,
+    ``repeat`` times on the same instance; the row holds the round with the
+    median ratio (whole run / HiGHS alone), and ``ratios`` all of them."""
     rows = []
     for label in sizes:
         suppliers, applications, periods = SIZES[label]
@@ -143,13 +221,17 @@ def run(sizes: list[str], repeat: int = 1) -> list[dict]:
                 matrices = Path(tmp) / "lp.npz"
                 alone, objective, info = highs_alone(path, matrices)
                 info["floor"] = pyomo_floor(matrices)
+                info["naive"] = solve_naive(path)
+                info["linopy"] = linopy_run(path)
                 trials.append((cli["wall"] / alone, cli, alone, objective, info))
-        trials.sort(key=lambda trial: trial[0])
-        _, cli, alone, objective, info = trials[len(trials) // 2]
-        floor = info["floor"]
+        order = sorted(range(len(trials)), key=lambda i: trials[i][0])
+        _, cli, alone, objective, info = trials[order[len(order) // 2]]
+        floor, naive, lin = info["floor"], info["naive"], info["linopy"]
         s = cli["summary"]
         t = s["timings"]
         phases = {k: float(t.get(k, 0.0)) for k in PHASES}
+        optima = {"highs_alone": objective, "floor": floor["objective"],
+                  "naive": naive["objective"], "linopy": lin["objective"]}
         row = {
             "size": label, "variables": s["model_size"]["variables"],
             "constraints": s["model_size"]["constraints"],
@@ -158,24 +240,45 @@ def run(sizes: list[str], repeat: int = 1) -> list[dict]:
             "highs_alone": alone, "ratio": cli["wall"] / alone,
             "ratios": [round(trial[0], 2) for trial in trials],
             "max_rss_mb": cli["max_rss_mb"],
-            "same_objective": abs(objective - s["objective"]) <= 1e-6 * abs(objective),
+            "same_objective": _same(objective, s["objective"]),
             "bulk_compile": info["bulk_compile"], "pyomo_compile": info.get("pyomo_compile"),
+            "iterations": info["iterations"],
+            "lp_size": {k: info[k] for k in ("rows", "cols", "nnz")},
             "floor": floor["wall"], "floor_solve": floor["solve"],
             "floor_ratio": floor["wall"] / floor["solve"],
             "floor_phases": {k: floor[k] for k in ("imports", "build", "compile", "handoff")},
-            "floor_same_objective": abs(floor["objective"] - objective) <= 1e-6 * abs(objective),
+            "floor_same_objective": _same(floor["objective"], objective),
+            "naive": naive["run_seconds"], "naive_iterations": naive["iterations"],
+            "naive_build": naive["build_seconds"],
+            "naive_size": {k: naive[k] for k in ("rows", "cols", "nnz")},
+            "ratio_naive": cli["wall"] / naive["run_seconds"],
+            "ratios_naive": [round(trial[1]["wall"] / trial[4]["naive"]["run_seconds"], 2)
+                             for trial in trials],
+            "linopy": {k: lin[k] for k in ("imports", "data", "build", "solve", "highs_run",
+                                          "iterations", "rows", "cols", "nnz", "max_rss_mb",
+                                          "wall")},
+            "optima": {"cli": s["objective"], **optima},
+            "all_same_objective": all(_same(v, s["objective"]) for v in optima.values()),
         }
         rows.append(row)
         print(json.dumps(row), file=sys.stderr)
     return rows
 
 
+def _cell(r: dict, key: str, fmt: str = ".2f") -> str:
+    return format(r[key], fmt) if r.get(key) is not None else "-"
+
+
 def table(rows: list[dict]) -> str:
     head = ("| size | variables | nonzeros | start-up | load | prepare | build | compile | "
             "hand-off | HiGHS in run | results | check | report | write | whole run | "
-            "HiGHS alone | ratio | peak RSS | ratios of all runs | Pyomo floor | floor ratio |")
-    lines = [head, "|" + "---|" * 21]
+            "HiGHS alone | ratio | peak RSS | ratios of all runs | Pyomo floor | floor ratio | "
+            "HiGHS alone (naive) | ratio vs naive | linopy build+solve | linopy wall | "
+            "same optimum |")
+    lines = [head, "|" + "---|" * 26]
     for r in rows:
+        lin = r.get("linopy")
+        same = r.get("all_same_objective", r.get("same_objective"))
         lines.append(
             f"| {r['size']} | {r['variables']:,} | {r['nonzeros']:,} | {r['other']:.2f} | "
             f"{r['load']:.2f} | {r['prepare']:.2f} | {r['build']:.2f} | {r['compile']:.2f} | "
@@ -184,8 +287,39 @@ def table(rows: list[dict]) -> str:
             f"{r['alone_fmt'] if 'alone_fmt' in r else format(r['highs_alone'], '.2f')} | "
             f"{r['ratio']:.2f} | {r['max_rss_mb']:,.0f} MB | "
             f"{', '.join(format(x, '.2f') for x in r.get('ratios', [r['ratio']]))} | "
-            + (f"{r['floor']:.2f} | {r['floor_ratio']:.2f} |" if "floor" in r else "- | - |")
+            + (f"{r['floor']:.2f} | {r['floor_ratio']:.2f} | " if "floor" in r else "- | - | ")
+            + f"{_cell(r, 'naive')} | {_cell(r, 'ratio_naive')} | "
+            + (f"{lin['build'] + lin['solve']:.2f} | {lin['wall']:.2f} | " if lin else "- | - | ")
+            + ("- |" if same is None else f"{'yes' if same else 'NO'} |")
         )
+    compared = [r for r in rows if "naive" in r and "linopy" in r]
+    if compared:
+        lines.append("")
+        lines.append("HiGHS alone on the project's LP and on the naive LP (benchmarks/naive.py: "
+                     "rules written over the purchases, no helper variable), and linopy "
+                     "(benchmarks/linopy_model.py: the project's LP built in linopy, solved "
+                     "by HiGHS through highspy) in a fresh process: seconds per step; "
+                     "iterations are HiGHS's simplex iterations:")
+        lines.append("")
+        lines.append("| size | project LP rows / cols / nnz | HiGHS alone | iterations | "
+                     "naive LP rows / cols / nnz | naive build | HiGHS alone (naive) | "
+                     "iterations (naive) | ratio vs naive | ratios vs naive, all runs | "
+                     "linopy imports | linopy load + prepare | linopy build | linopy solve | "
+                     "HiGHS in linopy | iterations (linopy) | linopy wall | linopy peak RSS | "
+                     "same optimum |")
+        lines.append("|" + "---|" * 19)
+        for r in compared:
+            p, q, lin = r["lp_size"], r["naive_size"], r["linopy"]
+            lines.append(
+                f"| {r['size']} | {p['rows']:,} / {p['cols']:,} / {p['nnz']:,} | "
+                f"{r['highs_alone']:.2f} | {r['iterations']:,} | "
+                f"{q['rows']:,} / {q['cols']:,} / {q['nnz']:,} | {r['naive_build']:.2f} | "
+                f"{r['naive']:.2f} | {r['naive_iterations']:,} | {r['ratio_naive']:.2f} | "
+                f"{', '.join(format(x, '.2f') for x in r['ratios_naive'])} | "
+                f"{lin['imports']:.2f} | {lin['data']:.2f} | {lin['build']:.2f} | "
+                f"{lin['solve']:.2f} | {lin['highs_run']:.2f} | {lin['iterations']:,} | "
+                f"{lin['wall']:.2f} | {lin['max_rss_mb']:,.0f} MB | "
+                f"{'yes' if r['all_same_objective'] else 'NO'} |")
     floors = [r for r in rows if "floor" in r]
     if floors:
         lines.append("")
@@ -218,18 +352,23 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1e4,3e4,1e5", help=f"comma list of {', '.join(SIZES)}")
-    ap.add_argument("--repeat", type=int, default=1, help="alternate the CLI run and HiGHS "
-                    "alone this many times per size; report the run with the median ratio")
+    ap.add_argument("--repeat", type=int, default=1, help="alternate the CLI run, HiGHS "
+                    "alone, the naive LP and linopy this many times per size; report the "
+                    "round with the median ratio")
     ap.add_argument("--readme", action="store_true", help="append to benchmarks/README.md")
     args = ap.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     rows = run(sizes, max(1, args.repeat))
     runs = ("one `optimizer solve --no-analysis` run per size" if args.repeat <= 1 else
             f"the `optimizer solve --no-analysis` run with the median ratio of {args.repeat} "
-            "runs per size, each followed by HiGHS alone")
-    text = (f"\n### {dt.date.today().isoformat()}: {machine()}\n\n"
-            f"Times in seconds; all phases from {runs}; HiGHS alone solves the same LP "
-            f"handed over with highspy's matrix API in the same benchmark run.\n\n"
+            "runs per size")
+    text = (f"\n### {dt.date.today().isoformat()} (with the naive LP and linopy): "
+            f"{machine()}\n\n"
+            f"Times in seconds; all phases from {runs}, each followed by HiGHS alone on the "
+            f"project's LP (handed over with highspy's matrix API), the Pyomo floor, HiGHS "
+            f"alone on the naive LP and the linopy model, in the same benchmark run. "
+            f"*Same optimum*: the CLI, HiGHS alone, the floor, the naive LP and linopy agree "
+            f"to 1e-6.\n\n"
             f"{table(rows)}\n")
     print(text)
     if args.readme:

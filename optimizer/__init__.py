@@ -33,7 +33,7 @@ _WHERE = {
     "Result": "optimizer.results",
     "robust": "optimizer.scenarios",
     "stress": "optimizer.scenarios",
-    "SolverOptions": "optimizer.solver",
+    "SolverOptions": "optimizer.solver.options",
     "frontier": "optimizer.sweep",
 }
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from optimizer.model import build_model
     from optimizer.results import Result
     from optimizer.scenarios import robust, stress
-    from optimizer.solver import SolverOptions
+    from optimizer.solver.options import SolverOptions
     from optimizer.sweep import frontier
 
 

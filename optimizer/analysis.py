@@ -2,9 +2,11 @@
 
 * :func:`rule_costs` adds ``total_cost`` to the rule table: the optimum with
   the scope's row removed, subtracted from the optimum with it (a warm re-solve
-  on the HiGHS model the plan came from). In a linear program a rule that is
-  slack at the optimum costs nothing, so only binding scopes are re-solved;
-  exclusions, which remove offers from the model, are re-built without them.
+  on the HiGHS model the plan came from, through the solve session: HHI caps
+  keep their cuts and get new ones). In a linear program a scope whose rows
+  all have a zero dual costs nothing (LP duality), so only the others are
+  re-solved; exclusions, which remove offers from the model, are re-built
+  without them.
   In a model with binaries every re-solve is a MIP, which may take as long as
   the plan's own solve; a :class:`Budget` bounds their time, and a cost that
   is not computed, or not proven optimal, is left blank (NaN), never guessed.
@@ -21,14 +23,15 @@ from typing import Any, SupportsInt, cast
 
 import numpy as np
 import pandas as pd
-import pyomo.core as pyo
 
 from optimizer.data import ModelData
 from optimizer.instance import Instance
-from optimizer.results import SHARE_GROUPINGS, Result, current_limits
-from optimizer.rows import scope_rows
-from optimizer.solver import HighsModel, SolverOptions
+from optimizer.results import SHARE_GROUPINGS, Result
+from optimizer.solver.options import SolverOptions
+from optimizer.solver.session import Session
 
+#: a row dual at most this (USD million per unit of the row) is zero
+DUAL_ZERO = 1e-9
 #: the automatic analysis of a model with binaries (where every re-solve is a
 #: MIP) starts no re-solve after this many seconds, or after as long as the plan's
 #: own solve took if that is longer; ``analysis=True`` (``--analysis``) lifts it
@@ -78,18 +81,15 @@ def mip_budget(solve_seconds: float) -> Budget:
     return Budget(max(MIP_ANALYSIS_SECONDS, solve_seconds))
 
 
-def _resolve_without(hm: HighsModel, rows: list[int], base: float, budget: Budget,
+def _resolve_without(session: Session, labels: list[str], base: float, budget: Budget,
                      what: str) -> float:
-    """The optimum minus the optimum without ``rows``; NaN (counted in the
-    budget) when that re-solve is not started or not proven optimal."""
+    """The optimum minus the optimum without the rows of these rule scopes; NaN
+    (counted in the budget) when that re-solve is not started or not proven
+    optimal. The re-solve is a whole solve (HHI caps still hold, by their cuts)."""
     if budget.spent():
         return budget.missed(what)
-    idx = np.array(rows, dtype=np.int32)
-    hm.relax_rows(idx)
-    try:
-        status = hm.run_within(budget.time_limit(hm.options.time_limit))
-    finally:
-        hm.restore_rows(idx)
+    with session.without(labels):
+        status = session.resolve(budget.time_limit(session.options.time_limit))
     if status.status != "optimal" or status.objective is None:
         return budget.missed(what)
     return base - float(status.objective)
@@ -117,7 +117,7 @@ def _exclusion_costs(inst: Instance, rule_name: str, periods: list[int] | None,
     return base - other.objective
 
 
-def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
+def rule_costs(result: Result, data: ModelData, session: Session,
                options: SolverOptions | None = None,
                budget: Budget | None = None) -> pd.DataFrame:
     """Add ``total_cost`` (USD million) to ``result.rules`` and return a per-rule
@@ -128,33 +128,45 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
     something) the slack ones. ``budget`` bounds their time; what it leaves
     blank is counted in it (see :func:`budget_warning`)."""
     budget = budget or Budget()
-    hm: HighsModel = result.highs
     rules = result.rules
     if rules.empty or result.objective is None or result.status != "optimal":
         return pd.DataFrame(columns=["rule", "kind", "total_cost", "binding_scopes"])
     base = float(result.objective)
-    plan = hm.col_values()
+    is_mip = session.is_mip
+    plan = session.col_values()
+    # LP duality: a scope whose rows all have a zero dual in an optimal dual
+    # solution costs nothing (that dual solution stays feasible without them);
+    # any other may, even one that is not "binding" in the report's sense (a
+    # rule met only by buying nothing for what it covers)
+    duals = None if is_mip else np.abs(session.hm.row_duals())
     labels = [s.label for s in data.scopes]
-    row_of = {label: rows for label, (_, rows) in scope_rows(m, hm).items()}
+    with_rows = set(session.scope_rows())
     # exclusions are not rows: rebuilt without them (with the limits the model
     # holds now, which a notebook may have changed)
     inst = data.instance
-    for name, limit in current_limits(m).items():
+    for name, limit in session.limits().items():
         if inst.rule(name).limit != limit:
             inst = inst.with_rule_limit(name, limit)
 
+    def priced(labels: list[str]) -> bool:
+        """May dropping these scopes lower the optimum?"""
+        if duals is None:
+            return True
+        rows = session.rows_of(labels)
+        rows = rows[rows < len(duals)]  # HHI cuts made by later re-solves were not there
+        return bool(len(rows)) and bool((duals[rows] > DUAL_ZERO).any())
+
     summary = []
-    by_rule: dict[str, list[int]] = {}
+    by_rule: dict[str, list[str]] = {}
     for s in data.scopes:
-        r = row_of.get(s.label)
-        if r is not None:
-            by_rule.setdefault(s.rule.name, []).extend(r)
+        if s.label in with_rows:
+            by_rule.setdefault(s.rule.name, []).append(s.label)
     for rule in inst.rules:
         binding_scopes = int(rules.loc[rules["rule"] == rule.name, "binding"].sum())
         if rule.kind == "exclude":
             cost = _exclusion_costs(inst, rule.name, None, base, options, budget, "rule")
-        elif rule.name in by_rule and (binding_scopes or hm.is_mip):
-            cost = _resolve_without(hm, by_rule[rule.name], base, budget, "rule")
+        elif rule.name in by_rule and priced(by_rule[rule.name]):
+            cost = _resolve_without(session, by_rule[rule.name], base, budget, "rule")
         else:
             cost = 0.0
         summary.append({"rule": rule.name, "kind": rule.kind,
@@ -163,6 +175,8 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
 
     total = np.zeros(len(rules))
     binding = rules["binding"].to_numpy(dtype=bool)
+    worth = np.array([i >= len(labels) or (labels[i] in with_rows and priced([labels[i]]))
+                      for i in range(len(rules))], dtype=bool)
     order = [i for i in range(len(rules)) if binding[i]] + \
         [i for i in range(len(rules)) if not binding[i]]
     for i in order:
@@ -172,18 +186,17 @@ def rule_costs(result: Result, data: ModelData, m: pyo.ConcreteModel,
                 total[i] = _exclusion_costs(inst, row["rule"], [int(row["period"])], base,
                                             options, budget, "scope")
             continue
-        r = row_of.get(labels[i])
-        if r is None or (not binding[i] and not hm.is_mip):
-            continue  # no row, or convexity: a slack row of an LP costs nothing
-        total[i] = _resolve_without(hm, r, base, budget, "scope")
+        if not worth[i]:
+            continue  # no row, or an LP row with a zero dual: it costs nothing
+        total[i] = _resolve_without(session, [labels[i]], base, budget, "scope")
     total[np.abs(total) < 1e-9] = 0.0
     rules["total_cost"] = total
     # leave HiGHS holding the plan again: an LP's warm re-solve takes moments (and
     # brings back its basis and duals); a MIP's would take as long as the solve
-    if hm.is_mip:
-        hm.put_back(plan)
+    if is_mip:
+        session.put_back(plan)
     else:
-        hm.run()
+        session.resolve()
     return pd.DataFrame(summary)
 
 

@@ -24,10 +24,10 @@ from optimizer.data import ModelData, prepare
 from optimizer.instance import Instance
 from optimizer.io import load_instance
 from optimizer.model import build_model
-from optimizer.model.concentration import HHI_TOL, MAX_HHI_ROUNDS, hhi_cut, hhi_values
 from optimizer.repair import explain_infeasible, trivial_repairs
-from optimizer.results import Result, lane_values, plan_from_solution
-from optimizer.solver import HighsModel, SolverOptions, SolveStatus
+from optimizer.results import Result, plan_from_solution
+from optimizer.solver.options import SolverOptions
+from optimizer.solver.session import Session
 
 #: rule costs and the concentration report are computed by default up to this size
 ANALYSIS_AUTO_LIMIT = 20_000
@@ -46,37 +46,6 @@ def _empty_result(data: ModelData, status: str, **kw: Any) -> Result:
         unmet=pd.DataFrame(), shares=pd.DataFrame(), rules=pd.DataFrame(),
         cost_breakdown={}, **kw,
     )
-
-
-def enforce_hhi(m: pyo.ConcreteModel, data: ModelData, hm: HighsModel,
-                status: SolveStatus) -> SolveStatus:
-    """Add tangent cuts for every HHI cap the plan breaks and re-solve (warm),
-    until each plan HHI is within ``HHI_TOL`` of its limit. ``m.hhi_rounds``
-    counts the re-solves."""
-    scopes = {s.label: s for s in data.scopes if s.rule.kind == "max_hhi"}
-    seconds = status.solve_seconds
-    while m.hhi_rounds < MAX_HHI_ROUNDS:
-        x = lane_values(hm, m)
-        broken = [label for label, hhi in hhi_values(data, x).items()
-                  if hhi > float(pyo.value(m.rule_limit[scopes[label].rule.name])) + HHI_TOL]
-        if not broken:
-            break
-        new = []
-        for label in broken:
-            cut = hhi_cut(m, scopes[label], x)
-            if cut is not None:
-                m.hhi_cuts.add(cut)
-                con = m.hhi_cuts[len(m.hhi_cuts)]
-                m.hhi_cut_scope[len(m.hhi_cuts)] = label
-                new.append(con)
-        hm.add_constraints(new)
-        m.hhi_rounds += 1
-        status = hm.run()
-        seconds += status.solve_seconds
-        if not status.has_solution:
-            break
-    status.solve_seconds = seconds
-    return status
 
 
 def _both(first: Callable[[], object],
@@ -108,8 +77,8 @@ def solve_model(
     needs no solution, run while HiGHS solves (see ``HighsModel.run``).
 
     The solution is also written into the Pyomo variables, so ``m.x[...]``
-    holds the plan afterwards. ``result.highs`` keeps the loaded HiGHS model
-    for warm re-solves.
+    holds the plan afterwards. ``result.session`` keeps the model loaded in
+    HiGHS for warm re-solves (:class:`optimizer.solver.session.Session`).
     """
     # building and reading back large models makes millions of small objects;
     # Python's cyclic garbage collector would traverse them again and again
@@ -131,19 +100,19 @@ def _solve_model(
     timings = dict(timings or {})
     options = options or SolverOptions()
     solver_info: dict[str, Any] = {"name": "highs", "interface": "bulk matrix -> highspy"}
-    trivial = trivial_repairs(m)
     t0 = time.perf_counter()
-    hm = HighsModel(m, options)
+    session = Session(m, data, options)
+    hm = session.hm
     timings["compile"] = hm.compile_seconds
     timings["handoff"] = hm.handoff_seconds
-    if trivial:
+    if session.trivial():
+        repairs = trivial_repairs(session.trivial(), session.limits())
         return _empty_result(data, "infeasible", solver=solver_info, model_size=hm.size,
-                             timings=timings, repairs=trivial, highs=hm)
+                             timings=timings, repairs=repairs, session=session)
     # the lookups for reading the results back are built while HiGHS solves
-    status = hm.run(meanwhile=_both(hm.prefetch, meanwhile))
-    if len(m.HHI_SCOPES) and status.has_solution:
-        status = enforce_hhi(m, data, hm, status)
-        solver_info["hhi_rounds"] = m.hhi_rounds
+    status = session.solve(meanwhile=_both(hm.prefetch, meanwhile))
+    if session.index.hhi_scopes:
+        solver_info["hhi_rounds"] = session.hhi_rounds
     timings["solve"] = status.solve_seconds
     solver_info.update({"status": status.highs_status, "mip": hm.is_mip})
     if hm.is_mip:
@@ -152,26 +121,23 @@ def _solve_model(
         t1 = time.perf_counter()
         why: dict[str, Any] = {}
         if status.status == "infeasible" and diagnose_infeasible:
-            why = explain_infeasible(data, m, hm)
+            why = explain_infeasible(data, session)
         timings["diagnose"] = time.perf_counter() - t1
         return _empty_result(data, status.status, solver=solver_info, model_size=hm.size,
                              timings=timings, repairs=why.get("repairs", []),
                              conflicts=why.get("conflicts", []), iis=why.get("iis", []),
-                             highs=hm)
-    if status.status == "time_limit" and hm.is_mip:
-        # the incumbent may pay for switches it does not use or fill tiers out of
-        # order; with its purchases fixed, settle the rest at their cheapest
-        status = hm.polish([m.x[k] for k in m.LANES] + [m.unmet[k] for k in m.UNMET_ALLOWED])
+                             session=session)
+    if session.polished:
         solver_info.update({"polished": True, "best_bound": status.best_bound,
                             "mip_gap": status.mip_gap})
     warnings = []
-    status.numerical_trouble = hm.trouble()
+    status.numerical_trouble = session.trouble()
     if status.numerical_trouble:
         solver_info["numerical_trouble"] = status.numerical_trouble
         warnings.append(status.numerical_trouble)
     t1 = time.perf_counter()
-    hm.load_into_pyomo()
-    plan = plan_from_solution(data, m, hm, status)
+    session.load_into_pyomo()
+    plan = plan_from_solution(data, session, status)
     timings["results"] = time.perf_counter() - t1
     timings["total_solve_step"] = time.perf_counter() - t0
     res = Result(
@@ -188,7 +154,7 @@ def _solve_model(
         timings=timings,
         usage=plan["usage"],
         tiers=plan["tiers"],
-        highs=hm,
+        session=session,
         warnings=warnings,
     )
     automatic = analysis is None
@@ -200,7 +166,7 @@ def _solve_model(
         budget = mip_budget(status.solve_seconds) if automatic and hm.is_mip else Budget()
         # the plan without rules first: one solve gives the price of all rules
         res.concentration, res.price_of_rules = concentration(res, data, options, budget)
-        res.rule_summary = rule_costs(res, data, m, options, budget)
+        res.rule_summary = rule_costs(res, data, session, options, budget)
         blank = budget_warning(budget, len(res.rules), len(data.instance.rules))
         if blank:
             res.warnings.append(blank)

@@ -24,7 +24,7 @@ from rich.console import Console
 from optimizer.errors import InputError
 
 if TYPE_CHECKING:
-    from optimizer.solver import SolverOptions
+    from optimizer.solver.options import SolverOptions
 
 EXIT_PLAN, EXIT_NO_PLAN, EXIT_INPUT, EXIT_BUG = 0, 1, 2, 3
 
@@ -115,7 +115,7 @@ def solver_args(p: argparse.ArgumentParser) -> None:
 
 
 def solver_options(args: argparse.Namespace) -> SolverOptions:
-    from optimizer.solver import SolverOptions
+    from optimizer.solver.options import SolverOptions
 
     return SolverOptions(time_limit=args.time_limit, mip_gap=args.mip_gap,
                          threads=args.threads, log=args.solver_log)

@@ -46,13 +46,6 @@ class RuleScope:
     groups: dict[str, np.ndarray] | None = None
     #: an upper bound on the covered volume X (big-M for count rules), from demand
     max_covered: float = 0.0
-    #: when the rule covers every application: the same sets as positions in
-    #: :attr:`ModelData.supplies` (a supplier's total in the period), which is how
-    #: the model sums them (one term per supplier instead of one per lane)
-    supply_members: np.ndarray | None = None
-    supply_covered: np.ndarray | None = None
-    supply_groups: dict[str, np.ndarray] | None = None
-    supply_weights: np.ndarray | None = None
 
     @property
     def label(self) -> str:
@@ -138,10 +131,6 @@ class ModelData:
             out[positions] = k
         return out
 
-    def to_supplies(self, lanes: np.ndarray) -> np.ndarray:
-        """Supply positions of a set of lanes that holds whole suppliers."""
-        return np.unique(self.supply_of_lane[lanes])
-
     def coverages(self) -> dict[tuple[int, tuple[str, ...]], np.ndarray]:
         """Each distinct (period, applications) total that some rule refers to."""
         out: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
@@ -176,21 +165,6 @@ def prepare(inst: Instance) -> ModelData:
         tiers=tiers,
     )
     data.scopes = _rule_scopes(inst, lanes, demand)
-    all_apps = tuple(a.id for a in inst.applications)
-    covered_supplies: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
-    for scope in data.scopes:
-        if scope.coverage[1] == all_apps:
-            if scope.coverage not in covered_supplies:
-                covered_supplies[scope.coverage] = data.to_supplies(scope.covered)
-            scope.supply_covered = covered_supplies[scope.coverage]
-            scope.supply_members = data.to_supplies(scope.members)
-            if scope.groups is not None:
-                scope.supply_groups = {g: data.to_supplies(p) for g, p in scope.groups.items()}
-            if scope.weights is not None:
-                # an attribute is the supplier's: every lane of a supply has the same weight
-                by_supply = np.zeros(len(data.supplies))
-                by_supply[data.supply_of_lane[scope.covered]] = scope.weights
-                scope.supply_weights = by_supply[scope.supply_covered]
     if len(tiers):
         rates = lanes[["supplier", "period", "tariff_rate", "discount"]].drop_duplicates(
             ["supplier", "period"])

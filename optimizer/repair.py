@@ -19,16 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import highspy
 import numpy as np
-import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
+from optimizer.model.index import Trivial
 from optimizer.model.shares import coverage_label
-from optimizer.results import current_limits
-from optimizer.rows import scope_rows
 from optimizer.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
-from optimizer.solver import INF, HighsModel, new_highs
+from optimizer.solver.elastic import ElasticCopy
+from optimizer.solver.session import Session
 
 #: price per unit of violation in the elastic model
 WEIGHT_RULE = 1.0
@@ -42,7 +40,7 @@ class RowInfo:
     """What a row of the HiGHS model means to a buyer."""
 
     kind: str  # "rule", "demand" or "capacity"
-    row: int  # the row; for capacity (a column bound) the column
+    row: int  # the row in HiGHS
     weight: float
     scope: RuleScope | None = None
     application: str | None = None
@@ -70,11 +68,11 @@ def _scope_text(scope: RuleScope) -> str:
     return text + f" in {scope.period}"
 
 
-def row_catalog(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> list[RowInfo]:
+def row_catalog(data: ModelData, session: Session) -> list[RowInfo]:
     """The rows a repair may move: rule scopes, demands, capacities."""
     rows: list[RowInfo] = []
-    limits = current_limits(m)
-    for scope, scope_rows_ in scope_rows(m, hm).values():
+    limits = session.limits()
+    for scope, scope_rows_ in session.scope_rows().values():
         limit = limits.get(scope.rule.name, 0.0)
         for r in scope_rows_:
             weight = WEIGHT_RULE
@@ -86,79 +84,39 @@ def row_catalog(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> list[R
                                 application=scope.application,
                                 limit=limit))
     demand = data.demand.set_index(["application", "period"])["gwh"]
-    for (a, t), con in m.demand_balance.items():
-        demand_row = hm.row_of.get(id(con))
-        if demand_row is not None:
+    for (a, t), con in session.index.demand.items():
+        demand_row = session.row(con)
+        if demand_row >= 0:
             rows.append(RowInfo("demand", demand_row, WEIGHT_DEMAND, application=a, period=int(t),
                                 limit=float(demand[(a, t)])))
-    for (s, t), var in m.supplied.items():
-        j = hm.col_of.get(id(var))
-        if j is not None and var.ub is not None:
-            rows.append(RowInfo("capacity", j, WEIGHT_CAPACITY, supplier=s, period=int(t),
-                                limit=float(var.ub)))
+    for (s, t), cap in session.index.capacity.items():
+        r = session.row(cap.constraint)
+        if r >= 0:
+            rows.append(RowInfo("capacity", r, WEIGHT_CAPACITY, supplier=s, period=int(t),
+                                limit=cap.capacity))
     return rows
 
 
-class ElasticModel:
-    """A copy of the model with a priced slack column on every movable row."""
-
-    def __init__(self, hm: HighsModel, rows: list[RowInfo]):
-        self.hm = hm
-        self.rows = rows
-        h = new_highs(hm.options)
-        h.passModel(hm.highs.getLp())
-        n = len(hm.columns)
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
-        self.n_original = n
-        # a <= row gets -s (activity - s <= ub), a >= or = row gets +s; a capacity
-        # (a column's upper bound) becomes the row  supplied - s <= capacity
-        for info in rows:
-            if info.kind == "capacity":
-                h.changeColBounds(info.row, 0.0, INF)
-                new_row = h.getNumRow()
-                h.addRow(-INF, info.limit, 1, np.array([info.row], dtype=np.int32),
-                         np.array([1.0]))
-                h.addCol(info.weight, 0.0, INF, 1, np.array([new_row], dtype=np.int32),
-                         np.array([-1.0]))
-                continue
-            coef = -1.0 if hm.sense[info.row] > 0 else 1.0
-            h.addCol(info.weight, 0.0, INF, 1, np.array([info.row], dtype=np.int32),
-                     np.array([coef]))
-        self.highs = h
-
-    def solve(self) -> bool:
-        self.highs.run()
-        return self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-
-    def slack(self) -> np.ndarray:
-        x = np.asarray(self.highs.getSolution().col_value)
-        return x[self.n_original:]
-
-    def values(self) -> np.ndarray:
-        return np.asarray(self.highs.getSolution().col_value)[: self.n_original]
-
-    def feasible_with(self, k: int, row: int, column: int, coef: float,
-                      slack: np.ndarray) -> bool:
-        """Is there a plan when row ``row`` has coefficient ``coef`` on ``column``,
-        its own slack is 0 and the other slacks stay at ``slack``?"""
-        h = self.highs
-        cols = np.arange(self.n_original, self.n_original + len(slack), dtype=np.int32)
-        lower = slack.copy()
-        lower[k] = 0.0
-        h.changeColsBounds(len(cols), cols, lower, lower)
-        h.changeCoeff(row, column, coef)
-        h.run()
-        return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+def elastic_copy(session: Session, rows: list[RowInfo]) -> ElasticCopy:
+    """The model with a priced slack on every movable row (rules are cheapest
+    to move, then demand, then capacity). A purchase's bound restates its
+    supplier's capacity: it is lifted where the capacity may move."""
+    lanes = session.data.lanes_by_supply
+    unbounded = [int(j) for info in rows if info.kind == "capacity"
+                 for j in session.lane_columns[lanes[(str(info.supplier), int(info.period or 0))]]
+                 .tolist() if j >= 0]
+    return ElasticCopy(session.hm, [info.row for info in rows], [info.weight for info in rows],
+                       unbounded)
 
 
-def _exact_ratio_limit(elastic: ElasticModel, k: int, info: RowInfo, m: pyo.ConcreteModel,
+def _exact_ratio_limit(elastic: ElasticCopy, k: int, info: RowInfo, session: Session,
                        approx: float, slack: np.ndarray) -> float:
     """The tightest share/average limit at which the scope can hold, by bisection
     between the broken limit and the elastic model's value."""
     scope = info.scope
     assert scope is not None
-    col = elastic.hm.col_of.get(id(m.covered_volume[coverage_label(scope.coverage)]))
-    if col is None:
+    col = session.column(session.m.covered_volume[coverage_label(scope.coverage)])
+    if col < 0:
         return approx
     lo, hi = info.limit, approx  # the broken limit, and one that works
     for _ in range(40):
@@ -169,9 +127,7 @@ def _exact_ratio_limit(elastic: ElasticModel, k: int, info: RowInfo, m: pyo.Conc
             hi = mid
         else:
             lo = mid
-    elastic.highs.changeCoeff(info.row, col, -info.limit)
-    cols = np.arange(elastic.n_original, elastic.n_original + len(slack), dtype=np.int32)
-    elastic.highs.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.full(len(cols), INF))
+    elastic.reset(info.row, col, -info.limit)
     return hi
 
 
@@ -216,19 +172,19 @@ def _repair_item(info: RowInfo, required: float, change: float) -> dict[str, Any
     return item
 
 
-def find_repairs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
+def find_repairs(data: ModelData, session: Session,
                  exact: bool = True) -> list[dict[str, Any]]:
     """The smallest weighted relaxation that restores a plan, as repairs."""
-    rows = row_catalog(data, m, hm)
+    rows = row_catalog(data, session)
     if not rows:
         return []
-    elastic = ElasticModel(hm, rows)
+    elastic = elastic_copy(session, rows)
     if not elastic.solve():
         return []
     slack = elastic.slack()
     slack[slack < TOL] = 0.0
     x = elastic.values()
-    lane_cols = np.array([hm.col_of.get(id(v), -1) for v in m.lane_vars])
+    lane_cols = session.lane_columns
     lanes_x = np.where(lane_cols >= 0, x[np.maximum(lane_cols, 0)], 0.0)
     repairs: list[tuple[float, dict[str, Any]]] = []
     done: set[str] = set()  # an HHI cap has several cuts but gets one repair
@@ -270,63 +226,62 @@ def find_repairs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
         else:  # volumes: the slack is the change in GWh
             approx = info.limit + s if kind.startswith("max_") else info.limit - s
         required = approx
-        if exact and kind in (*SHARE_KINDS, *AVERAGE_KINDS, "max_top_share") and not hm.is_mip:
-            required = _exact_ratio_limit(elastic, k, info, m, approx, slack)
+        if exact and kind in (*SHARE_KINDS, *AVERAGE_KINDS, "max_top_share") \
+                and not session.is_mip:
+            required = _exact_ratio_limit(elastic, k, info, session, approx, slack)
         repairs.append((info.weight * s, _repair_item(info, required, abs(required -
                                                                          info.limit))))
     repairs.sort(key=lambda r: -r[0])
     return [r for _, r in repairs]
 
 
-def removable_conflicts(m: pyo.ConcreteModel, hm: HighsModel,
-                        max_rules: int = 60) -> list[str]:
+def removable_conflicts(session: Session, max_rules: int = 60) -> list[str]:
     """Rules whose removal alone restores a plan (warm re-solves, one per rule)."""
-    by_rule: dict[str, list[int]] = {}
-    for scope, rows in scope_rows(m, hm).values():
-        by_rule.setdefault(scope.rule.name, []).extend(rows)
+    by_rule: dict[str, list[str]] = {}
+    for label, (scope, _rows) in session.scope_rows().items():
+        by_rule.setdefault(scope.rule.name, []).append(label)
     found = []
-    for name, rows in list(by_rule.items())[:max_rules]:
-        idx = np.array(rows, dtype=np.int32)
-        hm.relax_rows(idx)
-        status = hm.run()
-        hm.restore_rows(idx)
+    for name, labels in list(by_rule.items())[:max_rules]:
+        with session.without(labels):
+            status = session.resolve()
         if status.status in ("optimal", "time_limit") and status.has_solution:
             found.append(name)
     return found
 
 
-def irreducible_subset(data: ModelData, m: pyo.ConcreteModel,
-                       hm: HighsModel) -> list[str]:
+def irreducible_subset(data: ModelData, session: Session) -> list[str]:
     """HiGHS's irreducible infeasible subset, named in business terms (LP only)."""
-    if hm.is_mip:
+    found = session.hm.irreducible_subset()
+    if found is None:
         return []
-    by_row = {(info.kind, info.row): info for info in row_catalog(data, m, hm)}
-    h = hm.highs
-    h.setOptionValue("iis_strategy", 6)
-    try:
-        status, iis = h.getIis()
-    except Exception:  # an IIS is a bonus: never let it hide the repairs
-        return []
-    if status != highspy.HighsStatus.kOk or not iis.valid_:
-        return []
-    names = []
-    for r in iis.row_index_:
-        info = by_row.get(("rule", int(r))) or by_row.get(("demand", int(r)))
+    rows, cols = found
+    catalog = row_catalog(data, session)
+    by_row = {info.row: info for info in catalog}
+    # a purchase's upper bound restates its supplier's capacity
+    by_supply = {(info.supplier, info.period): info for info in catalog
+                 if info.kind == "capacity"}
+    supply_of_column = {int(j): key for key, lanes in data.lanes_by_supply.items()
+                        for j in session.lane_columns[lanes].tolist()}
+    names: list[str] = []
+    for r in rows:
+        info = by_row.get(r)
         if info is not None:
             names.append(info.describe())
-    for c in iis.col_index_:
-        info = by_row.get(("capacity", int(c)))
-        if info is not None:
+    for c in cols:
+        info = by_supply.get(supply_of_column.get(c, ("", 0)))
+        if info is not None and info.describe() not in names:
             names.append(info.describe())
     return names
 
 
-def trivial_repairs(m: pyo.ConcreteModel) -> list[dict[str, Any]]:
-    """Requirements no variable can meet at all (recorded while building)."""
+def trivial_repairs(trivial: list[Trivial],
+                    limits: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """Requirements no variable can meet at all (recorded while building);
+    ``limits``: the rules' limits as the model holds them (default: the instance's)."""
     out = []
-    for item in m.trivial_conflicts:
-        if item[0] == "demand":
-            _, a, t, gwh = item
+    for item in trivial:
+        if item.kind == "demand":
+            a, t, gwh = item.application, item.period, item.gwh
             out.append({
                 "demand": a, "application": a, "period": t, "limit": gwh, "required": 0.0,
                 "change": -gwh,
@@ -335,24 +290,29 @@ def trivial_repairs(m: pyo.ConcreteModel) -> list[dict[str, Any]]:
                            "exclusions leave no offer) and it has no unmet_penalty",
             })
         else:
-            _, _label, scope, limit = item
+            scope = item.scope
+            assert scope is not None
+            limit = float((limits or {}).get(scope.rule.name, scope.rule.limit or 0.0))
+            required = float(item.above)
             out.append({
                 "rule": scope.rule.name, "kind": scope.rule.kind, "period": scope.period,
-                "application": scope.application, "limit": limit, "required": 0.0,
-                "change": -limit,
-                "message": f"lower {_scope_text(scope)} to 0 instead of {limit:g}: no "
-                           "supplier in the group can deliver there",
+                "application": scope.application, "limit": limit, "required": required,
+                "change": required - limit,
+                "message": f"lower {_scope_text(scope)} to {required:g} instead of {limit:g}: "
+                           + ("no supplier in the group can deliver there" if required == 0
+                              else f"only {required:g} groups exist there"),
             })
     return out
 
 
-def explain_infeasible(data: ModelData, m: pyo.ConcreteModel,
-                       hm: HighsModel | None) -> dict[str, Any]:
+def explain_infeasible(data: ModelData, session: Session) -> dict[str, Any]:
     """Everything we can say about an infeasible model."""
-    trivial = trivial_repairs(m)
-    if trivial or hm is None:
-        return {"repairs": trivial, "conflicts": [], "iis": []}
-    repairs = find_repairs(data, m, hm)
-    conflicts = removable_conflicts(m, hm) if len(hm.rows) <= 200_000 else []
-    iis = irreducible_subset(data, m, hm) if len(hm.rows) <= 200_000 else []
+    trivial = session.trivial()
+    if trivial:
+        return {"repairs": trivial_repairs(trivial, session.limits()), "conflicts": [],
+                "iis": []}
+    repairs = find_repairs(data, session)
+    small = len(session.hm.rows) <= 200_000
+    conflicts = removable_conflicts(session) if small else []
+    iis = irreducible_subset(data, session) if small else []
     return {"repairs": repairs, "conflicts": conflicts, "iis": iis}

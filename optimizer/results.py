@@ -6,12 +6,12 @@ plus the row duals for marginal costs: no printing, no files.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.schema import (
@@ -21,7 +21,8 @@ from optimizer.schema import (
     SHARE_KINDS,
     VOLUME_KINDS,
 )
-from optimizer.solver import HighsModel, SolveStatus
+from optimizer.solver.highs import SolveStatus
+from optimizer.solver.session import Session
 
 #: volumes below this are reported as zero (HiGHS's feasibility tolerance is 1e-7)
 TINY = 1e-9
@@ -68,8 +69,14 @@ class Result:
     concentration: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the optimum, the optimum with no rules at all, and the difference
     price_of_rules: dict[str, Any] = field(default_factory=dict)
-    #: the HiGHS model, kept for warm re-solves (None when nothing was solved)
-    highs: Any = field(default=None, repr=False)
+    #: the solve session (model loaded in HiGHS), kept for warm re-solves (None
+    #: when nothing was solved)
+    session: Session | None = field(default=None, repr=False)
+
+    @property
+    def highs(self) -> Any:
+        """The HiGHS model underneath the session (None when nothing was solved)."""
+        return self.session.hm if self.session is not None else None
 
     @property
     def has_plan(self) -> bool:
@@ -106,20 +113,15 @@ class Result:
         return out
 
 
-def lane_values(hm: HighsModel, m: pyo.ConcreteModel) -> np.ndarray:
-    x = hm.values_of(m.lane_vars)
-    x[np.abs(x) < TINY] = 0.0
-    return x
-
-
-def tier_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel) -> pd.DataFrame:
+def tier_table(data: ModelData, session: Session) -> pd.DataFrame:
     """Volume in each price tier; ``current`` marks the tier a supplier's total
     lies in (a total exactly at a breakpoint belongs to the upper tier)."""
     tiers = data.tiers
     if tiers.empty:
         return pd.DataFrame(columns=["supplier", "period", "tier", "from_gwh", "price", "gwh",
                                      "current"])
-    v = hm.values_of([m.tier_volume[k] for k in m.TIERS])
+    m = session.m
+    v = session.values_of([m.tier_volume[k] for k in m.TIERS])
     v[np.abs(v) < TINY] = 0.0
     df = tiers[["supplier", "period", "tier", "from_gwh", "price", "tariff_rate", "unit_cost",
                 "discount"]].copy()
@@ -162,8 +164,7 @@ def allocation_table(data: ModelData, x: np.ndarray, tiers: pd.DataFrame) -> pd.
     return df.drop(columns="tiered").reset_index(drop=True)
 
 
-def usage_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
-                x: np.ndarray) -> pd.DataFrame:
+def usage_table(data: ModelData, session: Session, x: np.ndarray) -> pd.DataFrame:
     """Per supplier and period where it could deliver: GWh, capacity use, whether
     it is used, and the fixed cost charged."""
     cap = data.capacity.rename(columns={"gwh": "capacity"})
@@ -174,8 +175,9 @@ def usage_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
     df["utilisation"] = df["gwh"] / df["capacity"]
     df["used"] = df["gwh"] > TINY
     # the fixed cost is charged where the on/off decision is on (as in the objective)
+    m = session.m
     keys = list(m.SWITCHED)
-    on = hm.values_of([m.delivers[k] for k in keys]) if keys else np.zeros(0)
+    on = session.values_of([m.delivers[k] for k in keys]) if keys else np.zeros(0)
     fixed = data.switched.set_index(["supplier", "period"])["fixed_cost"]
     charged = {k: float(fixed[k]) for k, v in zip(keys, on, strict=True) if v > 0.5}
     df["fixed_cost"] = [charged.get((s, int(t)), 0.0) for s, t in
@@ -183,8 +185,7 @@ def usage_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
     return df.reset_index(drop=True)
 
 
-def unmet_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
-                x: np.ndarray) -> pd.DataFrame:
+def unmet_table(data: ModelData, session: Session, x: np.ndarray) -> pd.DataFrame:
     d = data.demand.copy()
     bought = (
         pd.Series(x, index=pd.MultiIndex.from_frame(data.lanes[["application", "period"]]))
@@ -192,8 +193,9 @@ def unmet_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
     )
     d["bought"] = [float(bought.get((a, t), 0.0)) for a, t in zip(d["application"], d["period"],
                                                                  strict=True)]
+    m = session.m
     keys = list(m.UNMET_ALLOWED)
-    vals = hm.values_of([m.unmet[k] for k in keys]) if keys else np.zeros(0)
+    vals = session.values_of([m.unmet[k] for k in keys]) if keys else np.zeros(0)
     unmet = {k: (v if v > TINY else 0.0) for k, v in zip(keys, vals, strict=True)}
     d["unmet"] = [unmet.get((a, int(t)), 0.0) for a, t in zip(d["application"], d["period"],
                                                               strict=True)]
@@ -244,12 +246,6 @@ def shares_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
     df["share"] = df["gwh"] / df["period"].map(total)
     return df.sort_values(["period", "by", "gwh"], ascending=[True, True, False],
                           kind="stable").reset_index(drop=True)
-
-
-def current_limits(m: pyo.ConcreteModel) -> dict[str, float]:
-    """Each rule's limit as the model holds it now (a notebook may have changed
-    ``m.rule_limit`` since the instance was read)."""
-    return {name: float(pyo.value(m.rule_limit[name])) for name in m.RULES}
 
 
 class CoveredTotals(dict):
@@ -348,15 +344,17 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
     }
 
 
-def rule_misses(m: pyo.ConcreteModel, hm: HighsModel) -> dict[str, float]:
+def rule_misses(session: Session) -> dict[str, float]:
     """How far each soft rule scope is missed in the current solution."""
+    m = session.m
     keys = list(m.SOFT_SCOPES)
-    values: np.ndarray | list[float] = hm.values_of([m.rule_miss[k] for k in keys]) if keys else []
+    values: np.ndarray | list[float] = session.values_of([m.rule_miss[k] for k in keys]) \
+        if keys else []
     return {k: (float(v) if v > TINY else 0.0) for k, v in zip(keys, values, strict=True)}
 
 
-def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
-                x: np.ndarray, duals: np.ndarray | None = None,
+def rules_table(data: ModelData, session: Session, x: np.ndarray,
+                duals: np.ndarray | None = None,
                 misses: dict[str, float] | None = None) -> pd.DataFrame:
     """One row per rule scope: value, limit, slack, binding, marginal cost.
 
@@ -364,7 +362,7 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
     rule is tightened: per percentage point of a share limit, per GWh of a
     volume limit, per unit of an average limit; from the LP's row duals.
     """
-    limits = current_limits(m)
+    limits = session.limits()
     totals = CoveredTotals(x)
     rows = [_rule_row(s, x, limits.get(s.rule.name, 0.0), totals) for s in data.scopes]
     for r in _exclusion_rows(data):
@@ -374,7 +372,10 @@ def rules_table(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
         return pd.DataFrame(columns=["rule", "kind", "by", "group", "period", "application",
                                      "value", "limit", "unit", "slack", "binding",
                                      "marginal_cost"])
-    df["marginal_cost"] = _marginal_costs(data, m, hm, totals, df, duals)
+    marginal = np.full(len(df), np.nan)
+    if duals is not None:
+        marginal[: len(data.scopes)] = scope_marginal_costs(data, session, x, duals, totals)
+    df["marginal_cost"] = marginal
     if misses:
         labels = [s.label for s in data.scopes] + [None] * (len(df) - len(data.scopes))
         df["miss"] = [misses.get(k, np.nan) if k is not None else np.nan for k in labels]
@@ -406,67 +407,61 @@ def _exclusion_rows(data: ModelData) -> list[dict[str, Any]]:
     return out
 
 
-def _marginal_costs(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel | None,
-                    totals: CoveredTotals, df: pd.DataFrame,
-                    duals: np.ndarray | None) -> np.ndarray:
-    out = np.full(len(df), np.nan)
-    if hm is None or duals is None:
-        return out
+def scope_marginal_costs(data: ModelData, session: Session, x: np.ndarray,
+                         duals: np.ndarray, totals: CoveredTotals | None = None,
+                         rules: Collection[str] | None = None) -> np.ndarray:
+    """Each rule scope's marginal cost (in ``data.scopes`` order): the rise in
+    the optimum per unit its rule is tightened, from the row duals (USD
+    million per percentage point of a share, per GWh, per unit of an average,
+    per 100 HHI points); 0 for a scope without a row, NaN for count rules
+    (a count has no price per unit) and for scopes of rules not in ``rules``
+    (when given)."""
+    totals = totals if totals is not None else CoveredTotals(x)
+    out = np.full(len(data.scopes), np.nan)
     position = {s.label: i for i, s in enumerate(data.scopes)}
-    for cname, scopes in m.scope_rows.items():
-        con = getattr(m, cname)
-        for label, scope in scopes.items():
-            row = hm.row_of.get(id(con[label]))
-            i = position[label]
-            if row is None:
-                continue
-            y = duals[row]
-            kind = scope.rule.kind
-            if kind in COUNT_KINDS:
-                continue  # a count has no meaningful price per unit
-            total = totals.of(scope)
-            if kind in SHARE_KINDS or kind == "max_top_share":
-                per_unit = y * total * 0.01  # per percentage point
-            elif kind in AVERAGE_KINDS:
-                per_unit = y * total
-            else:
-                per_unit = y
-            # tightening a max rule lowers its limit; a min rule raises it
-            out[i] = -per_unit if kind.startswith("max_") else per_unit
-    # an HHI cap: every cut  a.V - sqrt(L) X <= 0  moves by X / (2 sqrt L) per unit of L
-    for idx, label in getattr(m, "hhi_cut_scope", {}).items():
-        row = hm.row_of.get(id(m.hhi_cuts[idx]))
-        if row is None:
+    for label, (scope, rows) in session.scope_rows().items():
+        if rules is not None and scope.rule.name not in rules:
             continue
         i = position[label]
-        scope = data.scopes[i]
-        limit = float(pyo.value(m.rule_limit[scope.rule.name]))
+        kind = scope.rule.kind
+        if kind in COUNT_KINDS or not rows:
+            continue
         total = totals.of(scope)
-        if limit > 0:
-            step = -duals[row] * total / (2.0 * np.sqrt(limit)) * 0.01  # per 0.01 (100 points)
-            out[i] = (0.0 if np.isnan(out[i]) else out[i]) + step
+        if kind == "max_hhi":
+            # every cut  a.V - sqrt(L) X <= 0  moves by X / (2 sqrt L) per unit of L
+            limit = session.limit(scope.rule.name)
+            if limit > 0:
+                out[i] = float(-duals[rows].sum() * total / (2.0 * np.sqrt(limit)) * 0.01)
+            continue
+        y = float(duals[rows[0]])
+        if kind in SHARE_KINDS or kind == "max_top_share":
+            per_unit = y * total * 0.01  # per percentage point
+        elif kind in AVERAGE_KINDS:
+            per_unit = y * total
+        else:
+            per_unit = y
+        # tightening a max rule lowers its limit; a min rule raises it
+        out[i] = -per_unit if kind.startswith("max_") else per_unit
     # scopes without a row cannot bind: zero marginal cost
-    n_scopes = len(data.scopes)
-    countable = np.array([s.rule.kind not in COUNT_KINDS for s in data.scopes], dtype=bool)
-    head = out[:n_scopes]
-    head[np.isnan(head) & countable] = 0.0
+    countable = np.array([s.rule.kind not in COUNT_KINDS and
+                          (rules is None or s.rule.name in rules) for s in data.scopes],
+                         dtype=bool)
+    out[np.isnan(out) & countable] = 0.0
     out[np.abs(out) < 1e-12] = 0.0
     return out
 
 
-def plan_from_solution(data: ModelData, m: pyo.ConcreteModel, hm: HighsModel,
+def plan_from_solution(data: ModelData, session: Session,
                        status: SolveStatus) -> dict[str, Any]:
-    x = lane_values(hm, m)
-    unmet = unmet_table(data, m, hm, x)
-    tiers = tier_table(data, m, hm)
-    usage = usage_table(data, m, hm, x)
-    misses = rule_misses(m, hm)
+    x = session.lane_values()
+    unmet = unmet_table(data, session, x)
+    tiers = tier_table(data, session)
+    usage = usage_table(data, session, x)
+    misses = rule_misses(session)
     # duals last: for a MIP they come from re-solving with the binaries fixed
-    duals = None
-    if status.status == "optimal":
-        duals = hm.fixed_integer_duals() if hm.is_mip else hm.row_duals()
+    duals = session.duals() if status.status == "optimal" else None
     allocation = allocation_table(data, x, tiers)
-    rules = rules_table(data, m, hm, x, duals, misses)
+    rules = rules_table(data, session, x, duals, misses)
     penalties = float(rules["penalty_cost"].sum()) if "penalty_cost" in rules.columns else 0.0
     costs = cost_breakdown(data, x, unmet, tiers, usage, penalties)
     costs["undiscounted_purchases"] = float(allocation["cost"].sum())

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import highspy
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
@@ -53,7 +52,7 @@ from numpy.typing import ArrayLike
 from optimizer.data import GROUP_COLUMNS, ModelData, prepare
 from optimizer.instance import Instance
 from optimizer.schema import Distribution, Factor, Scenario
-from optimizer.solver import SolverOptions, new_highs
+from optimizer.solver.options import SolverOptions
 
 #: the name of the base case in tables
 BASE = "base"
@@ -477,6 +476,8 @@ def _solve_spot(cost: np.ndarray, penalty: np.ndarray, short: np.ndarray,
     Returns (y, u)."""
     from scipy.sparse import csr_matrix
 
+    from optimizer.solver.highs import solve_matrices
+
     n_y, n_u = len(cost), len(penalty)
     if n_y == 0:
         return np.zeros(0), short.copy()
@@ -487,23 +488,11 @@ def _solve_spot(cost: np.ndarray, penalty: np.ndarray, short: np.ndarray,
          (np.concatenate([lane_row, np.arange(n_u), n_u + supply_row]),
           np.concatenate([np.arange(n_y), n_y + np.arange(n_u), np.arange(n_y)]))),
         shape=(n_rows, n_y + n_u))
-    a.sort_indices()
-    inf = highspy.kHighsInf
-    h = new_highs()
-    h.passModel(
-        n_y + n_u, n_rows, int(a.nnz), int(highspy.MatrixFormat.kRowwise),
-        int(highspy.ObjSense.kMinimize), 0.0,
-        np.concatenate([cost, penalty]), np.zeros(n_y + n_u), np.full(n_y + n_u, inf),
+    inf = float("inf")
+    sol = solve_matrices(
+        np.concatenate([cost, penalty]), np.zeros(n_y + n_u), np.full(n_y + n_u, inf), a,
         np.concatenate([short, np.full(len(supplies), -inf)]),
-        np.concatenate([short, spare[supplies]]),
-        a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data.astype(float),
-        np.zeros(n_y + n_u, dtype=np.int32),
-    )
-    h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:  # pragma: no cover
-        raise RuntimeError("the spot purchase LP did not solve: "
-                           f"{h.modelStatusToString(h.getModelStatus())}")
-    sol = np.asarray(h.getSolution().col_value, dtype=float)
+        np.concatenate([short, spare[supplies]]), what="the spot purchase LP")
     return np.maximum(sol[:n_y], 0.0), np.maximum(sol[n_y:], 0.0)
 
 
@@ -840,20 +829,14 @@ def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight
     """Build the extensive form (:func:`optimizer.model.scenarios.build_robust_model`),
     hand it to HiGHS, and return the first-stage contracts ``x`` per lane."""
     from optimizer.model.scenarios import build_robust_model
-    from optimizer.solver import HighsModel
+    from optimizer.solver.session import Session
 
     m = build_robust_model(data, sd, cases, weight, alpha)
-    if m.trivial_conflicts:
-        return ExtensiveSolve("infeasible", None, None, {}, 0.0, False)
-    hm = HighsModel(m, options)
-    status = hm.run()
-    if len(getattr(m, "HHI_SCOPES", ())) and status.has_solution:
-        from optimizer.api import enforce_hhi
-
-        status = enforce_hhi(m, data, hm, status)  # HHI caps: tangent cuts until within 1e-6
-    x = hm.values_of(m.lane_vars) if status.has_solution else None
+    session = Session(m, data, options)
+    status = session.solve()
+    x = session.lane_values() if status.has_solution else None
     return ExtensiveSolve(status.status, status.objective if status.has_solution else None, x,
-                          hm.size, status.solve_seconds, hm.is_mip)
+                          session.size, status.solve_seconds, session.is_mip)
 
 
 def _wait_and_see(shared: tuple[ModelData, ScenarioData, SolverOptions | None],

@@ -38,19 +38,19 @@ equally valid answers there, never another optimum.
 
 ``df.attrs`` holds ``rules``, ``kinds``, ``loosest``, ``baseline_objective``,
 ``mode`` (``warm``: the model is built once and the limits are changed in
-place; ``rebuild``: a model is built per point, the fallback for a rule whose
-rows cannot be changed in place) and ``model_size``.
+place) and ``model_size``.
 
-How it is fast: the instance is prepared, built and handed to HiGHS once, with
-the swept limits at a placeholder (1), so every row that a limit enters exists.
-For each point, the limit goes into the matrix directly. Share and average rows
-read ``V - limit * X <= 0`` (or ``>=``), so the coefficient of the
-``covered_volume`` column in each of the rule's rows becomes ``-limit``
-(``Highs.changeCoeff``); volume and count rows ``V <= limit`` take new row
-bounds. The Pyomo parameter ``m.rule_limit[name]`` is kept in step, then HiGHS
-re-solves from the previous basis. With ``workers`` (local processes) or a
-Dask ``scheduler`` the points are split into chunks; each worker process
-builds its own model once and sweeps its chunks warm.
+How it is fast: the instance is prepared, built and handed to HiGHS once. For
+each point, the limit goes into the matrix directly through the solve session
+(:meth:`optimizer.solver.session.Session.set_limit`): share, average and top-k
+rows read ``V - limit * X <= 0`` (or ``>=``), so the coefficient of the
+covered volume X in each of the rule's rows becomes ``-limit``; volume and
+count rows ``V <= limit`` take new row bounds; an HHI cap's cuts take
+``-sqrt(limit)`` on X. The Pyomo parameter ``m.rule_limit[name]`` is kept in
+step, then HiGHS re-solves from the previous basis, with the HHI cut rounds
+any solve has. With ``workers`` (local processes) or a Dask ``scheduler`` the
+points are split into chunks; each worker process builds its own model once
+and sweeps its chunks warm.
 """
 
 from __future__ import annotations
@@ -72,15 +72,14 @@ from optimizer.data import prepare
 from optimizer.errors import did_you_mean
 from optimizer.instance import Instance
 from optimizer.model import build_model
-from optimizer.model.shares import coverage_label
-from optimizer.rows import scope_rows
+from optimizer.results import scope_marginal_costs
 from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
-from optimizer.solver import HighsModel, SolverOptions
+from optimizer.solver.highs import SolveStatus
+from optimizer.solver.options import SolverOptions
+from optimizer.solver.session import Session
 
 #: at most this many swept rules (a curve, or a grid of two)
 MAX_RULES = 2
-#: the limit every swept rule is built with before its first point is set
-PLACEHOLDER = 1.0
 #: volumes below this are zero (as in results.py)
 TINY = 1e-9
 #: kinds whose limit is a share in [0, 1]
@@ -184,50 +183,31 @@ class Sweeper:
 
     ``Sweeper(inst, names).solve((0.4,))`` sets the limit of rule ``names[0]``
     to 0.4, re-solves warm and returns one frontier row (a dict, without
-    premiums). ``limits`` builds the model at those limits instead of the
-    placeholder (used for the per-point rebuild fallback); ``warm`` says
-    whether points are set in place.
+    premiums). Limits change through the solve session
+    (:meth:`optimizer.solver.session.Session.set_limit`), which knows where each
+    kind of rule holds its limit; every point is a whole solve (HHI caps get
+    their cuts). ``rebuild=True`` builds and solves a new model per point
+    instead (the same answers, slower: a cross-check).
     """
 
     def __init__(self, inst: Instance, names: Sequence[str],
-                 options: SolverOptions | None = None,
-                 limits: Sequence[float] | None = None):
+                 options: SolverOptions | None = None, rebuild: bool = False):
         self.inst = inst
         self.names = list(names)
         self.options = options or SolverOptions()
         self.kinds = [inst.rule(n).kind for n in self.names]
-        built = inst
-        at = limits if limits is not None else [PLACEHOLDER] * len(self.names)
-        for n, v in zip(self.names, at, strict=True):
-            built = built.with_rule_limit(n, float(v))
-        self.data = prepare(built)
-        self.m = build_model(self.data)
-        self.hm = HighsModel(self.m, self.options)
-        self._classify_trivial()
+        self.warm = not rebuild
+        self.session = self._session(inst)
         self._index_results()
-        self.current: list[float | None] = list(at)
-        self.warm = limits is None and self._map_rows()
 
-    # ------------------------------------------------------------ structure
-    def _classify_trivial(self) -> None:
-        """Requirements no variable can meet: those of other rules (and hard
-        demands nobody can serve) make every point infeasible; a floor of a
-        swept rule on a group without offers does so whenever its limit is > 0."""
-        self.always_infeasible = False
-        self.trivial_swept: set[int] = set()
-        for item in self.m.trivial_conflicts:
-            if item[0] == "rule" and item[2].rule.name in self.names:
-                self.trivial_swept.add(self.names.index(item[2].rule.name))
-            else:
-                self.always_infeasible = True
+    def _session(self, inst: Instance) -> Session:
+        data = prepare(inst)
+        return Session(build_model(data), data, self.options)
 
     def _index_results(self) -> None:
-        m, hm, lanes = self.m, self.hm, self.data.lanes
-        self.lane_cols = np.array([hm.col_of.get(id(v), -1) for v in m.lane_vars], dtype=np.int64)
-        self.lane_fixed = np.array([0.0 if j >= 0 else float(v.value or 0.0)
-                                    for v, j in zip(m.lane_vars, self.lane_cols, strict=True)])
-        unmet = [m.unmet[k] for k in m.UNMET_ALLOWED]
-        self.unmet_cols = np.array([hm.col_of.get(id(v), -1) for v in unmet], dtype=np.int64)
+        m, lanes = self.session.m, self.session.data.lanes
+        self.unmet_cols = np.array([self.session.column(m.unmet[k]) for k in m.UNMET_ALLOWED],
+                                   dtype=np.int64)
         self.unmet_cols = self.unmet_cols[self.unmet_cols >= 0]
         # the mix: each lane's group code under control and family
         self.mix: list[tuple[list[str], np.ndarray]] = []
@@ -238,115 +218,6 @@ class Sweeper:
             codes = np.searchsorted(np.array(groups, dtype=str), values).astype(np.int64)
             self.mix.append(([f"share_{by}_{g}" for g in groups], codes))
             self.mix_columns += self.mix[-1][0]
-        # rows of the swept rules, for marginal costs: (row, covered_volume col or -1,
-        # scale, sign) per axis
-        self.dual_rows: list[tuple[np.ndarray, np.ndarray, float, float] | None] = []
-        for name, kind in zip(self.names, self.kinds, strict=True):
-            rows, cols = [], []
-            for scope, scope_rows_ in scope_rows(m, hm).values():
-                if scope.rule.name != name:
-                    continue
-                for r in scope_rows_:
-                    rows.append(r)
-                    cols.append(self._covered_col(scope) if kind in (*SHARE_KINDS,
-                                                                     *AVERAGE_KINDS) else -1)
-            if kind not in (*SHARE_KINDS, *AVERAGE_KINDS, *VOLUME_KINDS):
-                self.dual_rows.append(None)  # counts (no price per unit), kinds we don't know
-                continue
-            scale = 0.01 if kind in SHARE_KINDS else 1.0
-            sign = -1.0 if kind.startswith("max_") else 1.0
-            self.dual_rows.append((np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64),
-                                   scale, sign))
-
-    def _covered_col(self, scope) -> int:
-        var = self.m.covered_volume[coverage_label(scope.coverage)]
-        return self.hm.col_of.get(id(var), -1)
-
-    def _map_rows(self) -> bool:
-        """Find where each swept limit sits in the HiGHS model: a coefficient
-        (share and average rows) or a row bound (volume and count rows). HiGHS's
-        own copy is read back and must hold the placeholder exactly there;
-        False if anything does not match (the sweep then rebuilds per point)."""
-        m, hm, h = self.m, self.hm, self.hm.highs
-        self.coef_entries: list[tuple[np.ndarray, np.ndarray]] = []
-        self.coef_at: list[np.ndarray] = []  # the same entries in the compiled matrix
-        self.bound_rows: list[tuple[np.ndarray, bool]] = []
-        for name, kind in zip(self.names, self.kinds, strict=True):
-            if kind not in (*SHARE_KINDS, *AVERAGE_KINDS, *VOLUME_KINDS, *COUNT_KINDS):
-                return False
-            rows, cols = [], []
-            for scope, scope_rows_ in scope_rows(m, hm).values():
-                if scope.rule.name != name:
-                    continue
-                if len(scope_rows_) != 1:
-                    return False
-                rows.append(scope_rows_[0])
-                if kind in (*SHARE_KINDS, *AVERAGE_KINDS):
-                    cols.append(self._covered_col(scope))
-            r_arr = np.array(rows, dtype=np.int32)
-            is_max = kind.startswith("max_")
-            if kind in (*SHARE_KINDS, *AVERAGE_KINDS):
-                c_arr = np.array(cols, dtype=np.int32)
-                if (c_arr < 0).any() or not self._holds_coefficient(r_arr, c_arr):
-                    return False
-                self.coef_entries.append((r_arr, c_arr))
-                self.coef_at.append(self._matrix_positions(r_arr, c_arr))
-                self.bound_rows.append((np.zeros(0, dtype=np.int32), is_max))
-            else:
-                if len(r_arr):
-                    _, _, lower, upper, _ = h.getRows(len(r_arr), r_arr)
-                    bound = np.asarray(upper if is_max else lower, dtype=float)
-                    if not (bound == PLACEHOLDER).all():
-                        return False
-                self.coef_entries.append((np.zeros(0, dtype=np.int32),
-                                          np.zeros(0, dtype=np.int32)))
-                self.coef_at.append(np.zeros(0, dtype=np.int64))
-                self.bound_rows.append((r_arr, is_max))
-        return True
-
-    def _matrix_positions(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Where each (rows[k], cols[k]) sits in the compiled matrix, which is kept
-        equal to HiGHS's copy so that the plan's numerics can be checked."""
-        lp = self.hm.lp
-        out = np.empty(len(rows), dtype=np.int64)
-        for k, (r, c) in enumerate(zip(rows.tolist(), cols.tolist(), strict=True)):
-            in_row = lp.index[lp.start[r]:lp.start[r + 1]]
-            out[k] = lp.start[r] + int(np.flatnonzero(in_row == c)[0])
-        return out
-
-    def _holds_coefficient(self, rows: np.ndarray, cols: np.ndarray) -> bool:
-        """True if HiGHS holds -PLACEHOLDER at every (rows[k], cols[k])."""
-        if not len(rows):
-            return True
-        _, start, index, value = self.hm.highs.getRowsEntries(len(rows), rows)
-        start = np.append(np.asarray(start), len(index))
-        for k, c in enumerate(cols.tolist()):
-            seg = slice(start[k], start[k + 1])
-            hit = np.asarray(value[seg])[np.asarray(index[seg]) == c]
-            if len(hit) != 1 or hit[0] != -PLACEHOLDER:
-                return False
-        return True
-
-    def _set_limit(self, i: int, value: float) -> None:
-        """Limit of swept rule ``i`` := value, in Pyomo and in HiGHS."""
-        if self.current[i] == value:
-            return
-        hm = self.hm
-        self.m.rule_limit[self.names[i]] = value
-        rows, cols = self.coef_entries[i]
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            hm.highs.changeCoeff(r, c, -value)
-        hm.lp.value[self.coef_at[i]] = -value
-        brows, is_max = self.bound_rows[i]
-        if len(brows):
-            if is_max:
-                hm.row_upper0[brows] = value
-                hm.lp.row_upper[brows] = value
-            else:
-                hm.row_lower0[brows] = value
-                hm.lp.row_lower[brows] = value
-            hm.set_row_bounds(brows, hm.row_lower0[brows], hm.row_upper0[brows])
-        self.current[i] = value
 
     # ------------------------------------------------------------ solving
     def sweep(self, points: Sequence[tuple[int, Sequence[float]]],
@@ -365,12 +236,18 @@ class Sweeper:
     def solve(self, limits: Sequence[float]) -> dict[str, Any]:
         """One frontier row at these limits (one per swept rule)."""
         limits = [float(v) for v in limits]
-        if not self.warm:
-            other = Sweeper(self.inst, self.names, self.options, limits=limits)
-            return other._solve_here(limits)
-        for i, v in enumerate(limits):
-            self._set_limit(i, v)
-        return self._solve_here(limits)
+        if self.warm:
+            for name, v in zip(self.names, limits, strict=True):
+                if self.session.limit(name) != v:
+                    self.session.set_limit(name, v)
+            status = self.session.resolve()
+        else:
+            inst = self.inst
+            for name, v in zip(self.names, limits, strict=True):
+                inst = inst.with_rule_limit(name, v)
+            self.session = self._session(inst)
+            status = self.session.solve(polish=False)
+        return self._row(limits, status)
 
     def _row_head(self, limits: Sequence[float]) -> dict[str, Any]:
         row: dict[str, Any] = {}
@@ -380,37 +257,26 @@ class Sweeper:
             row[f"limit{suffix}"] = v
         return row
 
-    def _solve_here(self, limits: Sequence[float]) -> dict[str, Any]:
+    def _row(self, limits: Sequence[float], st: SolveStatus) -> dict[str, Any]:
+        session = self.session
         row = self._row_head(limits)
         nan = float("nan")
-        empty = {"status": "infeasible", "objective": nan, "gwh": nan, "unmet_gwh": nan,
-                 **{f"marginal_cost{'' if i == 0 else f'_{i + 1}'}": nan
-                    for i in range(len(self.names))},
-                 **dict.fromkeys(self.mix_columns, nan), "solve_seconds": 0.0}
-        if self.hm.is_mip:
-            empty["mip_gap"] = nan
-        if self.always_infeasible or any(limits[i] > 0 for i in self.trivial_swept):
-            row.update(empty)  # a floor nobody can meet: no solve needed
-            return row
-        hm = self.hm
-        st = hm.run()
-        row.update(empty)
-        row["status"] = st.status
-        row["solve_seconds"] = st.solve_seconds
-        if hm.is_mip:
+        row.update({"status": st.status, "objective": nan, "gwh": nan, "unmet_gwh": nan,
+                    **{f"marginal_cost{'' if i == 0 else f'_{i + 1}'}": nan
+                       for i in range(len(self.names))},
+                    **dict.fromkeys(self.mix_columns, nan), "solve_seconds": st.solve_seconds})
+        if session.is_mip:
             row["mip_gap"] = st.mip_gap if st.mip_gap is not None else nan
         if not st.has_solution or st.objective is None:
             return row
-        trouble = hm.trouble()
+        trouble = session.trouble()
         if trouble:
             row["warning"] = trouble
-        sol = hm.highs.getSolution()
-        cols = np.asarray(sol.col_value, dtype=float)
-        x = np.where(self.lane_cols >= 0, cols[np.maximum(self.lane_cols, 0)], self.lane_fixed)
-        x[np.abs(x) < TINY] = 0.0
+        x = session.lane_values()
         total = float(x.sum())
         row["objective"] = float(st.objective)
         row["gwh"] = total
+        cols = session.col_values()
         unmet = float(cols[self.unmet_cols].sum()) if len(self.unmet_cols) else 0.0
         row["unmet_gwh"] = unmet if unmet > TINY else 0.0
         if total > 0:
@@ -418,16 +284,14 @@ class Sweeper:
                 shares = np.bincount(codes, weights=x, minlength=len(columns)) / total
                 row.update(zip(columns, shares.tolist(), strict=True))
         if st.status == "optimal":
-            duals = hm.fixed_integer_duals() if hm.is_mip else np.asarray(sol.row_dual, float)
+            duals = session.duals()
             if duals is not None:
-                for i, spec in enumerate(self.dual_rows):
-                    if spec is None:
-                        continue
-                    rows, xcols, scale, sign = spec
-                    y = duals[rows]
-                    if self.kinds[i] in (*SHARE_KINDS, *AVERAGE_KINDS):
-                        y = y * np.where(xcols >= 0, cols[np.maximum(xcols, 0)], 0.0)
-                    mc = sign * scale * float(y.sum())
+                data = session.data
+                for i, name in enumerate(self.names):
+                    if self.kinds[i] in COUNT_KINDS:
+                        continue  # a count has no price per unit
+                    per_scope = scope_marginal_costs(data, session, x, duals, rules={name})
+                    mc = float(np.nansum(per_scope))
                     row[f"marginal_cost{'' if i == 0 else f'_{i + 1}'}"] = \
                         0.0 if abs(mc) < 1e-12 else mc
         return row
@@ -571,7 +435,7 @@ def frontier(
         rows = _run_local(inst, names, points, options, workers, progress)
     else:
         sweeper = Sweeper(inst, names, options)
-        size = sweeper.hm.size
+        size = sweeper.session.size
         rows = sweeper.sweep(points, progress)
     df = _assemble(rows, axes)
     df.attrs.update({

@@ -1,4 +1,4 @@
-"""The bulk compiler (optimizer/compile.py) against matrices worked out by hand
+"""The bulk compiler (optimizer/solver/compile.py) against matrices worked out by hand
 and against Pyomo's own LinearStandardFormCompiler on every bundled instance."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from pyomo.core.expr.numeric_expr import LinearExpression, MonomialTermExpression
 
 import optimizer
-from optimizer.compile import compile_model, compile_with_pyomo
+from optimizer.solver.compile import compile_model, compile_with_pyomo
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTANCES = sorted((ROOT / "instances").glob("*/instance.yaml"))

@@ -20,7 +20,7 @@ import pytest
 import optimizer
 from benchmarks.generate import generate, write
 from optimizer.cli import main
-from optimizer.sweep import FrontierError, Sweeper, frontier, value_range
+from optimizer.sweep import FrontierError, Sweeper, _assemble, check_axes, frontier, value_range
 from tests.conftest import world
 from tests.reference.model import solve as ref_solve
 
@@ -208,12 +208,16 @@ def test_generated_instance_against_reference(tmp_path, rule):
 
 
 # --------------------------------------------------------------------------- mechanics
-def test_rebuild_fallback_gives_the_same_curve(write_instance, monkeypatch):
+def test_a_rebuilt_model_per_point_gives_the_same_curve(write_instance):
+    # the warm sweep changes limits in place; building a new model at every point
+    # must give the same frontier (same solve path, nothing carried over)
     path = write_instance(world(rules=[CN_CAP, SODIUM_FLOOR]))
     warm = frontier(path, "cn-cap", [1.0, 0.5, 0.0])
-    monkeypatch.setattr(Sweeper, "_map_rows", lambda self: False)
-    cold = frontier(path, "cn-cap", [1.0, 0.5, 0.0])
-    assert cold.attrs["mode"] == "rebuild"
+    inst = optimizer.load_instance(path)
+    sw = Sweeper(inst, ["cn-cap"], rebuild=True)
+    rows = sw.sweep([(0, (1.0,)), (1, (0.5,)), (2, (0.0,))])
+    assert {r["_mode"] for r in rows} == {"rebuild"}
+    cold = _assemble(rows, check_axes(inst, {"cn-cap": [1.0, 0.5, 0.0]}))
     cols = [c for c in warm.columns if c != "solve_seconds"]
     pd.testing.assert_frame_equal(warm[cols], cold[cols], rtol=1e-9, atol=1e-9)
 
@@ -222,8 +226,8 @@ def test_pyomo_parameter_follows_the_sweep(write_instance):
     path = write_instance(world(rules=[CN_CAP, SODIUM_FLOOR]))
     sw = Sweeper(optimizer.load_instance(path), ["cn-cap"])
     row = sw.solve((0.3,))
-    assert pyo.value(sw.m.rule_limit["cn-cap"]) == 0.3
-    assert pyo.value(sw.m.rule_limit["na-floor"]) == 0.1
+    assert pyo.value(sw.session.m.rule_limit["cn-cap"]) == 0.3
+    assert pyo.value(sw.session.m.rule_limit["na-floor"]) == 0.1
     assert row["objective"] == approx(30 * 40 + 60 * 50 + 10 * 70)
 
 
@@ -240,15 +244,21 @@ def test_numerics_are_checked_against_the_swept_matrix(write_instance):
     # CN holds min(0.3 x 100, 20) = 20 GWh: 20x40 + 70x50 + 10x70 = 5000
     assert row["objective"] == approx(20 * 40 + 70 * 50 + 10 * 70)
     assert "warning" not in row
-    hm = sw.hm
-    r, c = (int(a[0]) for a in sw.coef_entries[0])
+    session = sw.session
+    hm = session.hm
+    (cap_label,) = session.index.scopes_of_rule("cn-cap")
+    cap = session.index.rule_rows[cap_label]
+    r, c = session.row(cap.constraint), session.column(cap.covered)
     _, _, index, value = hm.highs.getRowsEntries(1, np.array([r], dtype=np.int32))
     held = float(np.asarray(value)[np.asarray(index) == c][0])
-    assert held == -0.3 and hm.lp.value[sw.coef_at[0][0]] == -0.3
-    volume_row = int(sw.bound_rows[1][0][0])
+    at = hm.lp.start[r] + int(np.flatnonzero(hm.lp.index[hm.lp.start[r]:hm.lp.start[r + 1]]
+                                             == c)[0])
+    assert held == -0.3 and hm.lp.value[at] == -0.3
+    (volume_label,) = session.index.scopes_of_rule("cn-volume")
+    volume_row = session.row(session.index.rule_rows[volume_label].constraint)
     assert hm.lp.row_upper[volume_row] == 20.0
     # a copy at a cap of 10% would see 20 - 0.1 x 100 = 10 GWh over the row
-    hm.lp.value[sw.coef_at[0]] = -0.1
+    hm.lp.value[at] = -0.1
     assert "breaks a constraint by 10" in (hm.trouble() or "")
 
 

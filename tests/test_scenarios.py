@@ -359,7 +359,7 @@ def test_robust_model_agrees_with_play_outs_on_generated_instances(tmp_path):
         sd = scenario_data(data)
         cases = file_cases(loaded, sd)
         from optimizer.model.scenarios import build_robust_model
-        from optimizer.solver import HighsModel
+        from optimizer.solver.highs import HighsModel
 
         m = build_robust_model(data, sd, cases)
         for v, x in zip(m.lane_vars, res.plans["deterministic"].x, strict=True):

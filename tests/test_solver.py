@@ -8,7 +8,7 @@ import threading
 import pytest
 
 import optimizer
-from optimizer.solver import HighsModel
+from optimizer.solver.highs import HighsModel
 from tests.conftest import world
 
 CN_CAP = {"name": "cn-cap", "kind": "max_share", "by": "control", "group": ["CN"], "limit": 0.5}

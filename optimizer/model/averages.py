@@ -7,7 +7,8 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import total
-from optimizer.model.shares import coverage_label
+from optimizer.model.index import index_of
+from optimizer.model.shares import coverage_label, covered_volume_of
 from optimizer.model.soft import miss_term
 from optimizer.schema import AVERAGE_KINDS
 
@@ -32,11 +33,10 @@ def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         assert scope.weights is not None
         x_total = m.covered_volume[coverage_label(scope.coverage)]
         upper = scope.rule.kind == "max_average"
-        body = total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered,
-                     scope.weights, scope.supply_weights,
+        body = total(m.lane_vars, scope.covered, scope.weights,
                      extra=[(-m.rule_limit[scope.rule.name], x_total),
                             *miss_term(m, label, upper)])
         return body <= 0 if upper else body >= 0
 
     m.average_rule = pyo.Constraint(m.AVERAGE_SCOPES, rule=rule)
-    m.scope_rows["average_rule"] = rows
+    index_of(m).add_rule_rows(m.average_rule, rows, "coefficient", covered_volume_of(m))

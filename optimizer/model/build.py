@@ -6,7 +6,7 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData
 from optimizer.model.averages import add_average_rules
-from optimizer.model.capacity import add_supplied, add_supply_balance
+from optimizer.model.capacity import add_capacity
 from optimizer.model.concentration import (
     add_hhi_cuts,
     add_top_share_rules,
@@ -15,6 +15,7 @@ from optimizer.model.concentration import (
 from optimizer.model.costs import add_objective
 from optimizer.model.counts import add_count_rules, add_counted
 from optimizer.model.demand import add_demand_balance, add_unmet
+from optimizer.model.index import ModelIndex
 from optimizer.model.purchases import add_purchases
 from optimizer.model.shares import (
     add_covered_volume,
@@ -30,21 +31,20 @@ from optimizer.model.tiers import add_tier_balance, add_tier_volumes
 def build_model(data: ModelData) -> pyo.ConcreteModel:
     """The sourcing model: sets and variables, constraints, objective.
 
-    ``m.trivial_conflicts`` lists requirements that no variable can meet
-    (a hard demand no lane can serve, a volume floor on a group without any
-    lane); ``m.scope_rows`` maps each rule constraint to the rule scopes of its
-    rows; ``m.objective_terms`` collects the cost terms of optional modules.
+    ``m.model_index`` (:class:`~optimizer.model.index.ModelIndex`) names the rows a
+    buyer can speak of: each rule scope's row, each capacity and demand, and
+    the requirements no variable can meet (a hard demand no lane can serve, a
+    volume floor on a group without any lane), which get no row.
+    ``m.objective_terms`` collects the cost terms of optional modules.
     Binaries appear only for fixed costs, minimum orders, count rules and
     falling price tiers, so a plain instance stays a linear program. HHI caps
     start without rows: their cuts are added while solving.
     """
     m = pyo.ConcreteModel(name=data.name)
-    m.trivial_conflicts = []
-    m.scope_rows = {}
+    m.model_index = ModelIndex()
     m.objective_terms = []
     # sets, parameters and variables
     add_purchases(m, data)
-    add_supplied(m, data)
     add_unmet(m, data)
     add_rule_limits(m, data)
     add_covered_volume(m, data)
@@ -55,15 +55,15 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     add_rule_misses(m, data)
     # constraints
     add_demand_balance(m, data)
-    add_supply_balance(m, data)
-    add_delivery_switches(m, data)
+    add_delivery_switches(m, data)  # capacity of suppliers with an on/off decision
+    add_capacity(m, data)  # capacity of the others
     add_tier_balance(m, data)
     add_share_rules(m, data)
     add_volume_rules(m, data)
     add_average_rules(m, data)
     add_count_rules(m, data)
     add_top_share_rules(m, data)
-    add_hhi_cuts(m, data)  # filled while solving: see model/concentration.py
+    add_hhi_cuts(m, data)  # filled while solving: see optimizer/solver/session.py
     # objective
     add_objective(m, data)
     return m

@@ -1,43 +1,42 @@
 """Capacity: what a supplier delivers in a period, to all applications together.
 
-``supplied[s, t]`` is a variable of its own: capacity bounds it, fixed costs,
-minimum orders and price tiers act on it, and rules that cover every
-application sum it (one term per supplier rather than one per lane).
+A supplier's total in a period is the sum of its lanes, written out where it is
+used (no variable of its own): a variable defined by an equality and used in
+other rows stops HiGHS's presolve from substituting it and slows the dual
+simplex many times over (see benchmarks/README.md).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pyomo.core as pyo
 
 from optimizer.data import ModelData
 from optimizer.model.common import linear, pick
+from optimizer.model.index import CapacityRow, index_of
 
 
-def add_supplied(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """Set SUPPLY of (supplier, period) with a lane, and variable
+def supplier_total(m: pyo.ConcreteModel, data: ModelData, s: str, t: int,
+                   extra: Sequence[tuple] = ()):
+    """``sum_a x[s, a, t]`` (plus ``extra`` terms): what s delivers in t."""
+    return linear(None, pick(m.lane_vars, data.lanes_by_supply[(s, t)]), extra=extra)
 
-        0 <= supplied[s, t] <= capacity[s, t]
 
-    (capacity is the variable's bound rather than a row of its own).
+def add_capacity(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """For every (s, t) that can deliver and has no on/off decision:
+
+        sum_a x[s, a, t] <= capacity[s, t]
+
+    (a supplier-period with a fixed cost or a minimum order gets its capacity
+    row from :func:`optimizer.model.switching.add_delivery_switches`).
     """
-    keys = list(data.lanes_by_supply)
-    cap = dict(zip(keys, data.supplies["capacity"].tolist(), strict=True))
-    m.SUPPLY = pyo.Set(initialize=keys, dimen=2, ordered=True,
-                       doc="(supplier, period) that can deliver")
-    m.supplied = pyo.Var(m.SUPPLY, within=pyo.NonNegativeReals,
-                         bounds=lambda m, s, t: (0.0, cap[(s, t)]),
-                         doc="GWh a supplier delivers in a period (capacity: its bound)")
-    # variables in the order of data.supplies, for modules summing over positions
-    m.supply_vars = list(m.supplied.values())
-
-
-def add_supply_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """For every (s, t) in SUPPLY:
-
-        sum_a x[s, a, t] - supplied[s, t] = 0
-    """
-    def rule(m, s, t):
-        positions = data.lanes_by_supply[(s, t)]
-        return linear(None, pick(m.lane_vars, positions), extra=[(-1.0, m.supplied[s, t])]) == 0
-
-    m.supplied_def = pyo.Constraint(m.SUPPLY, rule=rule)
+    capacity = dict(zip(data.lanes_by_supply, data.supplies["capacity"].tolist(), strict=True))
+    keys = [k for k in data.lanes_by_supply if k not in m.SWITCHED]
+    m.CAPACITY = pyo.Set(initialize=keys, dimen=2, ordered=True,
+                         doc="(supplier, period) whose capacity is a row of its own")
+    m.capacity = pyo.Constraint(
+        m.CAPACITY, rule=lambda m, s, t: supplier_total(m, data, s, t) <= capacity[(s, t)])
+    index = index_of(m)
+    for s, t in keys:
+        index.capacity[(s, t)] = CapacityRow(s, t, float(capacity[(s, t)]), m.capacity[s, t])

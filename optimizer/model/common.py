@@ -35,12 +35,9 @@ def pick(variables: Sequence[pyo.Var], positions: np.ndarray) -> list[pyo.Var]:
     return [variables[i] for i in positions.tolist()]
 
 
-def total(variables: Sequence[pyo.Var], lanes: np.ndarray, supplied: Sequence[pyo.Var],
-          supplies: np.ndarray | None, weights_lanes: np.ndarray | None = None,
-          weights_supplies: np.ndarray | None = None, extra: Sequence[tuple] = ()):
-    """A (weighted) sum over lanes, or over whole suppliers' totals when the
-    rule covers every application (``supplies`` is then not None): one term
-    per supplier-period instead of one per lane; plus ``extra`` terms."""
-    if supplies is not None:
-        return linear(weights_supplies, pick(supplied, supplies), extra=extra)
-    return linear(weights_lanes, pick(variables, lanes), extra=extra)
+def total(variables: Sequence[pyo.Var], lanes: np.ndarray, weights: np.ndarray | None = None,
+          extra: Sequence[tuple] = ()):
+    """A (weighted) sum of purchases over lane positions, plus ``extra`` terms.
+    Rule rows sum the purchases themselves, never a helper total (see
+    :mod:`optimizer.model.capacity`)."""
+    return linear(weights, pick(variables, lanes), extra=extra)

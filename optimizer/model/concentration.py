@@ -9,19 +9,18 @@ some t >= 0 and u_g >= 0 have  k t + sum_g u_g <= L  and  u_g >= V_g - t
 second-order cone. HiGHS has no quadratic constraints, so the cone is
 approximated from outside by tangent cuts  (V* / ||V*||) . V <= sqrt(limit) X
 at plans V* that break it, added and re-solved until the plan's HHI is within
-1e-6 of the limit (:func:`optimizer.model.concentration.refine_hhi`).
+1e-6 of the limit (the solve layer does this: :mod:`optimizer.solver.session`).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.model.common import linear, pick, total
-from optimizer.model.shares import coverage_label
+from optimizer.model.common import linear, total
+from optimizer.model.index import index_of
+from optimizer.model.shares import coverage_label, covered_volume_of
 from optimizer.model.soft import miss_term
 
 HHI_TOL = 1e-6
@@ -45,8 +44,7 @@ def add_top_share_variables(m: pyo.ConcreteModel, data: ModelData) -> None:
 
 def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, g: str, extra=()):
     assert scope.groups is not None
-    supplies = scope.supply_groups[g] if scope.supply_groups is not None else None
-    return total(m.lane_vars, scope.groups[g], m.supply_vars, supplies, extra=extra)
+    return total(m.lane_vars, scope.groups[g], extra=extra)
 
 
 def add_top_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -75,23 +73,22 @@ def add_top_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         return body <= 0
 
     m.top_share_rule = pyo.Constraint(m.TOP_SCOPES, rule=cap)
-    m.scope_rows["top_share_rule"] = scopes
+    index_of(m).add_rule_rows(m.top_share_rule, scopes, "coefficient", covered_volume_of(m))
 
 
 def add_hhi_cuts(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """``hhi_cuts``: the tangent cuts of HHI caps, added while solving. Each cut
-    at a plan V* with ||V*|| > 0 is  sum_g (V*_g / ||V*||) V_g - sqrt(limit) X <= 0."""
-    m.hhi_scopes = _scopes(data, "max_hhi")
-    m.HHI_SCOPES = pyo.Set(initialize=list(m.hhi_scopes), ordered=True)
+    """``hhi_cuts``: the tangent cuts of HHI caps, added while solving
+    (:func:`hhi_cut`); the index lists the HHI scopes and, later, their cuts."""
+    index = index_of(m)
+    index.hhi_scopes.update(_scopes(data, "max_hhi"))
+    index.hhi_cuts.update({label: [] for label in index.hhi_scopes})
     m.hhi_cuts = pyo.ConstraintList()
-    m.hhi_cut_scope = {}  # cut index -> scope label
-    m.hhi_rounds = 0
 
 
-def hhi_values(data: ModelData, x: np.ndarray) -> dict[str, float]:
+def hhi_values(scopes: dict[str, RuleScope], x: np.ndarray) -> dict[str, float]:
     """HHI (a fraction) of each HHI scope in a plan; NaN where nothing is bought."""
     out = {}
-    for scope in _scopes(data, "max_hhi").values():
+    for scope in scopes.values():
         total_x = float(x[scope.covered].sum())
         if total_x <= 0:
             out[scope.label] = float("nan")
@@ -102,20 +99,25 @@ def hhi_values(data: ModelData, x: np.ndarray) -> dict[str, float]:
 
 
 def hhi_cut(m: pyo.ConcreteModel, scope: RuleScope, x: np.ndarray):
-    """The tangent cut of the scope's cone at plan x (None if V = 0)."""
-    groups = list(scope.groups or {})
-    v = np.array([x[scope.groups[g]].sum() for g in groups])  # type: ignore[index]
+    """The tangent cut of the scope's cone at plan x (None if V = 0):
+
+        sum_g (V*_g / ||V*||) V_g - sqrt(limit) X <= 0
+
+    with the limit as the model's parameter, so that a changed limit changes
+    the cut's coefficient of X (and the cut stays a tangent of the new cone)."""
+    assert scope.groups is not None
+    groups = list(scope.groups)
+    v = np.array([x[scope.groups[g]].sum() for g in groups])
     norm = float(np.linalg.norm(v))
     if norm <= 0:
         return None
-    limit = float(pyo.value(m.rule_limit[scope.rule.name]))
-    body = 0
-    for g, vg in zip(groups, v, strict=True):
+    lanes: list[int] = []
+    coefs: list[float] = []
+    for g, vg in zip(groups, v.tolist(), strict=True):
         if vg > 0:
-            body = body + (vg / norm) * _group_volume(m, scope, g)
+            positions = scope.groups[g].tolist()
+            lanes.extend(positions)
+            coefs.extend([vg / norm] * len(positions))
     x_total = m.covered_volume[coverage_label(scope.coverage)]
-    return body - math.sqrt(limit) * x_total <= 0
-
-
-def pick_lanes(m: pyo.ConcreteModel, positions: np.ndarray) -> list:
-    return pick(m.lane_vars, positions)
+    root = pyo.sqrt(m.rule_limit[scope.rule.name])
+    return linear(coefs, [m.lane_vars[i] for i in lanes], extra=[(-root, x_total)]) <= 0

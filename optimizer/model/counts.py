@@ -10,6 +10,7 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import linear, total
+from optimizer.model.index import Trivial, index_of
 from optimizer.model.shares import coverage_label
 from optimizer.model.soft import miss_term
 from optimizer.schema import COUNT_KINDS
@@ -46,8 +47,7 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     def link(m, label, g):
         scope = scopes[label]
         assert scope.groups is not None
-        supplies = scope.supply_groups[g] if scope.supply_groups is not None else None
-        v = total(m.lane_vars, scope.groups[g], m.supply_vars, supplies)
+        v = total(m.lane_vars, scope.groups[g])
         h = float(scope.rule.threshold or 0.0)
         x_total = m.covered_volume[coverage_label(scope.coverage)]
         big_m = scope.max_covered
@@ -56,18 +56,18 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         return v - h * x_total - h * big_m * m.counted[label, g] >= -h * big_m
 
     m.count_link = pyo.Constraint(m.COUNT_GROUPS, rule=link)
+    index = index_of(m)
     for _, scope in data.scopes_of("min_count"):
-        if scope.max_covered <= 0 and scope.rule.penalty is None \
-                and len(scope.groups or {}) < float(scope.rule.limit or 0):
-            m.trivial_conflicts.append(("rule", scope.label, scope, float(scope.rule.limit or 0)))
+        if scope.max_covered <= 0 and scope.rule.penalty is None:
+            # nothing to buy: every group counts, a floor above their number fails
+            index.trivial.append(Trivial("rule", scope=scope, above=len(scope.groups or {})))
     rows = {}
     for label, scope in scopes.items():
         if scope.groups:
             rows[label] = scope
-        elif scope.rule.kind == "min_count" and (scope.rule.limit or 0) > 0 \
-                and scope.rule.penalty is None:
+        elif scope.rule.kind == "min_count" and scope.rule.penalty is None:
             # no group can count at all: a floor above zero cannot be met
-            m.trivial_conflicts.append(("rule", label, scope, float(scope.rule.limit or 0)))
+            index.trivial.append(Trivial("rule", scope=scope, above=0.0))
     m.COUNT_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
 
     def count_total(m, label):
@@ -79,4 +79,5 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         return n <= limit if upper else n >= limit
 
     m.count_limit = pyo.Constraint(m.COUNT_SCOPES, rule=count_total)
-    m.scope_rows["count_limit"] = rows
+    index.add_rule_rows(m.count_limit, rows,
+                        lambda scope: "upper" if scope.rule.kind == "max_count" else "lower")

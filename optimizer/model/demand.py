@@ -9,6 +9,7 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData
 from optimizer.model.common import linear, pick
+from optimizer.model.index import Trivial, index_of
 
 
 def add_unmet(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -30,7 +31,7 @@ def add_demand_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     (``unmet`` only where the application has an ``unmet_penalty``). A demand
     that no lane can serve and that may not go unmet is recorded in
-    ``m.trivial_conflicts`` instead of becoming an empty row.
+    the model index as a trivial conflict instead of becoming an empty row.
     """
     lanes = data.lanes
     # pandas-stubs widens ``indices``; at runtime every value is an int64 array
@@ -44,10 +45,12 @@ def add_demand_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
             variables.append(m.unmet[a, t])
         if not variables:
             if gwh > 0:
-                m.trivial_conflicts.append(("demand", a, int(t), float(gwh)))
+                index_of(m).trivial.append(Trivial("demand", gwh=float(gwh), application=a,
+                                                   period=int(t)))
             continue
         rows[(a, int(t))] = (linear(None, variables), float(gwh))
     m.DEMANDS = pyo.Set(initialize=list(rows), dimen=2, ordered=True)
     m.demand_balance = pyo.Constraint(
         m.DEMANDS, rule=lambda m, a, t: rows[(a, t)][0] == rows[(a, t)][1]
     )
+    index_of(m).demand.update({key: m.demand_balance[key] for key in rows})

@@ -12,7 +12,15 @@ from optimizer.data import ModelData
 
 
 def add_purchases(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """Set LANES and variable ``x[s, a, t] >= 0`` (GWh bought)."""
+    """Set LANES and variable
+
+        0 <= x[s, a, t] <= capacity[s, t]      (GWh bought)
+
+    The upper bound is implied by the supplier's capacity row (which sums its
+    lanes) and is stated on each lane as well: HiGHS's dual simplex can then
+    move a purchase to its bound without a basis change, which made the
+    solve 1.5-3x faster on the benchmark instances (benchmarks/README.md).
+    """
     lanes = data.lanes
     index = list(zip(lanes["supplier"].tolist(), lanes["application"].tolist(),
                      lanes["period"].tolist(), strict=True))
@@ -21,3 +29,6 @@ def add_purchases(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.x = pyo.Var(m.LANES, within=pyo.NonNegativeReals, doc="GWh bought")
     # variables in lane order, for the modules that sum over lane positions
     m.lane_vars = list(m.x.values())
+    capacity = data.supplies["capacity"].to_numpy(dtype=float)[data.supply_of_lane]
+    for var, cap in zip(m.lane_vars, capacity.tolist(), strict=True):
+        var.setub(cap)

@@ -64,7 +64,7 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
           sum_{i in r} spot[k, i] + shortage[k, r] - sum_{i in r} (1 - fd_i) x_i = 0
       (the shortfall is bought spot or left unmet);
     * ``spare_capacity[k, s, t]`` for every supplier-period with spot lanes:
-          sum_{i of (s, t)} spot[k, i] + fd supplied[s, t] <= f capacity[s, t]
+          sum_{i of (s, t)} spot[k, i] + fd sum_a x[s, a, t] <= f capacity[s, t]
       (spot comes only from the capacity the contracts leave);
     * ``m.scenario_terms[k]`` = (coefficients, variables) of R_k (module docstring).
 
@@ -72,7 +72,7 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     index-linked price change alone.
     """
     lanes_x = m.lane_vars
-    supplied = m.supply_vars
+    lanes_of_supply = list(data.lanes_by_supply.values())  # in ScenarioData.supplies order
     tier_vars = [m.tier_volume[key] for key in sd.tier_keys]
     capacity = sd.capacity
     row_cost = sd.row_cost
@@ -146,8 +146,9 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
         variables = [m.spot[k, i] for i in members]
         coefs = [1.0] * len(members)
         if fd_j > 0:
-            variables.append(supplied[j])
-            coefs.append(fd_j)
+            contracted = lanes_of_supply[j].tolist()
+            variables += [lanes_x[i] for i in contracted]
+            coefs += [fd_j] * len(contracted)
         return linear(coefs, variables) <= bound
 
     m.spare_capacity = pyo.Constraint(m.SPARE, rule=spare)

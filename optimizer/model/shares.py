@@ -14,6 +14,7 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import total
+from optimizer.model.index import Trivial, index_of
 from optimizer.model.soft import miss_term
 from optimizer.schema import SHARE_KINDS, VOLUME_KINDS
 
@@ -36,7 +37,9 @@ def add_covered_volume(m: pyo.ConcreteModel, data: ModelData) -> None:
 
         covered_volume[t, apps] = sum_{s, a in apps} x[s, a, t]
 
-    (summed as sum_s supplied[s, t] when ``apps`` is every application).
+    X is the one helper variable of the rule rows: it stands for a long sum
+    that many short rows share, and substituting it would make every rule row
+    as long as the period (HiGHS was 1.7-1.9x slower that way).
     """
     coverages: dict[tuple[int, str], RuleScope] = {}
     for scope in data.scopes:
@@ -48,7 +51,7 @@ def add_covered_volume(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def rule(m, t, apps):
         scope = coverages[(t, apps)]
-        return total(m.lane_vars, scope.covered, m.supply_vars, scope.supply_covered,
+        return total(m.lane_vars, scope.covered,
                      extra=[(-1.0, m.covered_volume[t, apps])]) == 0
 
     m.covered_volume_def = pyo.Constraint(m.COVERAGES, rule=rule)
@@ -56,7 +59,12 @@ def add_covered_volume(m: pyo.ConcreteModel, data: ModelData) -> None:
 
 def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, extra=()):
     """V: the group's volume in the scope (plus ``extra`` terms)."""
-    return total(m.lane_vars, scope.members, m.supply_vars, scope.supply_members, extra=extra)
+    return total(m.lane_vars, scope.members, extra=extra)
+
+
+def covered_volume_of(m: pyo.ConcreteModel):
+    """The scope's covered volume X (for the model index)."""
+    return lambda scope: m.covered_volume[coverage_label(scope.coverage)]
 
 
 def label_is_hard(scope: RuleScope) -> bool:
@@ -90,7 +98,7 @@ def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         return body <= 0 if upper else body >= 0
 
     m.share_rule = pyo.Constraint(m.SHARE_SCOPES, rule=rule)
-    m.scope_rows["share_rule"] = rows
+    index_of(m).add_rule_rows(m.share_rule, rows, "coefficient", covered_volume_of(m))
 
 
 def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -98,14 +106,14 @@ def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
         max_volume:  V <= limit        min_volume:  V >= limit
 
-    A floor on a group with no eligible lane is recorded as a trivial conflict.
+    A floor on a group with no eligible lane gets no row: it is recorded as a
+    trivial conflict, which holds whenever its limit is above 0.
     """
     rows: dict[str, RuleScope] = {}
     for _, scope in data.scopes_of(*VOLUME_KINDS):
-        limit = float(scope.rule.limit or 0.0)
         if len(scope.members) == 0 and label_is_hard(scope):
-            if scope.rule.kind == "min_volume" and limit > 0:
-                m.trivial_conflicts.append(("rule", scope.label, scope, limit))
+            if scope.rule.kind == "min_volume":  # a conflict whenever the limit is > 0
+                index_of(m).trivial.append(Trivial("rule", scope=scope, above=0.0))
             continue
         rows[scope.label] = scope
     m.VOLUME_SCOPES = pyo.Set(initialize=list(rows), ordered=True)
@@ -118,4 +126,6 @@ def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         return v <= limit if upper else v >= limit
 
     m.volume_rule = pyo.Constraint(m.VOLUME_SCOPES, rule=rule)
-    m.scope_rows["volume_rule"] = rows
+    index_of(m).add_rule_rows(
+        m.volume_rule, rows,
+        lambda scope: "upper" if scope.rule.kind == "max_volume" else "lower")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pyomo.core as pyo
 
 from optimizer.data import ModelData
+from optimizer.model.capacity import supplier_total
+from optimizer.model.index import CapacityRow, index_of
 
 
 def _switched(data: ModelData) -> dict[tuple[str, int], tuple[float, float, float]]:
@@ -35,21 +37,25 @@ def add_delivers(m: pyo.ConcreteModel, data: ModelData) -> None:
 
 
 def add_delivery_switches(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """For every switched (s, t):
+    """For every switched (s, t), with sum_a x[s, a, t] what s delivers in t:
 
-        supplied[s, t] <= capacity[s, t] * delivers[s, t]     (no delivery when off)
-        supplied[s, t] >= min_order[s] * delivers[s, t]       (if min_order > 0)
+        sum_a x[s, a, t] <= capacity[s, t] * delivers[s, t]    (capacity; none when off)
+        sum_a x[s, a, t] >= min_order[s] * delivers[s, t]      (if min_order > 0)
     """
     switched = _switched(data)
     m.delivers_link = pyo.Constraint(
         m.SWITCHED,
-        rule=lambda m, s, t: m.supplied[s, t] - switched[(s, t)][0] * m.delivers[s, t]
-        <= 0,
+        rule=lambda m, s, t: supplier_total(
+            m, data, s, t, extra=[(-switched[(s, t)][0], m.delivers[s, t])]) <= 0,
     )
+    index = index_of(m)
+    for s, t in m.SWITCHED:
+        index.capacity[(s, t)] = CapacityRow(s, t, float(switched[(s, t)][0]),
+                                             m.delivers_link[s, t])
     ordered = [k for k in m.SWITCHED if switched[k][2] > 0]
     m.MIN_ORDERS = pyo.Set(initialize=ordered, dimen=2, ordered=True)
     m.min_order = pyo.Constraint(
         m.MIN_ORDERS,
-        rule=lambda m, s, t: m.supplied[s, t] - switched[(s, t)][2] * m.delivers[s, t]
-        >= 0,
+        rule=lambda m, s, t: supplier_total(
+            m, data, s, t, extra=[(-switched[(s, t)][2], m.delivers[s, t])]) >= 0,
     )

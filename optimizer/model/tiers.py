@@ -11,6 +11,7 @@ from __future__ import annotations
 import pyomo.core as pyo
 
 from optimizer.data import ModelData
+from optimizer.model.capacity import supplier_total
 
 
 def add_tier_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -38,7 +39,7 @@ def add_tier_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
 def add_tier_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
     """For every tiered (s, t):
 
-        sum_k tier_volume[s, t, k] = supplied[s, t]
+        sum_k tier_volume[s, t, k] = sum_a x[s, a, t]
 
     and for falling tiers, for k >= 1:
 
@@ -53,8 +54,9 @@ def add_tier_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.TIERED = pyo.Set(initialize=supplies, dimen=2, ordered=True)
     m.tier_balance = pyo.Constraint(
         m.TIERED,
-        rule=lambda m, s, t: sum(m.tier_volume[s, t, k] for k in by_supply[(s, t)])
-        - m.supplied[s, t] == 0,
+        rule=lambda m, s, t: supplier_total(
+            m, data, s, t, extra=[(-1.0, m.tier_volume[s, t, k]) for k in by_supply[(s, t)]])
+        == 0,
     )
     width = {(s, int(t), int(k)): w for s, t, k, w in
              tiers[["supplier", "period", "tier", "width"]].itertuples(index=False)} \

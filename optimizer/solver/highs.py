@@ -1,6 +1,6 @@
 """Hand a built Pyomo model to HiGHS and read the answer back, in memory.
 
-The model is compiled once into sparse matrices (:mod:`optimizer.compile`) and
+The model is compiled once into sparse matrices (:mod:`optimizer.solver.compile`) and
 passed to ``highspy`` in one call (no LP files, no per-constraint
 translation). The :class:`HighsModel` keeps the HiGHS instance,
 so that callers can change a row's bounds or a coefficient and re-solve warm
@@ -22,20 +22,15 @@ import highspy
 import numpy as np
 import pyomo.core as pyo
 
-from optimizer.compile import ColumnIndex, compile_model, compile_with_pyomo
+from optimizer.solver.compile import (
+    ColumnIndex,
+    compile_model,
+    compile_with_pyomo,
+    row_of_constraint,
+)
+from optimizer.solver.options import SolverOptions
 
 INF = highspy.kHighsInf
-
-
-@dataclass(frozen=True)
-class SolverOptions:
-    """Solver controls. ``mip_gap`` is relative (1e-6 by default, so that MIP
-    answers are exact enough to compare); ``time_limit`` in seconds."""
-
-    time_limit: float | None = None
-    mip_gap: float = 1e-6
-    threads: int | None = None
-    log: bool = False
 
 
 @dataclass
@@ -397,8 +392,6 @@ class HighsModel:
     def add_constraints(self, constraints: list) -> np.ndarray:
         """Append Pyomo constraints (already in the model) to the HiGHS model as
         rows, keeping the row maps in step; returns their row positions."""
-        from optimizer.compile import row_of_constraint
-
         new = []
         for con in constraints:
             lower, upper, cols, vals = row_of_constraint(con, self.col_of)
@@ -448,6 +441,48 @@ class HighsModel:
             self.highs.changeRowsBounds(  # type: ignore[attr-defined]
                 len(rows), rows, np.asarray(lower, dtype=float), np.asarray(upper, dtype=float))
 
+    def change_row_bounds(self, rows: np.ndarray, lower: np.ndarray,
+                          upper: np.ndarray) -> None:
+        """New bounds for good (a changed limit): HiGHS, the compiled matrices
+        (which :meth:`trouble` checks the plan against) and the bounds
+        :meth:`restore_rows` goes back to."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.row_lower0[rows] = lower
+        self.row_upper0[rows] = upper
+        compiled = rows[rows < len(self.lp.row_lower)]
+        self.lp.row_lower[compiled] = self.row_lower0[compiled]
+        self.lp.row_upper[compiled] = self.row_upper0[compiled]
+        self.set_row_bounds(rows, self.row_lower0[rows], self.row_upper0[rows])
+
+    def change_coefficients(self, rows: np.ndarray, cols: np.ndarray,
+                            values: np.ndarray) -> None:
+        """A[rows[k], cols[k]] := values[k] in HiGHS and in the compiled matrices
+        (rows added after compiling, such as HHI cuts, are HiGHS's alone)."""
+        lp = self.lp
+        for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(),
+                           np.asarray(values, dtype=float).tolist(), strict=True):
+            self.highs.changeCoeff(r, c, v)
+            if r < len(lp.row_lower):
+                lo, hi = int(lp.start[r]), int(lp.start[r + 1])
+                hit = np.flatnonzero(lp.index[lo:hi] == c)
+                if len(hit):
+                    lp.value[lo + int(hit[0])] = v
+
+    def irreducible_subset(self) -> tuple[list[int], list[int]] | None:
+        """HiGHS's irreducible infeasible subset of an infeasible LP: (rows,
+        columns whose bounds take part), or None if HiGHS finds none."""
+        if self.is_mip:
+            return None
+        h = self.highs
+        h.setOptionValue("iis_strategy", 6)  # an elastic LP reduced to an irreducible set
+        try:
+            status, iis = h.getIis()
+        except Exception:  # an IIS is a bonus: never let it hide the repairs
+            return None
+        if status != highspy.HighsStatus.kOk or not iis.valid_:
+            return None
+        return [int(r) for r in iis.row_index_], [int(c) for c in iis.col_index_]
+
     def relax_rows(self, rows: np.ndarray) -> None:
         """Drop rows (free bounds) until :meth:`restore_rows` puts them back."""
         n = len(rows)
@@ -469,3 +504,28 @@ class HighsModel:
             "nonzeros": int(self.lp.nnz),
             "binaries": int(self.lp.integer.sum()),
         }
+
+
+def solve_matrices(cost: np.ndarray, col_lower: np.ndarray, col_upper: np.ndarray,
+                   matrix, row_lower: np.ndarray, row_upper: np.ndarray,
+                   what: str) -> np.ndarray:
+    """Solve a small LP given as arrays (``matrix`` a SciPy CSR matrix) on a
+    fresh HiGHS and return its optimal column values. Used for LPs that are
+    not Pyomo models: the spot purchases of a scenario play-out. ``what``
+    names the LP in the error raised if it does not solve to optimality."""
+    a = matrix.tocsr()
+    a.sort_indices()
+    n_col, n_row = a.shape[1], a.shape[0]
+    h = new_highs()
+    h.passModel(
+        n_col, n_row, int(a.nnz), int(highspy.MatrixFormat.kRowwise),
+        int(highspy.ObjSense.kMinimize), 0.0,
+        np.asarray(cost, dtype=float), np.asarray(col_lower, dtype=float),
+        np.asarray(col_upper, dtype=float), np.asarray(row_lower, dtype=float),
+        np.asarray(row_upper, dtype=float), a.indptr.astype(np.int32),
+        a.indices.astype(np.int32), a.data.astype(float), np.zeros(n_col, dtype=np.int32),
+    )
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"{what} did not solve: {h.modelStatusToString(h.getModelStatus())}")
+    return np.asarray(h.getSolution().col_value, dtype=float)

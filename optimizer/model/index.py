@@ -1,0 +1,109 @@
+"""The model's index: which Pyomo rows carry which rule scope, capacity or demand.
+
+Every model module that writes a row a buyer can name (a rule scope, a
+supplier's capacity, a demand) records it here, so that the solve layer and
+the analyses find rows through typed fields instead of reading attributes of
+the Pyomo model back by name. ``build_model`` puts one :class:`ModelIndex` on
+the model as ``m.model_index``.
+
+Where a rule's limit enters its row (:attr:`RuleRow.limit_at`):
+
+* ``coefficient``: share, average and top-k rows read ``... - limit * X <= 0``
+  (or ``>= 0``): the limit is minus the coefficient of the covered volume X;
+* ``upper`` / ``lower``: volume and count rows read ``V <= limit`` or
+  ``V >= limit``: the limit is the row's bound;
+* HHI caps have no row of their own: their tangent cuts
+  ``sum_g a_g V_g - sqrt(limit) X <= 0`` are added while solving
+  (:attr:`ModelIndex.hhi_cuts`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from optimizer.data import RuleScope
+
+LimitAt = Literal["coefficient", "upper", "lower"]
+
+
+@dataclass
+class RuleRow:
+    """The row of one rule scope."""
+
+    scope: RuleScope
+    #: the Pyomo constraint (one row)
+    constraint: Any
+    limit_at: LimitAt
+    #: the covered-volume variable X whose coefficient is ``-limit``
+    #: (``limit_at == "coefficient"``), else None
+    covered: Any = None
+
+
+@dataclass
+class CapacityRow:
+    """A supplier's capacity in a period: ``sum_a x[s, a, t] <= capacity`` (or,
+    for a supplier with an on/off decision, ``<= capacity * delivers``)."""
+
+    supplier: str
+    period: int
+    capacity: float
+    constraint: Any
+
+
+@dataclass
+class Trivial:
+    """A requirement that no variable can meet, found while building (no row).
+
+    ``kind`` is ``demand`` (a hard demand no lane can serve: always infeasible)
+    or ``rule`` (a floor on groups that have no lane: infeasible while the
+    rule's limit is above ``above``)."""
+
+    kind: Literal["demand", "rule"]
+    gwh: float = 0.0
+    application: str | None = None
+    period: int | None = None
+    scope: RuleScope | None = None
+    above: float = 0.0
+
+
+@dataclass
+class ModelIndex:
+    """Typed handles on the rows of a built model (see the module docstring)."""
+
+    #: scope label -> its row (every rule kind but exclusions and HHI caps)
+    rule_rows: dict[str, RuleRow] = field(default_factory=dict)
+    #: scope label -> scope, for every HHI cap with something to cover
+    hhi_scopes: dict[str, RuleScope] = field(default_factory=dict)
+    #: scope label -> the tangent cuts added so far (Pyomo constraints)
+    hhi_cuts: dict[str, list[Any]] = field(default_factory=dict)
+    #: (supplier, period) -> capacity row
+    capacity: dict[tuple[str, int], CapacityRow] = field(default_factory=dict)
+    #: (application, period) -> demand row
+    demand: dict[tuple[str, int], Any] = field(default_factory=dict)
+    #: requirements that no variable can meet (no row was written for them)
+    trivial: list[Trivial] = field(default_factory=list)
+
+    def add_rule_rows(self, constraint: Any, scopes: dict[str, RuleScope], limit_at: Any,
+                      covered: Any = None) -> None:
+        """Record the rows of an indexed constraint, one per scope label.
+
+        ``limit_at`` is a :data:`LimitAt`, or a function of the scope giving
+        one; ``covered`` a function of the scope giving its X variable."""
+        for label, scope in scopes.items():
+            at = limit_at(scope) if callable(limit_at) else limit_at
+            self.rule_rows[label] = RuleRow(scope, constraint[label], at,
+                                            covered(scope) if covered is not None else None)
+
+    def scopes_of_rule(self, name: str) -> list[str]:
+        """Labels of the scopes of rule ``name`` that have a row or cuts."""
+        labels = [k for k, r in self.rule_rows.items() if r.scope.rule.name == name]
+        labels += [k for k, s in self.hhi_scopes.items() if s.rule.name == name]
+        return labels
+
+
+def index_of(m: Any) -> ModelIndex:
+    """The index ``build_model`` put on a model."""
+    index = m.model_index
+    assert isinstance(index, ModelIndex), "not a model made by optimizer.build_model"
+    return index

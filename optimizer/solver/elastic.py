@@ -1,0 +1,80 @@
+"""The elastic copy of a model: chosen rows may be violated, at a price.
+
+    min  sum_k w_k s_k
+    s.t. the model's rows, where row r_k (a ``<=`` row) reads  a x - s_k <= b
+         (a ``>=`` or ``=`` row:  a x + s_k >= b, resp. = b),  s_k >= 0,
+
+with the purchase costs set to zero. Its optimum is the smallest weighted
+relaxation that restores a plan; the repairs (:mod:`optimizer.repair`) turn
+it into sentences. The copy lives in its own HiGHS instance, so the model the
+plan came from is left as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import highspy
+import numpy as np
+
+from optimizer.solver.highs import INF, HighsModel, new_highs
+
+
+class ElasticCopy:
+    """``ElasticCopy(hm, rows, weights)``: an elastic slack on each of ``rows``;
+    ``unbounded``: columns whose upper bound is lifted in the copy (bounds that
+    only restate an elastic row, such as a purchase's capacity)."""
+
+    def __init__(self, hm: HighsModel, rows: Sequence[int], weights: Sequence[float],
+                 unbounded: Sequence[int] = ()):
+        h = new_highs(hm.options)
+        h.passModel(hm.highs.getLp())
+        n = len(hm.columns)
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
+        free = np.asarray(unbounded, dtype=np.int32)
+        if len(free):
+            lower = np.asarray(hm.lp.col_lower, dtype=float)[free]
+            h.changeColsBounds(len(free), free, lower, np.full(len(free), INF))
+        self.n_original = n
+        self.n_slack = len(rows)
+        for row, weight in zip(rows, weights, strict=True):
+            coef = -1.0 if hm.sense[row] > 0 else 1.0
+            h.addCol(float(weight), 0.0, INF, 1, np.array([row], dtype=np.int32),
+                     np.array([coef]))
+        self.highs = h
+
+    def solve(self) -> bool:
+        self.highs.run()
+        return self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    def slack(self) -> np.ndarray:
+        """The violation of each elastic row, in the order they were given."""
+        x = np.asarray(self.highs.getSolution().col_value)
+        return x[self.n_original:]
+
+    def values(self) -> np.ndarray:
+        """The model's own columns in the elastic optimum."""
+        return np.asarray(self.highs.getSolution().col_value)[: self.n_original]
+
+    def feasible_with(self, k: int, row: int, column: int, coef: float,
+                      slack: np.ndarray) -> bool:
+        """Is there a plan when row ``row`` has coefficient ``coef`` on ``column``,
+        elastic row k's own slack is 0 and the other slacks stay at ``slack``?"""
+        h = self.highs
+        cols = self._slack_columns()
+        lower = slack.copy()
+        lower[k] = 0.0
+        h.changeColsBounds(len(cols), cols, lower, lower)
+        h.changeCoeff(row, column, coef)
+        h.run()
+        return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+
+    def reset(self, row: int, column: int, coef: float) -> None:
+        """Put a coefficient back and free every slack again."""
+        self.highs.changeCoeff(row, column, coef)
+        cols = self._slack_columns()
+        self.highs.changeColsBounds(len(cols), cols, np.zeros(len(cols)),
+                                    np.full(len(cols), INF))
+
+    def _slack_columns(self) -> np.ndarray:
+        return np.arange(self.n_original, self.n_original + self.n_slack, dtype=np.int32)
