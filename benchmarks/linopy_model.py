@@ -75,7 +75,11 @@ class _Builder:
         self.data = data
         self.m = linopy.Model(sparse=True) if sparse else linopy.Model()
         self.n = len(data.lanes)
-        self.x = self.m.add_variables(lower=0.0, coords=[_index(self.n, "lane")], name="x")
+        # x <= the supplier's capacity, as the project's model states it on each lane
+        capacity = data.supplies["capacity"].to_numpy(dtype=float)[data.supply_of_lane]
+        self.x = self.m.add_variables(
+            lower=0.0, upper=xr.DataArray(capacity, coords=[_index(self.n, "lane")]),
+            coords=[_index(self.n, "lane")], name="x")
         self.objective: list[Any] = []
 
     def lane_sum(self, positions: np.ndarray, rows: np.ndarray, dim: str, size: int,

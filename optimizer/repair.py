@@ -23,7 +23,6 @@ import numpy as np
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.index import Trivial
-from optimizer.model.shares import coverage_label
 from optimizer.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
 from optimizer.solver.elastic import ElasticCopy
 from optimizer.solver.session import Session
@@ -111,23 +110,37 @@ def elastic_copy(session: Session, rows: list[RowInfo]) -> ElasticCopy:
 
 def _exact_ratio_limit(elastic: ElasticCopy, k: int, info: RowInfo, session: Session,
                        approx: float, slack: np.ndarray) -> float:
-    """The tightest share/average limit at which the scope can hold, by bisection
-    between the broken limit and the elastic model's value."""
+    """The tightest share/average/top-k limit at which the scope can hold, by
+    bisection between the broken limit and the elastic model's value. The
+    limit enters the row as ``limit * X`` = ``limit * D`` in its bound and
+    ``limit`` on each covered unmet column (:mod:`optimizer.model.shares`)."""
     scope = info.scope
     assert scope is not None
-    col = session.column(session.m.covered_volume[coverage_label(scope.coverage)])
-    if col < 0:
+    rr = session.index.rule_rows.get(scope.label)
+    if rr is None or rr.covered is None:
         return approx
+    cols = np.array([session.column(u) for u in rr.covered.unmet], dtype=np.int64)
+    cols = cols[cols >= 0]
+    demand = rr.covered.demand
+    hm = session.hm
+
+    def row_at(limit: float) -> tuple[tuple[float, float], np.ndarray]:
+        lower, upper = float(hm.row_lower0[info.row]), float(hm.row_upper0[info.row])
+        bounds = (lower, limit * demand) if rr.side == "upper" else (limit * demand, upper)
+        return bounds, np.full(len(cols), limit)
+
     lo, hi = info.limit, approx  # the broken limit, and one that works
     for _ in range(40):
         if abs(hi - lo) <= 1e-9 * max(1.0, abs(hi)):
             break
         mid = 0.5 * (lo + hi)
-        if elastic.feasible_with(k, info.row, col, -mid, slack):
+        bounds, values = row_at(mid)
+        if elastic.feasible_with(k, slack, info.row, bounds, cols, values):
             hi = mid
         else:
             lo = mid
-    elastic.reset(info.row, col, -info.limit)
+    bounds, values = row_at(info.limit)
+    elastic.reset(info.row, bounds, cols, values)
     return hi
 
 

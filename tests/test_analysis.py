@@ -207,13 +207,13 @@ def test_automatic_analysis_skipped_is_said(write_instance, capsys, monkeypatch)
 
     path = str(write_instance(world(rules=[CAP30])))
     assert main(["solve", path]) == 0
-    # 4 variables (3 purchases and the covered volume of the cap): analysed
+    # 3 variables (the purchases): analysed
     assert "skipped" not in capsys.readouterr().out
-    monkeypatch.setattr(optimizer.api, "ANALYSIS_AUTO_LIMIT", 3)
+    monkeypatch.setattr(optimizer.api, "ANALYSIS_AUTO_LIMIT", 2)
     assert main(["solve", path]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "rule total costs and the concentration report skipped: the model has 4 " \
-        "variables (they run by themselves up to 3; --analysis runs them anyway)" in out
+    assert "rule total costs and the concentration report skipped: the model has 3 " \
+        "variables (they run by themselves up to 2; --analysis runs them anyway)" in out
     assert main(["solve", path, "--no-analysis"]) == 0  # asked for: nothing to say
     assert "skipped" not in capsys.readouterr().out
 

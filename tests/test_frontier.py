@@ -246,20 +246,18 @@ def test_numerics_are_checked_against_the_swept_matrix(write_instance):
     assert "warning" not in row
     session = sw.session
     hm = session.hm
+    # the cap reads V <= limit x 100 (covered demand, no unmet allowed): bound 30
     (cap_label,) = session.index.scopes_of_rule("cn-cap")
-    cap = session.index.rule_rows[cap_label]
-    r, c = session.row(cap.constraint), session.column(cap.covered)
-    _, _, index, value = hm.highs.getRowsEntries(1, np.array([r], dtype=np.int32))
-    held = float(np.asarray(value)[np.asarray(index) == c][0])
-    at = hm.lp.start[r] + int(np.flatnonzero(hm.lp.index[hm.lp.start[r]:hm.lp.start[r + 1]]
-                                             == c)[0])
-    assert held == -0.3 and hm.lp.value[at] == -0.3
+    r = session.row(session.index.rule_rows[cap_label].constraint)
+    _, _, _, held, _ = hm.highs.getRows(1, np.array([r], dtype=np.int32))
+    assert float(np.asarray(held)[0]) == approx(30.0) and hm.lp.row_upper[r] == approx(30.0)
     (volume_label,) = session.index.scopes_of_rule("cn-volume")
     volume_row = session.row(session.index.rule_rows[volume_label].constraint)
     assert hm.lp.row_upper[volume_row] == 20.0
-    # a copy at a cap of 10% would see 20 - 0.1 x 100 = 10 GWh over the row
-    hm.lp.value[at] = -0.1
-    assert "breaks a constraint by 10" in (hm.trouble() or "")
+    # a copy at a cap of 10% would see 20 GWh on a row bounded by 0.1 x 100 = 10:
+    # 10 over, relative to the bound's size 10
+    hm.lp.row_upper[r] = 10.0
+    assert "breaks a constraint by 1 (relative)" in (hm.trouble() or "")
 
 
 def test_progress_is_reported(write_instance):

@@ -128,6 +128,23 @@ def test_hhi_rule_cost_alone(solve_dict):
     assert rule_summary(res, "hhi") == pytest.approx(hhi_cost(0.5) - 4000, abs=HHI_ABS)
 
 
+def test_a_share_cap_where_demand_may_go_unmet_is_swept_both_ways(write_instance):
+    # grid demand may go unmet at 45 USD/kWh. With CN <= L x X (X = what is bought):
+    # buying X costs 40 L + 50 (1 - L) = 50 - 10 L per GWh (CATL up to its share, the
+    # rest from LGES), less than 45 only for L > 0.5. So 0.6: 100 x 44 = 4400;
+    # 0.4: nothing bought, 4500 unmet. X = 100 - unmet enters the row through the
+    # unmet column, whose coefficient follows the limit.
+    inst = world(rules=[{"name": "cn-cap", "kind": "max_share", "by": "control",
+                         "group": ["CN"], "limit": 0.6}])
+    inst["applications"][0]["unmet_penalty"] = 45
+    path = write_instance(inst)
+    df = optimizer.frontier(path, "cn-cap", [0.6, 0.4, 0.6, 0.7])
+    assert df["objective"].tolist() == pytest.approx([4400, 4500, 4400, 4300], rel=1e-9)
+    assert df["unmet_gwh"].tolist() == pytest.approx([0, 100, 0, 0], abs=1e-9)
+    # 0.6: a point tighter costs 10 per GWh on 100 GWh: 10 per point
+    assert df["marginal_cost"].iloc[0] == pytest.approx(10.0)
+
+
 # ------------------------------------------------------------------ top-k
 TOP2 = {"name": "top2", "kind": "max_top_share", "by": "company", "k": 2, "limit": 0.9}
 

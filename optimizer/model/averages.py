@@ -8,7 +8,7 @@ import pyomo.core as pyo
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import total
 from optimizer.model.index import index_of
-from optimizer.model.shares import coverage_label, covered_volume_of
+from optimizer.model.shares import limit_times_covered
 from optimizer.model.soft import miss_term
 from optimizer.schema import AVERAGE_KINDS
 
@@ -20,7 +20,9 @@ def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
         min_average:  sum_i w_i x_i >= limit * X
 
     where i runs over the covered lanes, w_i is the supplier's attribute and
-    X = ``covered_volume``: the average sum(w x) / X is bounded without a division.
+    X the covered volume: the average sum(w x) / X is bounded without a
+    division. As for shares, ``limit * X`` is written ``limit * D`` in the bound
+    and ``limit * unmet`` terms in the row (:mod:`optimizer.model.shares`).
     """
     rows: dict[str, RuleScope] = {
         scope.label: scope for _, scope in data.scopes_of(*AVERAGE_KINDS)
@@ -31,12 +33,13 @@ def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     def rule(m, label):
         scope = rows[label]
         assert scope.weights is not None
-        x_total = m.covered_volume[coverage_label(scope.coverage)]
         upper = scope.rule.kind == "max_average"
+        terms, bound = limit_times_covered(m, scope)
         body = total(m.lane_vars, scope.covered, scope.weights,
-                     extra=[(-m.rule_limit[scope.rule.name], x_total),
-                            *miss_term(m, label, upper)])
-        return body <= 0 if upper else body >= 0
+                     extra=[*terms, *miss_term(m, label, upper)])
+        return body <= bound if upper else body >= bound
 
     m.average_rule = pyo.Constraint(m.AVERAGE_SCOPES, rule=rule)
-    index_of(m).add_rule_rows(m.average_rule, rows, "coefficient", covered_volume_of(m))
+    index_of(m).add_rule_rows(
+        m.average_rule, rows,
+        lambda scope: "upper" if scope.rule.kind == "max_average" else "lower", covered=True)

@@ -18,7 +18,7 @@ from optimizer.model.demand import add_demand_balance, add_unmet
 from optimizer.model.index import ModelIndex
 from optimizer.model.purchases import add_purchases
 from optimizer.model.shares import (
-    add_covered_volume,
+    add_covered_volumes,
     add_rule_limits,
     add_share_rules,
     add_volume_rules,
@@ -47,7 +47,7 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     add_purchases(m, data)
     add_unmet(m, data)
     add_rule_limits(m, data)
-    add_covered_volume(m, data)
+    add_covered_volumes(m, data)
     add_delivers(m, data)
     add_tier_volumes(m, data)
     add_counted(m, data)

@@ -20,7 +20,7 @@ import pyomo.core as pyo
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import linear, total
 from optimizer.model.index import index_of
-from optimizer.model.shares import coverage_label, covered_volume_of
+from optimizer.model.shares import limit_times_covered
 from optimizer.model.soft import miss_term
 
 HHI_TOL = 1e-6
@@ -52,6 +52,8 @@ def add_top_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
         top_excess[g] >= V_g - top_threshold                      (each group g)
         k top_threshold + sum_g top_excess[g] <= limit X          (the cap)
+
+    (``limit X`` written as in :mod:`optimizer.model.shares`).
     """
     scopes = _scopes(data, "max_top_share")
     m.top_excess_def = pyo.Constraint(
@@ -64,16 +66,15 @@ def add_top_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     def cap(m, label):
         scope = scopes[label]
         groups = list(scope.groups or {})
-        x_total = m.covered_volume[coverage_label(scope.coverage)]
+        terms, bound = limit_times_covered(m, scope)
         body = linear(None, [m.top_excess[label, g] for g in groups], extra=[
-            (float(scope.rule.k or 1), m.top_threshold[label]),
-            (-m.rule_limit[scope.rule.name], x_total),
+            (float(scope.rule.k or 1), m.top_threshold[label]), *terms,
             *miss_term(m, label, upper=True),
         ])
-        return body <= 0
+        return body <= bound
 
     m.top_share_rule = pyo.Constraint(m.TOP_SCOPES, rule=cap)
-    index_of(m).add_rule_rows(m.top_share_rule, scopes, "coefficient", covered_volume_of(m))
+    index_of(m).add_rule_rows(m.top_share_rule, scopes, "upper", covered=True)
 
 
 def add_hhi_cuts(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -103,8 +104,9 @@ def hhi_cut(m: pyo.ConcreteModel, scope: RuleScope, x: np.ndarray):
 
         sum_g (V*_g / ||V*||) V_g - sqrt(limit) X <= 0
 
-    with the limit as the model's parameter, so that a changed limit changes
-    the cut's coefficient of X (and the cut stays a tangent of the new cone)."""
+    with X written as in :mod:`optimizer.model.shares` and the limit as the
+    model's parameter, so that a changed limit changes the cut (which stays a
+    tangent of the new cone)."""
     assert scope.groups is not None
     groups = list(scope.groups)
     v = np.array([x[scope.groups[g]].sum() for g in groups])
@@ -118,6 +120,5 @@ def hhi_cut(m: pyo.ConcreteModel, scope: RuleScope, x: np.ndarray):
             positions = scope.groups[g].tolist()
             lanes.extend(positions)
             coefs.extend([vg / norm] * len(positions))
-    x_total = m.covered_volume[coverage_label(scope.coverage)]
-    root = pyo.sqrt(m.rule_limit[scope.rule.name])
-    return linear(coefs, [m.lane_vars[i] for i in lanes], extra=[(-root, x_total)]) <= 0
+    terms, bound = limit_times_covered(m, scope, pyo.sqrt(m.rule_limit[scope.rule.name]))
+    return linear(coefs, [m.lane_vars[i] for i in lanes], extra=terms) <= bound

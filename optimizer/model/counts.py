@@ -11,7 +11,7 @@ import pyomo.core as pyo
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import linear, total
 from optimizer.model.index import Trivial, index_of
-from optimizer.model.shares import coverage_label
+from optimizer.model.shares import limit_times_covered
 from optimizer.model.soft import miss_term
 from optimizer.schema import COUNT_KINDS
 
@@ -47,13 +47,16 @@ def add_count_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     def link(m, label, g):
         scope = scopes[label]
         assert scope.groups is not None
-        v = total(m.lane_vars, scope.groups[g])
         h = float(scope.rule.threshold or 0.0)
-        x_total = m.covered_volume[coverage_label(scope.coverage)]
+        terms, hd = limit_times_covered(m, scope, h)  # h X = h D - h sum(unmet)
         big_m = scope.max_covered
         if scope.rule.kind == "max_count":
-            return v - h * x_total - big_m * m.counted[label, g] <= 0
-        return v - h * x_total - h * big_m * m.counted[label, g] >= -h * big_m
+            v = total(m.lane_vars, scope.groups[g],
+                      extra=[*terms, (-big_m, m.counted[label, g])])
+            return v <= hd
+        v = total(m.lane_vars, scope.groups[g],
+                  extra=[*terms, (-h * big_m, m.counted[label, g])])
+        return v >= hd - h * big_m
 
     m.count_link = pyo.Constraint(m.COUNT_GROUPS, rule=link)
     index = index_of(m)

@@ -6,15 +6,19 @@ the analyses find rows through typed fields instead of reading attributes of
 the Pyomo model back by name. ``build_model`` puts one :class:`ModelIndex` on
 the model as ``m.model_index``.
 
-Where a rule's limit enters its row (:attr:`RuleRow.limit_at`):
+Where a rule's limit enters its row (:attr:`RuleRow.side`, :attr:`RuleRow.covered`):
 
-* ``coefficient``: share, average and top-k rows read ``... - limit * X <= 0``
-  (or ``>= 0``): the limit is minus the coefficient of the covered volume X;
-* ``upper`` / ``lower``: volume and count rows read ``V <= limit`` or
-  ``V >= limit``: the limit is the row's bound;
+* volume and count rows read ``V <= limit`` or ``V >= limit``: the limit is
+  the row's bound (``covered`` is None);
+* share, average and top-k rows compare with ``limit * X``, X the volume
+  bought for the covered applications. Every demand row says bought + unmet =
+  demand, so X = D - sum(unmet) with D the covered demand (a number): the row
+  ``... - limit * X <= 0`` is written ``... + limit * sum(unmet) <= limit * D``
+  (or ``>=``), short and without a helper variable. Changing the limit changes
+  the bound and the coefficients of the unmet demand (:attr:`covered`);
 * HHI caps have no row of their own: their tangent cuts
   ``sum_g a_g V_g - sqrt(limit) X <= 0`` are added while solving
-  (:attr:`ModelIndex.hhi_cuts`).
+  (:attr:`ModelIndex.hhi_cuts`), written the same way with sqrt(limit).
 """
 
 from __future__ import annotations
@@ -24,20 +28,30 @@ from typing import Any, Literal
 
 from optimizer.data import RuleScope
 
-LimitAt = Literal["coefficient", "upper", "lower"]
+Side = Literal["upper", "lower"]
+
+
+@dataclass
+class CoveredVolume:
+    """X, the GWh bought for some applications in a period: ``demand`` (the
+    covered demand, GWh) minus the sum of ``unmet`` (those applications' unmet
+    demand variables, where demand may go unmet)."""
+
+    demand: float
+    unmet: list[Any]
 
 
 @dataclass
 class RuleRow:
-    """The row of one rule scope."""
+    """The row of one rule scope: the limit is its ``side`` bound, times the
+    covered demand (and then also the coefficient of each unmet variable)
+    when ``covered`` is given."""
 
     scope: RuleScope
     #: the Pyomo constraint (one row)
     constraint: Any
-    limit_at: LimitAt
-    #: the covered-volume variable X whose coefficient is ``-limit``
-    #: (``limit_at == "coefficient"``), else None
-    covered: Any = None
+    side: Side
+    covered: CoveredVolume | None = None
 
 
 @dataclass
@@ -73,6 +87,8 @@ class ModelIndex:
 
     #: scope label -> its row (every rule kind but exclusions and HHI caps)
     rule_rows: dict[str, RuleRow] = field(default_factory=dict)
+    #: (period, covered applications) -> the covered volume X
+    covered: dict[tuple[int, tuple[str, ...]], CoveredVolume] = field(default_factory=dict)
     #: scope label -> scope, for every HHI cap with something to cover
     hhi_scopes: dict[str, RuleScope] = field(default_factory=dict)
     #: scope label -> the tangent cuts added so far (Pyomo constraints)
@@ -84,16 +100,16 @@ class ModelIndex:
     #: requirements that no variable can meet (no row was written for them)
     trivial: list[Trivial] = field(default_factory=list)
 
-    def add_rule_rows(self, constraint: Any, scopes: dict[str, RuleScope], limit_at: Any,
-                      covered: Any = None) -> None:
+    def add_rule_rows(self, constraint: Any, scopes: dict[str, RuleScope], side: Any,
+                      covered: bool = False) -> None:
         """Record the rows of an indexed constraint, one per scope label.
 
-        ``limit_at`` is a :data:`LimitAt`, or a function of the scope giving
-        one; ``covered`` a function of the scope giving its X variable."""
+        ``side`` is a :data:`Side`, or a function of the scope giving one;
+        ``covered``: the limit multiplies the scope's covered volume X."""
         for label, scope in scopes.items():
-            at = limit_at(scope) if callable(limit_at) else limit_at
+            at = side(scope) if callable(side) else side
             self.rule_rows[label] = RuleRow(scope, constraint[label], at,
-                                            covered(scope) if covered is not None else None)
+                                            self.covered[scope.coverage] if covered else None)
 
     def scopes_of_rule(self, name: str) -> list[str]:
         """Labels of the scopes of rule ``name`` that have a row or cuts."""

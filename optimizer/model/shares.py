@@ -1,11 +1,16 @@
 """Share and volume rules: caps and floors on what a group supplies.
 
 A share rule compares the volume V bought from a group with the volume X
-bought for the covered applications in the period. X is a variable of its own
-(``covered_volume``), defined once per (period, covered applications) and
-shared by every rule over that coverage, so a cap on each of 2,000 companies
-costs 2,000 short rows rather than 2,000 rows as long as the whole period.
-Shares stay linear: V <= limit * X, never V / X.
+bought for the covered applications in the period. Shares stay linear:
+V <= limit * X, never V / X. X needs no variable: every demand row says
+bought + unmet = demand, so X = D - sum(unmet), with D the covered demand (a
+number) and the unmet demand of the covered applications (where demand may go
+unmet; none where it is hard). The row
+
+    V - limit * X <= 0      is written      V + limit * sum(unmet) <= limit * D
+
+short (the group's lanes and a few unmet columns) and with no helper variable
+defined by an equality, which would slow HiGHS down (benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -14,14 +19,9 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.common import total
-from optimizer.model.index import Trivial, index_of
+from optimizer.model.index import CoveredVolume, Trivial, index_of
 from optimizer.model.soft import miss_term
 from optimizer.schema import SHARE_KINDS, VOLUME_KINDS
-
-
-def coverage_label(coverage: tuple[int, tuple[str, ...]]) -> tuple[int, str]:
-    period, apps = coverage
-    return int(period), "+".join(apps)
 
 
 def add_rule_limits(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -32,39 +32,39 @@ def add_rule_limits(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.rule_limit = pyo.Param(m.RULES, initialize=limits, mutable=True)
 
 
-def add_covered_volume(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """Variable ``covered_volume[t, apps] >= 0`` and its definition
+def add_covered_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """The covered volume X of every (period, applications) some rule refers to:
 
-        covered_volume[t, apps] = sum_{s, a in apps} x[s, a, t]
+        X[t, apps] = sum_{a in apps} (demand[a, t] - unmet[a, t])
 
-    X is the one helper variable of the rule rows: it stands for a long sum
-    that many short rows share, and substituting it would make every rule row
-    as long as the period (HiGHS was 1.7-1.9x slower that way).
-    """
-    coverages: dict[tuple[int, str], RuleScope] = {}
+    recorded in the model index (``unmet`` only where it is a variable)."""
+    d = data.demand
+    demand = {(a, int(t)): float(g) for a, t, g in
+              d[["application", "period", "gwh"]].itertuples(index=False)}
+    index = index_of(m)
     for scope in data.scopes:
-        coverages.setdefault(coverage_label(scope.coverage), scope)
-    m.COVERAGES = pyo.Set(initialize=list(coverages), dimen=2, ordered=True,
-                          doc="(period, covered applications) totals used by rules")
-    m.covered_volume = pyo.Var(m.COVERAGES, within=pyo.NonNegativeReals,
-                               doc="GWh bought for the covered applications")
+        if scope.coverage in index.covered:
+            continue
+        t, apps = scope.coverage
+        index.covered[scope.coverage] = CoveredVolume(
+            float(sum(demand.get((a, int(t)), 0.0) for a in apps)),
+            [m.unmet[a, int(t)] for a in apps if (a, int(t)) in m.UNMET_ALLOWED])
 
-    def rule(m, t, apps):
-        scope = coverages[(t, apps)]
-        return total(m.lane_vars, scope.covered,
-                     extra=[(-1.0, m.covered_volume[t, apps])]) == 0
 
-    m.covered_volume_def = pyo.Constraint(m.COVERAGES, rule=rule)
+def limit_times_covered(m: pyo.ConcreteModel, scope: RuleScope, factor=None):
+    """``(terms, bound)`` for ``limit * X`` moved to a row's bound:
+    ``factor * X = factor * D - sum(factor * unmet)``, so the row gains the
+    terms ``factor * unmet`` and its bound is ``factor * D``. ``factor`` is the
+    rule's limit (a parameter of the model) unless given."""
+    covered = index_of(m).covered[scope.coverage]
+    if factor is None:
+        factor = m.rule_limit[scope.rule.name]
+    return [(factor, u) for u in covered.unmet], factor * covered.demand
 
 
 def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, extra=()):
     """V: the group's volume in the scope (plus ``extra`` terms)."""
     return total(m.lane_vars, scope.members, extra=extra)
-
-
-def covered_volume_of(m: pyo.ConcreteModel):
-    """The scope's covered volume X (for the model index)."""
-    return lambda scope: m.covered_volume[coverage_label(scope.coverage)]
 
 
 def label_is_hard(scope: RuleScope) -> bool:
@@ -76,8 +76,9 @@ def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
         max_share:  V <= limit * X (+ miss)        min_share:  V >= limit * X (- miss)
 
-    with V the group's volume and X = ``covered_volume`` of the scope; the
-    miss exists only for soft rules (:mod:`optimizer.model.soft`).
+    with V the group's volume and X the scope's covered volume, written
+    ``V + limit * sum(unmet) (-/+ miss) <= / >= limit * D`` (module docstring);
+    the miss exists only for soft rules (:mod:`optimizer.model.soft`).
     Scopes where the row would be empty or trivially true get no row.
     """
     rows: dict[str, RuleScope] = {}
@@ -91,14 +92,15 @@ def add_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def rule(m, label):
         scope = rows[label]
-        x_total = m.covered_volume[coverage_label(scope.coverage)]
         upper = scope.rule.kind == "max_share"
-        body = _group_volume(m, scope, extra=[(-m.rule_limit[scope.rule.name], x_total),
-                                              *miss_term(m, label, upper)])
-        return body <= 0 if upper else body >= 0
+        terms, bound = limit_times_covered(m, scope)
+        body = _group_volume(m, scope, extra=[*terms, *miss_term(m, label, upper)])
+        return body <= bound if upper else body >= bound
 
     m.share_rule = pyo.Constraint(m.SHARE_SCOPES, rule=rule)
-    index_of(m).add_rule_rows(m.share_rule, rows, "coefficient", covered_volume_of(m))
+    index_of(m).add_rule_rows(
+        m.share_rule, rows, lambda scope: "upper" if scope.rule.kind == "max_share" else "lower",
+        covered=True)
 
 
 def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:

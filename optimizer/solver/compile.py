@@ -194,24 +194,21 @@ def _linear_terms(bodies: list, columns: ColumnIndex) -> tuple[np.ndarray, np.nd
     col = columns.find(np.fromiter(map(id, terms), dtype=np.uint64, count=len(terms)))
     val = np.ones(len(terms))
     general: set[int] = set()
-    others = np.flatnonzero(col < 0).tolist()
-    if others:
-        products: list[int] = []
-        var_ids: list[int] = []
-        coefs: list[float] = []
-        for k in others:
-            term = terms[k]
-            if term.__class__ is MonomialTermExpression:
-                c, v = term._args_
-                products.append(k)
-                var_ids.append(id(v))
-                coefs.append(c if c.__class__ is float else float(pyo.value(c)))
-            else:
-                general.add(int(row[k]))
-        if products:
-            at = np.array(products, dtype=np.int64)
-            col[at] = columns.find(np.array(var_ids, dtype=np.uint64))
-            val[at] = coefs
+    others = np.flatnonzero(col < 0)
+    if len(others):
+        other_terms = [terms[k] for k in others.tolist()]
+        is_product = np.fromiter((t.__class__ is MonomialTermExpression for t in other_terms),
+                                 dtype=bool, count=len(other_terms))
+        general.update(row[others[~is_product]].tolist())
+        at = others[is_product]
+        if len(at):
+            pairs = [t._args_ for t, p in zip(other_terms, is_product.tolist(), strict=True)
+                     if p]
+            numbers, variables = zip(*pairs, strict=True)
+            col[at] = columns.find(np.fromiter(map(id, variables), dtype=np.uint64,
+                                               count=len(variables)))
+            # numbers, or a parameter expression (minus a rule's limit) evaluated now
+            val[at] = [c if c.__class__ is float else float(pyo.value(c)) for c in numbers]
             general.update(row[at[col[at] < 0]].tolist())  # fixed variables
     return row, col, val, general
 

@@ -56,25 +56,33 @@ class ElasticCopy:
         """The model's own columns in the elastic optimum."""
         return np.asarray(self.highs.getSolution().col_value)[: self.n_original]
 
-    def feasible_with(self, k: int, row: int, column: int, coef: float,
-                      slack: np.ndarray) -> bool:
-        """Is there a plan when row ``row`` has coefficient ``coef`` on ``column``,
-        elastic row k's own slack is 0 and the other slacks stay at ``slack``?"""
+    def feasible_with(self, k: int, slack: np.ndarray, row: int, bounds: tuple[float, float],
+                      cols: np.ndarray, values: np.ndarray) -> bool:
+        """Is there a plan when row ``row`` has these bounds and these
+        coefficients on ``cols``, elastic row k's own slack is 0 and the other
+        slacks stay at ``slack``?"""
         h = self.highs
-        cols = self._slack_columns()
+        slack_cols = self._slack_columns()
         lower = slack.copy()
         lower[k] = 0.0
-        h.changeColsBounds(len(cols), cols, lower, lower)
-        h.changeCoeff(row, column, coef)
+        h.changeColsBounds(len(slack_cols), slack_cols, lower, lower)
+        self._set_row(row, bounds, cols, values)
         h.run()
         return h.getModelStatus() == highspy.HighsModelStatus.kOptimal
 
-    def reset(self, row: int, column: int, coef: float) -> None:
-        """Put a coefficient back and free every slack again."""
-        self.highs.changeCoeff(row, column, coef)
-        cols = self._slack_columns()
-        self.highs.changeColsBounds(len(cols), cols, np.zeros(len(cols)),
-                                    np.full(len(cols), INF))
+    def reset(self, row: int, bounds: tuple[float, float], cols: np.ndarray,
+              values: np.ndarray) -> None:
+        """Put a row's bounds and coefficients back and free every slack again."""
+        self._set_row(row, bounds, cols, values)
+        slack_cols = self._slack_columns()
+        self.highs.changeColsBounds(len(slack_cols), slack_cols, np.zeros(len(slack_cols)),
+                                    np.full(len(slack_cols), INF))
+
+    def _set_row(self, row: int, bounds: tuple[float, float], cols: np.ndarray,
+                 values: np.ndarray) -> None:
+        self.highs.changeRowBounds(row, float(bounds[0]), float(bounds[1]))
+        for c, v in zip(np.asarray(cols).tolist(), np.asarray(values).tolist(), strict=True):
+            self.highs.changeCoeff(row, c, v)
 
     def _slack_columns(self) -> np.ndarray:
         return np.arange(self.n_original, self.n_original + self.n_slack, dtype=np.int32)

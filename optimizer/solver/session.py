@@ -35,8 +35,7 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.concentration import HHI_TOL, MAX_HHI_ROUNDS, hhi_cut, hhi_values
-from optimizer.model.index import ModelIndex, Trivial, index_of
-from optimizer.model.shares import coverage_label
+from optimizer.model.index import CoveredVolume, ModelIndex, Trivial, index_of
 from optimizer.solver.highs import HighsModel, SolveStatus
 from optimizer.solver.options import SolverOptions
 
@@ -228,46 +227,43 @@ class Session:
 
     def set_limit(self, rule: str, value: float) -> None:
         """Rule ``rule``'s limit := ``value``, in the Pyomo model and in HiGHS,
-        wherever it enters (a coefficient, a row bound, the HHI cuts)."""
+        wherever it enters: a row's bound, times the covered demand where the
+        row compares with ``limit * X`` (and then also the coefficients of the
+        unmet demand), with sqrt(limit) in an HHI cap's cuts."""
         if self.relaxed:
             raise RuntimeError("a limit cannot change while rows are dropped")
         value = float(value)
         self.m.rule_limit[rule] = value
-        hm = self.hm
-        coef_rows: list[int] = []
-        coef_cols: list[int] = []
-        coef_vals: list[float] = []
         for label in self.index.scopes_of_rule(rule):
             rr = self.index.rule_rows.get(label)
             if rr is not None:
-                r = self.row(rr.constraint)
-                if r < 0:
-                    continue
-                if rr.limit_at == "coefficient":
-                    c = self.column(rr.covered)
-                    if c >= 0:
-                        coef_rows.append(r)
-                        coef_cols.append(c)
-                        coef_vals.append(-value)
-                else:
-                    lower, upper = hm.row_lower0[r], hm.row_upper0[r]
-                    if rr.limit_at == "upper":
-                        upper = value
-                    else:
-                        lower = value
-                    hm.change_row_bounds(np.array([r]), np.array([lower]), np.array([upper]))
+                self._set_row_limit(self.row(rr.constraint), rr.side, rr.covered, value)
                 continue
             scope = self.index.hhi_scopes[label]
-            c = self.column(self.m.covered_volume[coverage_label(scope.coverage)])
+            covered = self.index.covered[scope.coverage]
             for cut in self.index.hhi_cuts.get(label, []):
-                r = self.row(cut)
-                if r >= 0 and c >= 0:
-                    coef_rows.append(r)
-                    coef_cols.append(c)
-                    coef_vals.append(-math.sqrt(max(value, 0.0)))
-        if coef_rows:
-            hm.change_coefficients(np.array(coef_rows), np.array(coef_cols),
-                                   np.array(coef_vals))
+                self._set_row_limit(self.row(cut), "upper", covered,
+                                    math.sqrt(max(value, 0.0)))
+
+    def _set_row_limit(self, r: int, side: str, covered: CoveredVolume | None,
+                       factor: float) -> None:
+        """Row r's ``side`` bound := factor (x the covered demand D), and the
+        coefficients of the covered unmet demand := factor."""
+        if r < 0:
+            return
+        hm = self.hm
+        bound = factor if covered is None else factor * covered.demand
+        lower, upper = hm.row_lower0[r], hm.row_upper0[r]
+        if side == "upper":
+            upper = bound
+        else:
+            lower = bound
+        hm.change_row_bounds(np.array([r]), np.array([lower]), np.array([upper]))
+        if covered is not None and covered.unmet:
+            cols = np.array([self.column(u) for u in covered.unmet])
+            keep = cols >= 0
+            hm.change_coefficients(np.full(int(keep.sum()), r), cols[keep],
+                                   np.full(int(keep.sum()), factor))
 
     def put_back(self, x: np.ndarray) -> None:
         """Make column values ``x`` HiGHS's current solution again (no basis):
