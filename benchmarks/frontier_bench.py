@@ -58,7 +58,7 @@ def _cold_heuristic(inst, rule: str, values: list[float]) -> tuple[float, list]:
     sw = Sweeper(inst, [rule])
     rows = []
     for v in values:
-        sw.session.hm.highs.clearSolver()
+        sw.session.hm.clear_solver()
         rows.append(sw.solve((v,)))
     return time.perf_counter() - t0, rows
 

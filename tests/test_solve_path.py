@@ -31,6 +31,7 @@ import math
 import tempfile
 from pathlib import Path
 
+import pyomo.core as pyo
 import pytest
 import yaml
 from hypothesis import Phase, given, settings
@@ -237,3 +238,82 @@ def test_every_analysis_path_reproduces_solve(doc):
             expected = res.objective - free.objective
             assert abs(summary[rule["name"]] - expected) <= tol + tolerance(free), \
                 (rule, summary[rule["name"]], expected)
+
+
+# ------------------------------------------------------------------ blocks
+@pytest.fixture
+def every_period_a_block(monkeypatch):
+    """Solve each independent part (here: each period) of any model as its own block."""
+    import optimizer.solver.highs as highs
+
+    monkeypatch.setattr(highs, "MIN_BLOCK_COLUMNS", 1)
+
+
+@settings(SETTINGS, max_examples=15, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(instances())
+def test_blocks_reach_the_optimum_of_the_whole(doc):
+    import optimizer.solver.highs as highs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        inst = optimizer.load_instance(_write(doc, tmp))
+        whole = optimizer.solve(inst, analysis=True)
+        saved = highs.MIN_BLOCK_COLUMNS
+        highs.MIN_BLOCK_COLUMNS = 1
+        try:
+            parts = optimizer.solve(inst, analysis=True)
+        finally:
+            highs.MIN_BLOCK_COLUMNS = saved
+    assert len(whole.session.hm.blocks) == 1
+    assert parts.status == whole.status
+    if whole.status != "optimal":
+        assert [r["message"] for r in parts.repairs] == [r["message"] for r in whole.repairs]
+        return
+    # nothing ties two periods together: at least one block per period with purchases
+    assert len(parts.session.hm.blocks) >= parts.session.data.lanes["period"].nunique()
+    tol = tolerance(whole)
+    assert abs(parts.objective - whole.objective) <= tol
+    a = whole.rule_summary.set_index("rule")["total_cost"]
+    b = parts.rule_summary.set_index("rule")["total_cost"]
+    # (duals, and so marginal costs, need not be unique in these degenerate LPs)
+    assert ((a - b).abs() <= tol + tolerance(parts)).all(), (a, b)
+
+
+def test_a_row_across_blocks_merges_them(write_instance, every_period_a_block):
+    # two periods, two blocks; a row tying a purchase of 2026 to one of 2027 (as a
+    # future multi-period rule would) makes them one block, solved cold, same answers
+    inst = world(periods=[2026, 2027], demand=[
+        {"application": "grid", "period": 2026, "gwh": 100},
+        {"application": "grid", "period": 2027, "gwh": 100}])
+    data = optimizer.prepare(optimizer.load_instance(write_instance(inst)))
+    m = optimizer.build_model(data)
+    from optimizer.solver.session import Session
+
+    session = Session(m, data)
+    assert len(session.hm.blocks) == 2
+    assert session.solve().objective == pytest.approx(8000)
+    # cn1 in 2026 + cn1 in 2027 <= 150: 50 GWh more from kr1 at 50 instead of 40
+    m.tie = pyo.Constraint(expr=m.x["cn1", "grid", 2026] + m.x["cn1", "grid", 2027] <= 150)
+    session.hm.add_constraints([m.tie])
+    assert len(session.hm.blocks) == 1
+    assert session.hm.run().objective == pytest.approx(8000 + 50 * 10)
+    x = session.lane_values()
+    assert x.sum() == pytest.approx(200)
+
+
+def test_a_multi_period_repair_and_its_irreducible_conflict(write_instance,
+                                                            every_period_a_block):
+    # China <= 30% and CATL's LFP the only cells allowed in 2027: 2027 has no plan
+    inst = world(periods=[2026, 2027], demand=[
+        {"application": "grid", "period": 2026, "gwh": 100},
+        {"application": "grid", "period": 2027, "gwh": 100}],
+        rules=[{"name": "cn-cap", "kind": "max_share", "by": "control", "group": ["CN"],
+                "limit": 0.3},
+               {"name": "only-catl", "kind": "exclude", "by": "company",
+                "group": ["LGES", "Peak"], "periods": [2027]}])
+    res = optimizer.solve(write_instance(inst))
+    assert res.status == "infeasible"
+    assert len(res.session.hm.blocks) == 2
+    assert res.conflicts == ["cn-cap"]
+    assert any("cn-cap" in item and "2027" in item for item in res.iis)
+    (fix,) = [r for r in res.repairs if r.get("rule") == "cn-cap"]
+    assert fix["period"] == 2027 and fix["required"] == pytest.approx(1.0, abs=1e-6)

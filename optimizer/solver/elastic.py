@@ -28,7 +28,7 @@ class ElasticCopy:
     def __init__(self, hm: HighsModel, rows: Sequence[int], weights: Sequence[float],
                  unbounded: Sequence[int] = ()):
         h = new_highs(hm.options)
-        h.passModel(hm.highs.getLp())
+        hm.pass_whole_model(h)
         n = len(hm.columns)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
         free = np.asarray(unbounded, dtype=np.int32)
