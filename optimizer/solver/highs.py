@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import highspy
 import numpy as np
@@ -54,6 +55,10 @@ from optimizer.solver.options import SolverOptions
 
 __all__ = ["INF", "HighsModel", "SolveStatus", "new_highs", "solve_matrices"]
 
+#: models with more columns than this release each block's HiGHS instance once the
+#: block is solved (its solution and basis kept), so that one block's solver at a
+#: time is in memory; smaller ones keep them for quick warm re-solves
+KEEP_SOLVERS_UP_TO = 300_000
 #: independent parts of the model are solved apart only when each has at least
 #: this many columns (smaller ones are solved together: a HiGHS instance has a
 #: cost of its own)
@@ -62,17 +67,21 @@ MIN_BLOCK_COLUMNS = 2000
 
 @dataclass
 class Block:
-    """Rows and columns of the model that no other block shares, in one HiGHS."""
+    """Rows and columns of the model that no other block shares, solved by one
+    HiGHS instance. A released block (``highs`` None) keeps only its last
+    solution and basis; it is rebuilt from the model's arrays when needed."""
 
     rows: list[int]
     cols: np.ndarray
-    highs: highspy.Highs
     is_mip: bool
+    highs: highspy.Highs | None = None
     #: changed since its last solve (or never solved)
     dirty: bool = True
     status: SolveStatus | None = None
-    #: columns of this block, by position in ``cols`` (for added rows)
-    local: dict[int, int] = field(default_factory=dict)
+    #: the last solution (column values, row duals, row values) and basis, kept
+    #: when the HiGHS instance is released
+    saved: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    basis: Any = field(default=None, repr=False)
 
 
 def split(lp: CompiledModel, minimum: int | None = None) -> list[tuple[np.ndarray,
@@ -124,10 +133,19 @@ class HighsModel:
     constraints in row order (one row per constraint; ranged constraints are
     not used by this project's model). ``row_of`` and ``col_of`` map Pyomo
     components (by ``id``) to positions.
+
+    The model as HiGHS should hold it lives in this object's arrays: the
+    compiled matrix (``lp``, its coefficients kept up to date), the current
+    row and column bounds, and the rows added since. Each block's HiGHS
+    instance mirrors its part; with ``keep_solvers=False`` (the default above
+    :data:`KEEP_SOLVERS_UP_TO` columns) an instance is
+    released as soon as its block is solved (its solution and basis kept) and
+    rebuilt, warm from that basis, when the block is solved again: a model of
+    a million lanes then holds one block's solver at a time.
     """
 
     def __init__(self, model: pyo.ConcreteModel, options: SolverOptions | None = None,
-                 compiler: str = "bulk"):
+                 compiler: str = "bulk", keep_solvers: bool | None = None):
         self.model = model
         self.options = options or SolverOptions()
         t0 = time.perf_counter()
@@ -139,6 +157,9 @@ class HighsModel:
             raise ValueError(f"unknown compiler '{compiler}': use 'bulk' or 'pyomo'")
         self.compile_seconds = time.perf_counter() - t0
         self.lp = lp
+        #: None: keep them up to KEEP_SOLVERS_UP_TO columns
+        self.keep_solvers = keep_solvers if keep_solvers is not None else \
+            len(lp.columns) <= KEEP_SOLVERS_UP_TO
         self.columns = lp.columns
         self.rows = lp.rows
         self.sense = lp.sense
@@ -147,44 +168,97 @@ class HighsModel:
         self.is_mip = bool(lp.integer.any())
         t1 = time.perf_counter()
         self.user_scale = user_scale(lp)
+        self.n_compiled = len(lp.rows)
+        # the limits' bounds (restore_rows goes back to them) and the bounds now
         self.row_lower0 = lp.row_lower.copy()
         self.row_upper0 = lp.row_upper.copy()
+        self.row_lower = lp.row_lower.copy()
+        self.row_upper = lp.row_upper.copy()
+        self.col_lower = lp.col_lower.copy()
+        self.col_upper = lp.col_upper.copy()
+        #: rows added after compiling: row -> (columns, coefficients)
+        self.added: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.col_block = np.zeros(len(lp.columns), dtype=np.int64)
         self.col_local = np.zeros(len(lp.columns), dtype=np.int64)
         self.row_block = np.zeros(len(lp.rows), dtype=np.int64)
         self.row_local = np.zeros(len(lp.rows), dtype=np.int64)
-        self.blocks: list[Block] = []
-        a = sp.csr_matrix((lp.value, lp.index, lp.start), shape=(len(lp.rows), len(lp.columns)))
-        for rows, cols in split(lp):
-            self._add_block(rows, cols, a)
+        self.blocks = [Block(rows.tolist(), cols, bool(lp.integer[cols].any()))
+                       for rows, cols in split(lp)]
+        self._number_blocks()
+        if self.keep_solvers:  # else each is built when it is solved
+            for block in self.blocks:
+                self._alive(block)
         self.handoff_seconds = time.perf_counter() - t1
         self.last: SolveStatus | None = None
 
-    def _add_block(self, rows: np.ndarray, cols: np.ndarray, a: sp.csr_matrix) -> None:
-        """A HiGHS instance for these rows and columns of the compiled model."""
-        k = len(self.blocks)
-        self.col_block[cols] = k
-        self.col_local[cols] = np.arange(len(cols))
-        self.row_block[rows] = k
-        self.row_local[rows] = np.arange(len(rows))
+    # ------------------------------------------------------------- blocks
+    def _number_blocks(self) -> None:
+        """Where each row and column sits: its block and its place there."""
+        for k, block in enumerate(self.blocks):
+            self.col_block[block.cols] = k
+            self.col_local[block.cols] = np.arange(len(block.cols))
+            self.row_block[block.rows] = k
+            self.row_local[block.rows] = np.arange(len(block.rows))
+
+    def _matrix(self, rows: np.ndarray, col_at: np.ndarray, n_cols: int) -> sp.csr_matrix:
+        """These rows (compiled or added, in this order) with the current
+        coefficients; column j becomes column ``col_at[j]`` of ``n_cols``."""
         lp = self.lp
-        sub = a[rows]
-        sub = sp.csr_matrix((sub.data, self.col_local[sub.indices], sub.indptr),
-                            shape=(len(rows), len(cols)))
-        sub.sort_indices()
-        integer = lp.integer[cols]
+        compiled = rows < self.n_compiled
+        starts = lp.start[rows[compiled]].astype(np.int64)
+        lengths = lp.start[rows[compiled] + 1].astype(np.int64) - starts
+        take = np.repeat(starts - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths) + \
+            np.arange(int(lengths.sum()))
+        r_parts = [np.repeat(np.flatnonzero(compiled), lengths)]
+        c_parts = [lp.index[take].astype(np.int64)]
+        v_parts = [lp.value[take]]
+        for at in np.flatnonzero(~compiled).tolist():
+            cols, vals = self.added[int(rows[at])]
+            r_parts.append(np.full(len(cols), at))
+            c_parts.append(cols)
+            v_parts.append(vals)
+        a = sp.csr_matrix((np.concatenate(v_parts),
+                           (np.concatenate(r_parts), col_at[np.concatenate(c_parts)])),
+                          shape=(len(rows), n_cols))
+        a.sort_indices()
+        return a
+
+    def _alive(self, block: Block) -> highspy.Highs:
+        """The block's HiGHS instance, built from the arrays if it was released
+        (warm from its last basis)."""
+        if block.highs is not None:
+            return block.highs
+        rows, cols = np.asarray(block.rows, dtype=np.int64), block.cols
+        a = self._matrix(rows, self.col_local, len(cols))
+        integer = self.lp.integer[cols]
         h = new_highs(self.options)
         status = h.passModel(
-            len(cols), len(rows), int(sub.nnz), int(highspy.MatrixFormat.kRowwise),
-            int(highspy.ObjSense.kMinimize), 0.0, lp.cost[cols], lp.col_lower[cols],
-            lp.col_upper[cols], self.row_lower0[rows], self.row_upper0[rows],
-            sub.indptr.astype(np.int32), sub.indices.astype(np.int32), sub.data,
+            len(cols), len(rows), int(a.nnz), int(highspy.MatrixFormat.kRowwise),
+            int(highspy.ObjSense.kMinimize), 0.0, self.lp.cost[cols], self.col_lower[cols],
+            self.col_upper[cols], self.row_lower[rows], self.row_upper[rows],
+            a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
             integer.astype(np.int32))
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS refused the model")
         h.setOptionValue("user_bound_scale", self.user_scale[0])
         h.setOptionValue("user_objective_scale", self.user_scale[1])
-        self.blocks.append(Block(rows.tolist(), np.asarray(cols), h, bool(integer.any())))
+        if block.basis is not None:
+            h.setBasis(block.basis)
+        block.highs = h
+        return h
+
+    def _release(self, block: Block) -> None:
+        """Keep the block's solution and basis; let its HiGHS instance go."""
+        h = block.highs
+        if h is None:
+            return
+        sol = h.getSolution()
+        block.saved = (np.asarray(sol.col_value, dtype=float),
+                       np.asarray(sol.row_dual, dtype=float),
+                       np.asarray(sol.row_value, dtype=float))
+        basis = h.getBasis()
+        block.basis = basis if basis.valid else None
+        block.highs = None
 
     @property
     def highs(self) -> highspy.Highs:
@@ -192,7 +266,7 @@ class HighsModel:
         if len(self.blocks) != 1:
             raise AttributeError(f"the model is solved as {len(self.blocks)} independent "
                                  "blocks: use HighsModel's methods")
-        return self.blocks[0].highs
+        return self._alive(self.blocks[0])
 
     @cached_property
     def col_of(self) -> dict[int, int]:
@@ -228,19 +302,22 @@ class HighsModel:
         the user's (``None``: the user's); the user's applies again afterwards."""
         limit = seconds if seconds is not None else self.options.time_limit
         spent = {"seconds": 0.0}
+        todo = [b for b in self.blocks if b.dirty or b.status is None]
 
         def work() -> None:
-            todo = [b for b in self.blocks if b.dirty or b.status is None]
             for k, block in enumerate(todo):
                 # each block gets an even share of the time left (what one does
                 # not use goes to the next), so every block can find a plan
                 left = None if limit is None else \
                     max(0.0, limit - spent["seconds"]) / (len(todo) - k)
-                took = timed_run(block.highs, left if limit is not None else None,
-                                 self.options.time_limit)
+                h = self._alive(block)
+                took = timed_run(h, left, self.options.time_limit)
                 spent["seconds"] += took
-                block.status = status_of(block.highs, block.is_mip, took)
+                block.status = status_of(h, block.is_mip, took)
                 block.dirty = False
+                block.saved = None
+                if not self.keep_solvers:
+                    self._release(block)
                 if not block.status.has_solution:
                     break  # the model has no plan: the other blocks can wait
 
@@ -253,21 +330,20 @@ class HighsModel:
 
     def _combined(self, seconds: float) -> SolveStatus:
         """The model's status from its blocks' (the worst of them decides)."""
-        statuses = [b.status for b in self.blocks]
-        if any(s is None for s in statuses):
-            first = next(s for s in statuses if s is not None and not s.has_solution)
-            return SolveStatus(first.status, False, None, seconds,
-                               highs_status=first.highs_status)
-        done = [s for s in statuses if s is not None]
+        done = [b.status for b in self.blocks if b.status is not None]
+        failed = [s for s in done if not s.has_solution]
+        if len(done) < len(self.blocks) and failed:
+            return SolveStatus(failed[0].status, False, None, seconds,
+                               highs_status=failed[0].highs_status)
         for worst in ("infeasible", "unbounded", "error", "time_limit"):
             hit = [s for s in done if s.status == worst]
             if hit:
                 status, highs_status = worst, hit[0].highs_status
                 break
         else:
-            status, highs_status = "optimal", done[0].highs_status
-        has_solution = all(s.has_solution for s in done) and status in ("optimal",
-                                                                        "time_limit")
+            status, highs_status = "optimal", done[0].highs_status if done else ""
+        has_solution = bool(done) and all(s.has_solution for s in done) and \
+            status in ("optimal", "time_limit")
         objective = self.offset + sum(float(s.objective or 0.0) for s in done) \
             if has_solution else None
         best_bound = gap = None
@@ -284,7 +360,9 @@ class HighsModel:
     def clear_solver(self) -> None:
         """Forget every basis: the next run starts cold (for benchmarks)."""
         for block in self.blocks:
-            block.highs.clearSolver()
+            if block.highs is not None:
+                block.highs.clearSolver()
+            block.basis = None
             block.dirty = True
 
     def trouble(self, tol: float = 1e-6) -> str | None:
@@ -326,24 +404,34 @@ class HighsModel:
                 "for the solver to be exact; check the plan")
 
     # ----------------------------------------------------------------- results
+    def _solution(self, block: Block, which: int) -> np.ndarray:
+        """Column values (0), row duals (1) or row values (2) of a block."""
+        if block.highs is None:
+            if block.saved is None:
+                n = len(block.cols) if which == 0 else len(block.rows)
+                return np.zeros(n)
+            return block.saved[which]
+        sol = block.highs.getSolution()
+        return np.asarray((sol.col_value, sol.row_dual, sol.row_value)[which], dtype=float)
+
     def col_values(self) -> np.ndarray:
         x = np.zeros(len(self.columns))
         for block in self.blocks:
-            x[block.cols] = block.highs.getSolution().col_value
+            x[block.cols] = self._solution(block, 0)
         return x
 
     def row_duals(self) -> np.ndarray:
         y = np.zeros(len(self.rows))
         for block in self.blocks:
             if block.rows:
-                y[block.rows] = block.highs.getSolution().row_dual
+                y[block.rows] = self._solution(block, 1)
         return y
 
     def row_values(self) -> np.ndarray:
         y = np.zeros(len(self.rows))
         for block in self.blocks:
             if block.rows:
-                y[block.rows] = block.highs.getSolution().row_value
+                y[block.rows] = self._solution(block, 2)
         return y
 
     def values_of(self, variables: list) -> np.ndarray:
@@ -368,6 +456,11 @@ class HighsModel:
         MIP once more."""
         x = np.asarray(x, dtype=float)
         for block in self.blocks:
+            if block.highs is None:
+                _, duals, values = block.saved if block.saved is not None else \
+                    (None, np.zeros(len(block.rows)), np.zeros(len(block.rows)))
+                block.saved = (x[block.cols].copy(), duals, values)
+                continue
             solution = highspy.HighsSolution()
             solution.col_value = x[block.cols].tolist()
             solution.value_valid = True
@@ -387,7 +480,7 @@ class HighsModel:
                         dtype=np.int64)
         if len(cols) == 0:
             return before
-        self._change_col_bounds(cols, x[cols], x[cols])
+        self.change_col_bounds(cols, x[cols], x[cols])
         after = self.run_within(max(60.0, float(self.options.time_limit or 0)))
         if not after.has_solution or after.objective is None:
             return before
@@ -412,23 +505,21 @@ class HighsModel:
         for block in self.blocks:
             if not block.is_mip:
                 continue
-            h = block.highs
-            lp = h.getLp()
-            integer = np.flatnonzero(np.asarray(lp.integrality_, dtype=np.int64) > 0) \
-                .astype(np.int32)
-            lower = np.asarray(lp.col_lower_, dtype=float)[integer]
-            upper = np.asarray(lp.col_upper_, dtype=float)[integer]
-            fixed = np.round(x[block.cols[integer]])
+            integer = np.flatnonzero(self.lp.integer[block.cols]).astype(np.int32)
+            cols = block.cols[integer]
+            fixed = np.round(x[cols])
+            h = self._alive(block)
             n = len(integer)
             h.changeColsIntegrality(n, integer, np.zeros(n, dtype=np.uint8))
             h.changeColsBounds(n, integer, fixed, fixed)
+            ok = False
             try:
                 h.run()
                 ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
                 if ok and block.rows:
                     y[block.rows] = h.getSolution().row_dual
             finally:
-                h.changeColsBounds(n, integer, lower, upper)
+                h.changeColsBounds(n, integer, self.col_lower[cols], self.col_upper[cols])
                 h.changeColsIntegrality(n, integer, np.ones(n, dtype=np.uint8))
             if not ok:
                 return None
@@ -442,96 +533,63 @@ class HighsModel:
         for con in constraints:
             lower, upper, cols, vals = row_of_constraint(con, self.col_of)
             cols_arr = np.asarray(cols, dtype=np.int64)
-            touched = np.unique(self.col_block[cols_arr]) if len(cols_arr) else np.zeros(1, int)
-            if len(touched) > 1:
-                self._merge(touched.tolist())
-            k = int(self.col_block[cols_arr[0]]) if len(cols_arr) else 0
-            block = self.blocks[k]
-            local = len(block.rows)
-            block.highs.addRow(lower, upper, len(cols),
-                               self.col_local[cols_arr].astype(np.int32),
-                               np.asarray(vals, dtype=float))
-            block.dirty = True
+            vals_arr = np.asarray(vals, dtype=float)
+            touched = np.unique(self.col_block[cols_arr]).tolist() if len(cols_arr) else [0]
             r = len(self.rows)
-            block.rows.append(r)
             self.rows.append(con)
             self.row_of[id(con)] = r
+            self.added[r] = (cols_arr, vals_arr)
             sense = 0 if lower == upper else 1 if lower == -INF else -1 if upper == INF else 2
             self.sense = np.append(self.sense, np.int8(sense))
             self.row_lower0 = np.append(self.row_lower0, lower)
             self.row_upper0 = np.append(self.row_upper0, upper)
-            self.row_block = np.append(self.row_block, k)
-            self.row_local = np.append(self.row_local, local)
+            self.row_lower = np.append(self.row_lower, lower)
+            self.row_upper = np.append(self.row_upper, upper)
+            block = self.blocks[touched[0]]
+            self.row_block = np.append(self.row_block, touched[0])
+            self.row_local = np.append(self.row_local, len(block.rows))
+            block.rows.append(r)
+            block.dirty = True
+            if len(touched) > 1:
+                self._merge(touched)
+            elif block.highs is not None:
+                block.highs.addRow(lower, upper, len(cols_arr),
+                                   self.col_local[cols_arr].astype(np.int32), vals_arr)
             new.append(r)
         return np.array(new, dtype=np.int32)
 
     def _merge(self, ids: Sequence[int]) -> None:
-        """Solve these blocks as one from now on (a new row joins them): their
-        current models, side by side, in a new HiGHS (started cold)."""
-        keep = [b for k, b in enumerate(self.blocks) if k not in ids]
+        """Solve these blocks as one from now on (a row joins them): a new HiGHS
+        instance built from the arrays (started cold)."""
         parts = [self.blocks[k] for k in ids]
-        rows = [r for b in parts for r in b.rows]
-        cols = np.concatenate([b.cols for b in parts])
-        n_row, n_col = len(rows), len(cols)
-        entries_r, entries_c, entries_v = [], [], []
-        cost, col_lower, col_upper, integer = [], [], [], []
-        row_lower, row_upper = [], []
-        row_at, col_at = 0, 0
-        for b in parts:
-            lp = b.highs.getLp()
-            a = lp.a_matrix_
-            m = sp.csc_matrix((np.asarray(a.value_), np.asarray(a.index_),
-                               np.asarray(a.start_)), shape=(lp.num_row_, lp.num_col_)).tocoo()
-            entries_r.append(m.row + row_at)
-            entries_c.append(m.col + col_at)
-            entries_v.append(m.data)
-            cost.append(np.asarray(lp.col_cost_))
-            col_lower.append(np.asarray(lp.col_lower_))
-            col_upper.append(np.asarray(lp.col_upper_))
-            integer.append(np.asarray(lp.integrality_, dtype=np.int32)
-                           if len(lp.integrality_) else np.zeros(lp.num_col_, dtype=np.int32))
-            row_lower.append(np.asarray(lp.row_lower_))
-            row_upper.append(np.asarray(lp.row_upper_))
-            row_at += lp.num_row_
-            col_at += lp.num_col_
-        a = sp.csr_matrix((np.concatenate(entries_v),
-                           (np.concatenate(entries_r), np.concatenate(entries_c))),
-                          shape=(n_row, n_col))
-        a.sort_indices()
-        ints = np.concatenate(integer)
-        h = new_highs(self.options)
-        h.passModel(n_col, n_row, int(a.nnz), int(highspy.MatrixFormat.kRowwise),
-                    int(highspy.ObjSense.kMinimize), 0.0, np.concatenate(cost),
-                    np.concatenate(col_lower), np.concatenate(col_upper),
-                    np.concatenate(row_lower), np.concatenate(row_upper),
-                    a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, ints)
-        h.setOptionValue("user_bound_scale", self.user_scale[0])
-        h.setOptionValue("user_objective_scale", self.user_scale[1])
-        self.blocks = [*keep, Block(rows, cols, h, bool(ints.any()))]
-        for k, b in enumerate(self.blocks):
-            self.col_block[b.cols] = k
-            self.col_local[b.cols] = np.arange(len(b.cols))
-            self.row_block[b.rows] = k
-            self.row_local[b.rows] = np.arange(len(b.rows))
+        merged = Block(sorted(r for b in parts for r in b.rows),
+                       np.sort(np.concatenate([b.cols for b in parts])),
+                       any(b.is_mip for b in parts))
+        self.blocks = [b for k, b in enumerate(self.blocks) if k not in ids] + [merged]
+        self._number_blocks()
+        self._alive(merged)
 
-    def _by_block(self, rows: np.ndarray) -> list[tuple[Block, np.ndarray, np.ndarray]]:
-        """(block, positions in ``rows``, local rows) for each block ``rows`` touch."""
+    def _touch_rows(self, rows: np.ndarray) -> None:
+        """Put the current bounds of ``rows`` into their blocks' HiGHS."""
         rows = np.asarray(rows, dtype=np.int64)
-        out = []
         blocks = self.row_block[rows]
         for k in np.unique(blocks).tolist():
-            at = np.flatnonzero(blocks == k)
-            out.append((self.blocks[k], at, self.row_local[rows[at]].astype(np.int32)))
-        return out
-
-    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        lower = np.asarray(lower, dtype=float)
-        upper = np.asarray(upper, dtype=float)
-        for block, at, local in self._by_block(rows):
+            block = self.blocks[k]
+            block.dirty = True
+            if block.highs is None:
+                continue
+            at = rows[blocks == k]
+            local = self.row_local[at]
             # highspy's stubs omit changeRowsBounds, which the extension does provide
             block.highs.changeRowsBounds(  # type: ignore[attr-defined]
-                len(local), local, lower[at], upper[at])
-            block.dirty = True
+                len(local), local.astype(np.int32), self.row_lower[at], self.row_upper[at])
+
+    def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Bounds of ``rows`` for now (a relaxation :meth:`restore_rows` undoes)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.row_lower[rows] = lower
+        self.row_upper[rows] = upper
+        self._touch_rows(rows)
 
     def change_row_bounds(self, rows: np.ndarray, lower: np.ndarray,
                           upper: np.ndarray) -> None:
@@ -541,39 +599,53 @@ class HighsModel:
         rows = np.asarray(rows, dtype=np.int64)
         self.row_lower0[rows] = lower
         self.row_upper0[rows] = upper
-        compiled = rows[rows < len(self.lp.row_lower)]
+        compiled = rows[rows < self.n_compiled]
         self.lp.row_lower[compiled] = self.row_lower0[compiled]
         self.lp.row_upper[compiled] = self.row_upper0[compiled]
         self.set_row_bounds(rows, self.row_lower0[rows], self.row_upper0[rows])
 
     def change_coefficients(self, rows: np.ndarray, cols: np.ndarray,
                             values: np.ndarray) -> None:
-        """A[rows[k], cols[k]] := values[k] in HiGHS and in the compiled matrices
-        (rows added after compiling, such as HHI cuts, are HiGHS's alone)."""
+        """A[rows[k], cols[k]] := values[k] in HiGHS and in this object's arrays."""
         lp = self.lp
         for r, c, v in zip(np.asarray(rows).tolist(), np.asarray(cols).tolist(),
                            np.asarray(values, dtype=float).tolist(), strict=True):
-            k = int(self.row_block[r])
-            if int(self.col_block[c]) != k:
-                self._merge([k, int(self.col_block[c])])
-                k = int(self.row_block[r])
-            block = self.blocks[k]
-            block.highs.changeCoeff(int(self.row_local[r]), int(self.col_local[c]), v)
-            block.dirty = True
-            if r < len(lp.row_lower):
+            if r < self.n_compiled:
                 lo, hi = int(lp.start[r]), int(lp.start[r + 1])
                 hit = np.flatnonzero(lp.index[lo:hi] == c)
-                if len(hit):
-                    lp.value[lo + int(hit[0])] = v
+                if not len(hit):
+                    raise ValueError(f"row {r} has no entry in column {c} to change")
+                lp.value[lo + int(hit[0])] = v
+            else:
+                row_cols, row_vals = self.added[r]
+                hit = np.flatnonzero(row_cols == c)
+                if not len(hit):
+                    raise ValueError(f"row {r} has no entry in column {c} to change")
+                row_vals[hit[0]] = v
+            k = int(self.row_block[r])
+            if int(self.col_block[c]) != k:  # cannot happen: the entry ties them
+                raise AssertionError("a row and its column in different blocks")
+            block = self.blocks[k]
+            block.dirty = True
+            if block.highs is not None:
+                block.highs.changeCoeff(int(self.row_local[r]), int(self.col_local[c]), v)
 
-    def _change_col_bounds(self, cols: np.ndarray, lower: np.ndarray,
-                           upper: np.ndarray) -> None:
+    def change_col_bounds(self, cols: np.ndarray, lower: np.ndarray,
+                          upper: np.ndarray) -> None:
+        """Bounds of columns for good (e.g. a plan's purchases fixed)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        self.col_lower[cols] = lower
+        self.col_upper[cols] = upper
         blocks = self.col_block[cols]
         for k in np.unique(blocks).tolist():
-            at = np.flatnonzero(blocks == k)
-            local = self.col_local[cols[at]].astype(np.int32)
-            self.blocks[k].highs.changeColsBounds(len(local), local, lower[at], upper[at])
-            self.blocks[k].dirty = True
+            block = self.blocks[k]
+            block.dirty = True
+            if block.highs is None:
+                continue
+            at = cols[blocks == k]
+            local = self.col_local[at].astype(np.int32)
+            block.highs.changeColsBounds(len(local), local, self.col_lower[at],
+                                         self.col_upper[at])
 
     def relax_rows(self, rows: np.ndarray) -> None:
         """Drop rows (free bounds) until :meth:`restore_rows` puts them back."""
@@ -590,37 +662,16 @@ class HighsModel:
 
     # --------------------------------------------------------------- whole copies
     def pass_whole_model(self, h: highspy.Highs) -> None:
-        """Hand the whole model as HiGHS holds it now (every block's rows, bounds
-        and coefficients, in the model's own row and column order) to ``h``."""
+        """Hand the whole model as it stands now (current bounds and
+        coefficients, added rows included, in the model's own row and column
+        order) to the HiGHS instance ``h``."""
         n_row, n_col = len(self.rows), len(self.columns)
-        entries_r, entries_c, entries_v = [], [], []
-        cost, col_lower, col_upper = np.zeros(n_col), np.zeros(n_col), np.zeros(n_col)
-        integer = np.zeros(n_col, dtype=np.int32)
-        row_lower, row_upper = np.zeros(n_row), np.zeros(n_row)
-        for b in self.blocks:
-            lp = b.highs.getLp()
-            a = lp.a_matrix_
-            m = sp.csc_matrix((np.asarray(a.value_), np.asarray(a.index_),
-                               np.asarray(a.start_)), shape=(lp.num_row_, lp.num_col_)).tocoo()
-            rows = np.asarray(b.rows, dtype=np.int64)
-            entries_r.append(rows[m.row])
-            entries_c.append(b.cols[m.col])
-            entries_v.append(m.data)
-            cost[b.cols] = lp.col_cost_
-            col_lower[b.cols] = lp.col_lower_
-            col_upper[b.cols] = lp.col_upper_
-            if len(lp.integrality_):
-                integer[b.cols] = np.asarray(lp.integrality_, dtype=np.int32)
-            row_lower[rows] = lp.row_lower_
-            row_upper[rows] = lp.row_upper_
-        a_all = sp.csr_matrix((np.concatenate(entries_v),
-                               (np.concatenate(entries_r), np.concatenate(entries_c))),
-                              shape=(n_row, n_col))
-        a_all.sort_indices()
-        h.passModel(n_col, n_row, int(a_all.nnz), int(highspy.MatrixFormat.kRowwise),
-                    int(highspy.ObjSense.kMinimize), self.offset, cost, col_lower, col_upper,
-                    row_lower, row_upper, a_all.indptr.astype(np.int32),
-                    a_all.indices.astype(np.int32), a_all.data, integer)
+        a = self._matrix(np.arange(n_row), np.arange(n_col), n_col)
+        h.passModel(n_col, n_row, int(a.nnz), int(highspy.MatrixFormat.kRowwise),
+                    int(highspy.ObjSense.kMinimize), self.offset, self.lp.cost,
+                    self.col_lower, self.col_upper, self.row_lower, self.row_upper,
+                    a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
+                    self.lp.integer.astype(np.int32))
 
     def irreducible_subset(self) -> tuple[list[int], list[int]] | None:
         """HiGHS's irreducible infeasible subset of an infeasible LP: (rows,
@@ -633,7 +684,7 @@ class HighsModel:
         for block in self.blocks:
             if block.status is None or block.status.has_solution:
                 continue
-            h = block.highs
+            h = self._alive(block)
             h.setOptionValue("iis_strategy", 6)  # an elastic LP reduced to an irreducible set
             try:
                 status, iis = h.getIis()
