@@ -6,8 +6,10 @@ formulation:
 
 * ``x[lane] >= 0`` per eligible lane; ``unmet[demand] >= 0`` where the
   application may go unmet and its demand is positive (a masked variable);
-* one covered volume ``X[coverage] >= 0`` per (period, covered applications)
-  that some rule refers to, defined by ``X - sum_{covered} x = 0``;
+* ``x <= capacity`` of its supplier on every lane (as the project states it);
+* the covered volume of a (period, covered applications), written as the
+  project writes it: X = D - sum(unmet), D the covered demand, so ``limit * X``
+  is ``limit * D`` on the right-hand side and ``limit * unmet`` in the row;
 * demand ``sum x + unmet = demand``, capacity ``sum_{lanes of (s, t)} x <= capacity``;
 * share rules ``V - limit X <= 0`` (``>= 0``), volume rules ``V <= limit``
   (``>= limit``), average rules ``sum_{covered} w x - limit X <= 0`` (``>= 0``),
@@ -161,26 +163,31 @@ class _Builder:
                                                    coords=[_index(len(used), "supply")]),
                           name="capacity")
 
-        # ---- covered volumes: X - sum_{covered} x = 0 -------------------------------------
-        coverage_id: dict[Any, int] = {}
-        covered: list[np.ndarray] = []
+        # ---- covered volumes: X = D - sum(unmet), as the project writes it ----------------
+        d_period = demand["period"].to_numpy()
+        d_app = demand["application"].to_numpy()
+        cover: dict[Any, tuple[float, np.ndarray]] = {}
         for s in data.scopes:
-            if s.coverage not in coverage_id:
-                coverage_id[s.coverage] = len(covered)
-                covered.append(s.covered)
-        nc = len(covered)
-        X = m.add_variables(lower=0.0, coords=[_index(nc, "coverage")], name="X")
-        if nc:
-            pos, rows = self.rows_of(covered)
-            m.add_constraints(X - self.lane_sum(pos, rows, "coverage", nc) == 0,
-                              name="covered_volume")
+            if s.coverage not in cover:
+                t, apps = s.coverage
+                sel = (d_period == t) & np.isin(d_app, list(apps))
+                cover[s.coverage] = (float(gwh[sel].sum()), np.flatnonzero(sel & allowed))
 
         def x_total(scopes: list, dim: str, limits: np.ndarray) -> Any:
-            """``limit * X`` of each scope's coverage, over ``dim``."""
-            ids = np.array([coverage_id[s.coverage] for s in scopes], dtype=np.int64)
+            """``limit * X`` of each scope's coverage, over ``dim``:
+            ``limit * D - limit * sum(unmet)`` (D the covered demand)."""
             idx = _index(len(scopes), dim)
-            picked = X.isel(coverage=xr.DataArray(ids, dims=dim, coords=[idx]))
-            return xr.DataArray(limits, coords=[idx]) * picked
+            demand_of = np.array([cover[s.coverage][0] for s in scopes])
+            const = xr.DataArray(limits * demand_of, coords=[idx])
+            pos, rows = self.rows_of([cover[s.coverage][1] for s in scopes])
+            if len(pos) == 0:
+                return const
+            picked = unmet.isel(demand=xr.DataArray(pos, dims="entry"))
+            terms = xr.DataArray(limits[rows], dims="entry") * picked
+            expr = terms.groupby(xr.DataArray(rows, dims="entry", name=dim)).sum()
+            if len(np.unique(rows)) < len(scopes):
+                expr = expr.reindex({dim: idx}).fillna(0)
+            return const - expr
 
         def add_rows(name: str, scopes: list, body: Any, upper: bool, rhs: Any = 0.0) -> None:
             miss = self.miss(name, scopes, name)

@@ -68,11 +68,20 @@ def test_naive_lp_and_linopy_reach_the_cli_optimum(small):
     # the covered volume is written out: a share row holds every covered lane
     assert lp.nnz > summary["model_size"]["nonzeros"]
 
-    # linopy in a fresh process, as run.py runs it: the project's LP, with X
+    # ... and with X a column: one more column and one definition row per coverage
+    with_x = naive_lp(optimizer.prepare(optimizer.load_instance(path)), covered=True)
+    assert with_x.cols > lp.cols and with_x.nnz < lp.nnz
+    assert solve_naive(path, covered=True)["objective"] == pytest.approx(
+        summary["objective"], rel=1e-7)
+
+    # linopy in a fresh process, as run.py runs it: the project's LP itself, the
+    # same rows, columns and (but for zeros linopy drops) nonzeros
     lin = linopy_run(path)
     assert lin["objective"] == pytest.approx(summary["objective"], rel=1e-7)
     assert lin["status"] == "ok/optimal"
-    assert lin["cols"] > lp.cols  # the covered volumes X
+    assert (lin["rows"], lin["cols"]) == (summary["model_size"]["constraints"],
+                                          summary["model_size"]["variables"])
+    assert lin["nnz"] <= summary["model_size"]["nonzeros"]
     assert lin["wall"] >= lin["imports"] + lin["data"] + lin["build"] + lin["solve"]
     assert lin["solve"] >= lin["highs_run"] > 0
 
