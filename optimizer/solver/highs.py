@@ -30,8 +30,6 @@ from typing import Any
 import highspy
 import numpy as np
 import pyomo.core as pyo
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from optimizer.solver.compile import (
     ColumnIndex,
@@ -93,22 +91,19 @@ def split(lp: CompiledModel, minimum: int | None = None) -> list[tuple[np.ndarra
     n_row, n_col = len(lp.rows), len(lp.columns)
     if n_row == 0 or n_col < 2 * minimum:
         return [(np.arange(n_row), np.arange(n_col))]
-    a = sp.csr_matrix((np.ones(lp.nnz), lp.index, lp.start), shape=(n_row, n_col))
-    graph = sp.bmat([[None, a], [a.T, None]], format="csr")
-    n, label = connected_components(graph, directed=False)
-    if n == 1:
-        return [(np.arange(n_row), np.arange(n_col))]
-    row_label, col_label = label[:n_row], label[n_row:]
-    has_row = np.zeros(n, dtype=bool)
+    col_label = _components(lp)  # a component's label is its first column
+    row_label = np.empty(n_row, dtype=np.int64)
+    filled_rows = np.diff(lp.start) > 0
+    row_label[filled_rows] = col_label[lp.index[lp.start[:-1][filled_rows]]]
+    row_label[~filled_rows] = col_label[0]  # an empty row: with the first block
+    has_row = np.zeros(n_col, dtype=bool)
     has_row[row_label] = True
-    width = np.bincount(col_label, minlength=n)
-    first = np.full(n, n_col)
-    np.minimum.at(first, col_label, np.arange(n_col))
+    width = np.bincount(col_label, minlength=n_col)
     # components in the order of their first column, gathered into groups of at
     # least `minimum` columns; a last group short of it joins the one before
-    group = np.zeros(n, dtype=np.int64)  # components without a row: the first block
+    group = np.zeros(n_col, dtype=np.int64)  # components without a row: the first block
     current, filled = 0, 0
-    for c in np.argsort(first, kind="stable").tolist():
+    for c in np.unique(col_label).tolist():
         if not has_row[c]:
             continue
         group[c] = current
@@ -124,6 +119,32 @@ def split(lp: CompiledModel, minimum: int | None = None) -> list[tuple[np.ndarra
     row_group, col_group = group[row_label], group[col_label]
     return [(np.flatnonzero(row_group == g), np.flatnonzero(col_group == g))
             for g in range(n_groups)]
+
+
+def _components(lp: CompiledModel) -> np.ndarray:
+    """A label per column: columns that share a row (directly or through other
+    columns) get the same one, the smallest column number among them. Labels
+    are passed along rows and back until nothing changes (a few rounds: every
+    row of a sourcing model is short in steps, if not in entries)."""
+    n_col = len(lp.columns)
+    label = np.arange(n_col, dtype=np.int64)
+    lengths = np.diff(lp.start)
+    filled = np.flatnonzero(lengths > 0)
+    if not len(filled):
+        return label
+    starts = lp.start[filled]
+    index = lp.index.astype(np.int64)
+    row_of_entry = np.repeat(np.arange(len(lengths)), lengths)
+    while True:
+        row_min = np.minimum.reduceat(label[index], starts)
+        new = label.copy()
+        per_row = np.full(len(lengths), np.iinfo(np.int64).max)
+        per_row[filled] = row_min
+        np.minimum.at(new, index, per_row[row_of_entry])
+        new = new[new]  # jump: a label's own label
+        if np.array_equal(new, label):
+            return label
+        label = new
 
 
 class HighsModel:
@@ -200,9 +221,11 @@ class HighsModel:
             self.row_block[block.rows] = k
             self.row_local[block.rows] = np.arange(len(block.rows))
 
-    def _matrix(self, rows: np.ndarray, col_at: np.ndarray, n_cols: int) -> sp.csr_matrix:
+    def _matrix(self, rows: np.ndarray, col_at: np.ndarray,
+                n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """These rows (compiled or added, in this order) with the current
-        coefficients; column j becomes column ``col_at[j]`` of ``n_cols``."""
+        coefficients, row-wise (start, index, value); column j becomes column
+        ``col_at[j]`` (of ``n_cols``)."""
         lp = self.lp
         compiled = rows < self.n_compiled
         starts = lp.start[rows[compiled]].astype(np.int64)
@@ -217,11 +240,8 @@ class HighsModel:
             r_parts.append(np.full(len(cols), at))
             c_parts.append(cols)
             v_parts.append(vals)
-        a = sp.csr_matrix((np.concatenate(v_parts),
-                           (np.concatenate(r_parts), col_at[np.concatenate(c_parts)])),
-                          shape=(len(rows), n_cols))
-        a.sort_indices()
-        return a
+        return _csr(np.concatenate(r_parts), col_at[np.concatenate(c_parts)],
+                    np.concatenate(v_parts), len(rows))
 
     def _alive(self, block: Block) -> highspy.Highs:
         """The block's HiGHS instance, built from the arrays if it was released
@@ -229,15 +249,14 @@ class HighsModel:
         if block.highs is not None:
             return block.highs
         rows, cols = np.asarray(block.rows, dtype=np.int64), block.cols
-        a = self._matrix(rows, self.col_local, len(cols))
+        start, index, value = self._matrix(rows, self.col_local, len(cols))
         integer = self.lp.integer[cols]
         h = new_highs(self.options)
         status = h.passModel(
-            len(cols), len(rows), int(a.nnz), int(highspy.MatrixFormat.kRowwise),
+            len(cols), len(rows), len(value), int(highspy.MatrixFormat.kRowwise),
             int(highspy.ObjSense.kMinimize), 0.0, self.lp.cost[cols], self.col_lower[cols],
             self.col_upper[cols], self.row_lower[rows], self.row_upper[rows],
-            a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
-            integer.astype(np.int32))
+            start, index, value, integer.astype(np.int32))
         if status == highspy.HighsStatus.kError:
             raise RuntimeError("HiGHS refused the model")
         h.setOptionValue("user_bound_scale", self.user_scale[0])
@@ -666,12 +685,11 @@ class HighsModel:
         coefficients, added rows included, in the model's own row and column
         order) to the HiGHS instance ``h``."""
         n_row, n_col = len(self.rows), len(self.columns)
-        a = self._matrix(np.arange(n_row), np.arange(n_col), n_col)
-        h.passModel(n_col, n_row, int(a.nnz), int(highspy.MatrixFormat.kRowwise),
+        start, index, value = self._matrix(np.arange(n_row), np.arange(n_col), n_col)
+        h.passModel(n_col, n_row, len(value), int(highspy.MatrixFormat.kRowwise),
                     int(highspy.ObjSense.kMinimize), self.offset, self.lp.cost,
                     self.col_lower, self.col_upper, self.row_lower, self.row_upper,
-                    a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
-                    self.lp.integer.astype(np.int32))
+                    start, index, value, self.lp.integer.astype(np.int32))
 
     def irreducible_subset(self) -> tuple[list[int], list[int]] | None:
         """HiGHS's irreducible infeasible subset of an infeasible LP: (rows,
@@ -704,3 +722,13 @@ class HighsModel:
             "nonzeros": int(self.lp.nnz),
             "binaries": int(self.lp.integer.sum()),
         }
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
+         n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise (start, index, value) from entries (no entry twice), each row's
+    columns in order, as HiGHS takes them."""
+    order = np.lexsort((cols, rows))
+    start = np.zeros(n_rows + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=start[1:])
+    return start, cols[order].astype(np.int32), values[order].astype(float)
