@@ -42,7 +42,7 @@ import pyomo  # noqa: E402
 
 import optimizer  # noqa: E402
 from benchmarks.generate import generate, write  # noqa: E402
-from optimizer.sweep import Sweeper, frontier  # noqa: E402
+from optimizer.analysis.frontier import Sweeper, frontier  # noqa: E402
 
 
 def _instance(seed: int, suppliers: int, applications: int, periods: int):

@@ -27,27 +27,27 @@ _WHERE = {
     "prepare": "optimizer.data",
     "InputError": "optimizer.errors",
     "Problem": "optimizer.errors",
-    "Instance": "optimizer.instance",
-    "load_instance": "optimizer.io",
+    "Instance": "optimizer.input.instance",
+    "load_instance": "optimizer.input",
     "build_model": "optimizer.model",
     "Result": "optimizer.results",
     "robust": "optimizer.scenarios",
     "stress": "optimizer.scenarios",
     "SolverOptions": "optimizer.solver.options",
-    "frontier": "optimizer.sweep",
+    "frontier": "optimizer.analysis.frontier",
 }
 
 if TYPE_CHECKING:
+    from optimizer.analysis.frontier import frontier
     from optimizer.api import default_instance_path, solve, solve_model
     from optimizer.data import ModelData, prepare
     from optimizer.errors import InputError, Problem
-    from optimizer.instance import Instance
-    from optimizer.io import load_instance
+    from optimizer.input import load_instance
+    from optimizer.input.instance import Instance
     from optimizer.model import build_model
     from optimizer.results import Result
     from optimizer.scenarios import robust, stress
     from optimizer.solver.options import SolverOptions
-    from optimizer.sweep import frontier
 
 
 def __getattr__(name: str):

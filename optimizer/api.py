@@ -19,12 +19,14 @@ from typing import Any
 import pyomo.core as pyo
 from pyomo.common.gc_manager import PauseGC
 
-from optimizer.analysis import Budget, budget_warning, concentration, mip_budget, rule_costs
+from optimizer.analysis.budget import Budget, budget_warning, mip_budget
+from optimizer.analysis.concentration import concentration
+from optimizer.analysis.repair import explain_infeasible, trivial_repairs
+from optimizer.analysis.rule_costs import rule_costs
 from optimizer.data import ModelData, prepare
-from optimizer.instance import Instance
-from optimizer.io import load_instance
+from optimizer.input import load_instance
+from optimizer.input.instance import Instance
 from optimizer.model import build_model
-from optimizer.repair import explain_infeasible, trivial_repairs
 from optimizer.results import Result, plan_from_solution
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session

@@ -1,7 +1,7 @@
 """An independent check of a plan: does it meet demand, capacity and every rule, and
 what does it cost?
 
-Everything is recomputed from the validated :class:`~optimizer.instance.Instance`
+Everything is recomputed from the validated :class:`~optimizer.input.instance.Instance`
 and the plan (GWh per supplier, application and period) alone. Nothing here
 uses the optimization model, the solver or :mod:`optimizer.data`: eligibility,
 capacities, prices, tariffs, tiers, rule scopes and groups are worked out
@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputError, Location, Problem, did_you_mean
-from optimizer.instance import Instance
-from optimizer.schema import Rule
+from optimizer.input.instance import Instance
+from optimizer.input.schema import Rule
 
 #: default relative tolerance of every comparison
 TOL = 1e-6
@@ -207,7 +207,7 @@ def read_plan(path: str, inst: Instance) -> pd.DataFrame:
     columns are ignored). Raises :class:`InputError` with every problem."""
     from pathlib import Path
 
-    from optimizer.io.sources import read_csv
+    from optimizer.input.sources import read_csv
 
     problems: list[Problem] = []
     p = Path(path)

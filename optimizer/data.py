@@ -1,6 +1,6 @@
 """Model data: everything the optimization model needs, as plain tables.
 
-This is where an :class:`~optimizer.instance.Instance` becomes numbers:
+This is where an :class:`~optimizer.input.instance.Instance` becomes numbers:
 which supplier can deliver to which application in which period (a *lane*),
 at what landed unit cost, under which rule scopes. No Pyomo here: the model
 modules read these tables and trust them.
@@ -16,9 +16,9 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
-from optimizer.instance import Instance
-from optimizer.schema import AVERAGE_KINDS, GROUPED_KINDS, Rule
-from optimizer.validate import text
+from optimizer.input.instance import Instance
+from optimizer.input.schema import AVERAGE_KINDS, GROUPED_KINDS, Rule
+from optimizer.input.validate import text
 
 #: the columns a rule's ``by`` can name besides declared attributes
 GROUP_COLUMNS = ("supplier", "company", "country", "control", "bloc", "chemistry", "family")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.schema import (
+from optimizer.input.schema import (
     AVERAGE_KINDS,
     CONCENTRATION_KINDS,
     COUNT_KINDS,

@@ -50,8 +50,8 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from optimizer.data import GROUP_COLUMNS, ModelData, prepare
-from optimizer.instance import Instance
-from optimizer.schema import Distribution, Factor, Scenario
+from optimizer.input.instance import Instance
+from optimizer.input.schema import Distribution, Factor, Scenario
 from optimizer.solver.options import SolverOptions
 
 #: the name of the base case in tables
@@ -653,7 +653,7 @@ def _play_on(shared: tuple[ScenarioData, list[Plan]], cases: list[Case],
 # ----------------------------------------------------------------------------- analyses
 def _instance(instance: str | Path | Instance | None) -> Instance:
     from optimizer.api import default_instance_path
-    from optimizer.io import load_instance
+    from optimizer.input import load_instance
 
     if instance is None:
         instance = default_instance_path()
@@ -995,7 +995,7 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
 def write_stress(res: StressResult, out: str | Path) -> list[Path]:
     """scenarios.csv, shortfalls.csv, allocation.csv (the plan played out),
     n_minus_1.csv (with --n-1) and summary.json."""
-    from optimizer.output import OutputDir
+    from optimizer.report.files import OutputDir
 
     od = OutputDir(out)
     try:
@@ -1014,7 +1014,7 @@ def write_stress(res: StressResult, out: str | Path) -> list[Path]:
 def write_robust(res: RobustResult, out: str | Path) -> list[Path]:
     """summary.json, allocation.csv (the robust plan), allocation_deterministic.csv,
     scenarios.csv (both plans per case, and the wait-and-see cost)."""
-    from optimizer.output import OutputDir
+    from optimizer.report.files import OutputDir
 
     od = OutputDir(out)
     try:

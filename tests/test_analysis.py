@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optimizer
-from optimizer.analysis import Budget, budget_warning
+from optimizer.analysis.budget import Budget, budget_warning
 from optimizer.cli import main
 from tests.conftest import supplier, world
 

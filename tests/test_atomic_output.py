@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from optimizer import output
 from optimizer.cli import main
+from optimizer.report import files as output
 from tests.conftest import world
 
 CAP30 = {"name": "china-cap", "kind": "max_share", "by": "control", "group": ["CN"],

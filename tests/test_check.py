@@ -25,7 +25,7 @@ from benchmarks.generate import generate, write
 from optimizer.check import check_plan, read_plan
 from optimizer.cli import main
 from optimizer.errors import InputError
-from optimizer.schema import Rule
+from optimizer.input.schema import Rule
 from tests.conftest import supplier, world
 from tests.reference.check import check_plan as ref_check
 from tests.reference.check import plan_cost as ref_cost

@@ -165,11 +165,12 @@ def test_light_commands_start_without_the_solving_stack(write_instance, argv):
 
 def test_frontier_stays_the_function_after_its_module_is_imported():
     """``optimizer.frontier`` is the sweep function, bound on first use; the
-    module that holds it is ``optimizer.sweep``, so importing that module
+    module that holds it is ``optimizer.analysis.frontier``, so importing that module
     cannot rebind the name to a module."""
-    code = ("import optimizer.sweep, optimizer\n"
+    code = ("import optimizer.analysis.frontier, optimizer\n"
             "from optimizer import frontier\n"
-            "print(optimizer.frontier is frontier is optimizer.sweep.frontier, callable(frontier))")
+            "print(optimizer.frontier is frontier is optimizer.analysis.frontier.frontier,"
+            " callable(frontier))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=True)
     assert proc.stdout.split() == ["True", "True"]

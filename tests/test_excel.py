@@ -20,10 +20,10 @@ import yaml
 import optimizer
 from benchmarks.generate import generate, write
 from optimizer.cli import main
-from optimizer.commands.convert import comparable
+from optimizer.cli.commands.convert import comparable
 from optimizer.errors import InputError
-from optimizer.io import load_instance
-from optimizer.schema import TABLES
+from optimizer.input import load_instance
+from optimizer.input.schema import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 

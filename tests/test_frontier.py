@@ -19,8 +19,15 @@ import pytest
 
 import optimizer
 from benchmarks.generate import generate, write
+from optimizer.analysis.frontier import (
+    FrontierError,
+    Sweeper,
+    _assemble,
+    check_axes,
+    frontier,
+    value_range,
+)
 from optimizer.cli import main
-from optimizer.sweep import FrontierError, Sweeper, _assemble, check_axes, frontier, value_range
 from tests.conftest import world
 from tests.reference.model import solve as ref_solve
 

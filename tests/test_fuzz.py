@@ -110,8 +110,8 @@ def _bases(work: Path) -> list[tuple[str, Path]]:
     gen = generate(1, 8, 2, 2, features={"fixed_cost", "min_order", "count", "tiers"})
     out.append(("csv", write(gen, work / "generated")))
     try:
-        from optimizer.io import load_instance
-        from optimizer.io.workbook import write_workbook
+        from optimizer.input import load_instance
+        from optimizer.input.workbook import write_workbook
     except ImportError:  # no Excel support in this version: no workbook cases
         return out
     xlsx = work / "world.xlsx"

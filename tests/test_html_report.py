@@ -31,9 +31,10 @@ import pandas as pd
 import pytest
 
 import optimizer
-from optimizer.cli import EXIT_NO_PLAN, EXIT_PLAN, main
-from optimizer.html_report import MAX_SERIES, mix_series, render_html
-from optimizer.output import write_result
+from optimizer.cli import main
+from optimizer.cli.common import EXIT_NO_PLAN, EXIT_PLAN
+from optimizer.report.files import write_result
+from optimizer.report.html import MAX_SERIES, mix_series, render_html
 
 from .conftest import world
 

@@ -19,7 +19,7 @@ from scipy.optimize import linprog
 
 from optimizer.cli import main
 from optimizer.data import prepare
-from optimizer.io import load_instance
+from optimizer.input import load_instance
 from optimizer.scenarios import (
     ScenarioError,
     cvar,

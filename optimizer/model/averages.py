@@ -6,11 +6,11 @@ from __future__ import annotations
 import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
+from optimizer.input.schema import AVERAGE_KINDS
 from optimizer.model.common import total
 from optimizer.model.index import index_of
 from optimizer.model.shares import limit_times_covered
 from optimizer.model.soft import miss_term
-from optimizer.schema import AVERAGE_KINDS
 
 
 def add_average_rules(m: pyo.ConcreteModel, data: ModelData) -> None:

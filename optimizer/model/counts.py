@@ -9,11 +9,11 @@ from __future__ import annotations
 import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
+from optimizer.input.schema import COUNT_KINDS
 from optimizer.model.common import linear, total
 from optimizer.model.index import Trivial, index_of
 from optimizer.model.shares import limit_times_covered
 from optimizer.model.soft import miss_term
-from optimizer.schema import COUNT_KINDS
 
 
 def _count_scopes(data: ModelData) -> dict[str, RuleScope]:

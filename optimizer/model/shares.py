@@ -18,10 +18,10 @@ from __future__ import annotations
 import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
+from optimizer.input.schema import SHARE_KINDS, VOLUME_KINDS
 from optimizer.model.common import total
 from optimizer.model.index import CoveredVolume, Trivial, index_of
 from optimizer.model.soft import miss_term
-from optimizer.schema import SHARE_KINDS, VOLUME_KINDS
 
 
 def add_rule_limits(m: pyo.ConcreteModel, data: ModelData) -> None:

@@ -5,7 +5,7 @@
          (a ``>=`` or ``=`` row:  a x + s_k >= b, resp. = b),  s_k >= 0,
 
 with the purchase costs set to zero. Its optimum is the smallest weighted
-relaxation that restores a plan; the repairs (:mod:`optimizer.repair`) turn
+relaxation that restores a plan; the repairs (:mod:`optimizer.analysis.repair`) turn
 it into sentences. The copy lives in its own HiGHS instance, so the model the
 plan came from is left as it was.
 """

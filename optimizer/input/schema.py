@@ -2,7 +2,7 @@
 
 Each table row is a pydantic model that refuses unknown fields, NaN and
 infinity, and values out of range. Cross-table checks (references, duplicate
-ids, missing prices) live in :mod:`optimizer.validate`; this module only knows
+ids, missing prices) live in :mod:`optimizer.input.validate`; this module only knows
 single rows and top-level settings.
 """
 

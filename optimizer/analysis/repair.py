@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from optimizer.data import ModelData, RuleScope
+from optimizer.input.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
 from optimizer.model.index import Trivial
-from optimizer.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
 from optimizer.solver.elastic import ElasticCopy
 from optimizer.solver.session import Session
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from optimizer.errors import Location, Problem
-from optimizer.schema import (
+from optimizer.input.schema import (
     Application,
     CapacityRow,
     Chemistry,

@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
-from optimizer.cli import EXIT_PLAN, UsageError
+from optimizer.cli.common import EXIT_PLAN, UsageError
 
 NAME = "convert"
 HELP = "convert an instance between YAML (+CSV) and Excel, either way"
@@ -57,8 +57,8 @@ def replace_atomically(writers: dict[Path, Callable[[Path], Any]]) -> None:
 
 def comparable(data: dict[str, Any]) -> dict[str, Any]:
     """``Instance.to_dict()`` with supplier attributes as the text rules compare."""
-    from optimizer.schema import SUPPLIER_FIELDS
-    from optimizer.validate import text
+    from optimizer.input.schema import SUPPLIER_FIELDS
+    from optimizer.input.validate import text
 
     out = dict(data)
     out["suppliers"] = [{k: (text(v) if k not in SUPPLIER_FIELDS else v) for k, v in s.items()}
@@ -71,9 +71,9 @@ def _write_text(content: str, path: Path) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.io import load_instance
-    from optimizer.io.load import read_raw
-    from optimizer.io.workbook import (
+    from optimizer.input import load_instance
+    from optimizer.input.load import read_raw
+    from optimizer.input.workbook import (
         collect_notes,
         read_notes,
         write_workbook,

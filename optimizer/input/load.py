@@ -6,12 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from optimizer.errors import InputError, Location, Problem
-from optimizer.instance import Instance
-from optimizer.io.excel import AT, SETTINGS_SHEET, read_workbook
-from optimizer.io.sources import RawInstance, read_yaml
-from optimizer.io.typed import lenient_settings, validate_settings, validate_table
-from optimizer.schema import TABLES, Settings, Supplier
-from optimizer.validate import Broken, check_instance
+from optimizer.input.excel import AT, SETTINGS_SHEET, read_workbook
+from optimizer.input.instance import Instance
+from optimizer.input.schema import TABLES, Settings, Supplier
+from optimizer.input.sources import RawInstance, read_yaml
+from optimizer.input.typed import lenient_settings, validate_settings, validate_table
+from optimizer.input.validate import Broken, check_instance
 
 YAML_SUFFIXES = (".yaml", ".yml")
 EXCEL_SUFFIXES = (".xlsx",)

@@ -132,10 +132,10 @@ def write_result(result: Result, out: str | Path,
         if result.repairs:
             od.csv("repairs.csv", pd.DataFrame(result.repairs))
         if result.has_plan and workbook:
-            from optimizer.results_xlsx import write_results_xlsx
+            from optimizer.report.xlsx import write_results_xlsx
             od.write("results.xlsx", lambda path: write_results_xlsx(result, path))
         if result.has_plan or result.status == "infeasible":
-            from optimizer.html_report import render_html
+            from optimizer.report.html import render_html
 
             with open(od.path("report.html"), "w", encoding="utf-8") as f:
                 f.write(render_html(result))

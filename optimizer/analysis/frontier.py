@@ -70,10 +70,10 @@ import pandas as pd
 
 from optimizer.data import prepare
 from optimizer.errors import did_you_mean
-from optimizer.instance import Instance
+from optimizer.input.instance import Instance
+from optimizer.input.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
 from optimizer.model import build_model
 from optimizer.results import scope_marginal_costs
-from optimizer.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
 from optimizer.solver.highs import SolveStatus
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
@@ -402,7 +402,7 @@ def frontier(
     cannot be done (unknown rule, an exclusion, values out of range).
     """
     from optimizer.api import default_instance_path
-    from optimizer.io import load_instance
+    from optimizer.input import load_instance
 
     if isinstance(rule, str):
         if values is None:
@@ -555,7 +555,7 @@ def _grid_figure(df: pd.DataFrame, rules: list[str], Figure):
 
 def write_frontier(df: pd.DataFrame, out: str | Path) -> list[Path]:
     """Write ``frontier.csv`` and ``frontier.png`` to ``out`` (atomically)."""
-    from optimizer.output import OutputDir
+    from optimizer.report.files import OutputDir
 
     od = OutputDir(out)
     try:

@@ -11,8 +11,8 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from optimizer.errors import Location, Problem, did_you_mean
-from optimizer.instance import Instance
-from optimizer.schema import (
+from optimizer.input.instance import Instance
+from optimizer.input.schema import (
     AVERAGE_KINDS,
     BUILTIN_GROUPINGS,
     MAX_NUMBER,

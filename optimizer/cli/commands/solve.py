@@ -7,7 +7,7 @@ import time
 
 from rich.console import Console
 
-from optimizer.cli import EXIT_BUG, EXIT_NO_PLAN, EXIT_PLAN, solver_args, solver_options
+from optimizer.cli.common import EXIT_BUG, EXIT_NO_PLAN, EXIT_PLAN, solver_args, solver_options
 
 NAME = "solve"
 HELP = "find the cheapest plan that obeys every rule"
@@ -52,14 +52,14 @@ def run(args: argparse.Namespace, console: Console) -> int:
 def _after_solve_imports() -> None:
     """Import what the run needs after the solve; done while HiGHS solves."""
     import optimizer.check
-    import optimizer.html_report
-    import optimizer.output
-    import optimizer.report  # noqa: F401
+    import optimizer.report.files
+    import optimizer.report.html
+    import optimizer.report.terminal  # noqa: F401
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.api import default_instance_path, solve
-    from optimizer.io import load_instance
+    from optimizer.input import load_instance
 
     t0 = time.perf_counter()
     inst = load_instance(args.instance or default_instance_path())
@@ -68,8 +68,8 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                    meanwhile=_after_solve_imports)
 
     from optimizer.check import check_plan
-    from optimizer.output import workbook_rows, write_result
-    from optimizer.report import solve_report, titled
+    from optimizer.report.files import workbook_rows, write_result
+    from optimizer.report.terminal import solve_report, titled
 
     result.timings["load"] = loaded
     if result.has_plan:

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.cli import EXIT_PLAN, UsageError, solver_args, solver_options
-from optimizer.commands.stress import money, no_plan, scenario_args
+from optimizer.cli.commands.stress import money, no_plan, scenario_args
+from optimizer.cli.common import EXIT_PLAN, UsageError, solver_args, solver_options
 
 if TYPE_CHECKING:
     from optimizer.scenarios import RobustResult

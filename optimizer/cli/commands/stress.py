@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.cli import (
+from optimizer.cli.common import (
     EXIT_NO_PLAN,
     EXIT_PLAN,
     UsageError,

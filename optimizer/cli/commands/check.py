@@ -10,7 +10,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from optimizer.cli import EXIT_NO_PLAN, EXIT_PLAN, UsageError
+from optimizer.cli.common import EXIT_NO_PLAN, EXIT_PLAN, UsageError
 
 if TYPE_CHECKING:
     from optimizer.check import CheckReport
@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.check import TOL, check_plan, read_plan
-    from optimizer.io import load_instance
+    from optimizer.input import load_instance
 
     tol = TOL if args.tolerance is None else args.tolerance
     if not 0 <= tol < 1:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from optimizer.errors import Location, Problem, did_you_mean
-from optimizer.schema import SETTINGS_KEYS, TABLES
+from optimizer.input.schema import SETTINGS_KEYS, TABLES
 
 
 @dataclass

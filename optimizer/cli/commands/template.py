@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from optimizer.cli import EXIT_PLAN, UsageError
+from optimizer.cli.common import EXIT_PLAN, UsageError
 
 NAME = "template"
 HELP = "write a blank Excel workbook to fill in (headers, a note on every column, drop-downs)"
@@ -19,8 +19,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.commands.convert import replace_atomically
-    from optimizer.io.workbook import write_template
+    from optimizer.cli.commands.convert import replace_atomically
+    from optimizer.input.workbook import write_template
 
     path = Path(args.file)
     if path.suffix.lower() != ".xlsx":

@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.output import json_safe
+from optimizer.input.schema import SHARE_KINDS
+from optimizer.report.files import json_safe
 from optimizer.results import Result
-from optimizer.schema import SHARE_KINDS
 
 #: the groupings shown as stacked bars, with their section titles
 MIX_CHARTS: tuple[tuple[str, str], ...] = (

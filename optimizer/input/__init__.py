@@ -1,5 +1,5 @@
 """Reading and writing instance files."""
 
-from optimizer.io.load import load_instance, parse_raw
+from optimizer.input.load import load_instance, parse_raw
 
 __all__ = ["load_instance", "parse_raw"]

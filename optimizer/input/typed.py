@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from optimizer.errors import Location, Problem, did_you_mean
-from optimizer.io.sources import RawTable
-from optimizer.schema import ROW_FIELDS, Row, Settings, Supplier
+from optimizer.input.schema import ROW_FIELDS, Row, Settings, Supplier
+from optimizer.input.sources import RawTable
 
 
 def _shown(value: Any) -> str:

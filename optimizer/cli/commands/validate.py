@@ -6,7 +6,7 @@ import argparse
 
 from rich.console import Console
 
-from optimizer.cli import EXIT_PLAN
+from optimizer.cli.common import EXIT_PLAN
 
 NAME = "validate"
 HELP = "check an instance file and list every problem"
@@ -17,7 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.io import load_instance
+    from optimizer.input import load_instance
 
     inst = load_instance(args.instance)
     for w in inst.warnings:

@@ -1,6 +1,6 @@
-"""The price of diversification: what each rule costs and what the rules buy.
+"""The price of diversification: what each rule costs.
 
-* :func:`rule_costs` adds ``total_cost`` to the rule table: the optimum with
+:func:`rule_costs` adds ``total_cost`` to the rule table: the optimum with
   the scope's row removed, subtracted from the optimum with it (a warm re-solve
   on the HiGHS model the plan came from, through the solve session: HHI caps
   keep their cuts and get new ones). In a linear program a scope whose rows
@@ -10,76 +10,24 @@
   In a model with binaries every re-solve is a MIP, which may take as long as
   the plan's own solve; a :class:`Budget` bounds their time, and a cost that
   is not computed, or not proven optimal, is left blank (NaN), never guessed.
-* :func:`concentration` reports HHI and top-1 / top-3 shares per period by
-  company, country, controlling country and family, for the plan and for the
-  cheapest plan with no rules at all, side by side.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field, replace
-from typing import Any, SupportsInt, cast
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
+from optimizer.analysis.budget import Budget, solve_alone
 from optimizer.data import ModelData
-from optimizer.instance import Instance
-from optimizer.results import SHARE_GROUPINGS, Result
+from optimizer.input.instance import Instance
+from optimizer.results import Result
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
 
 #: a row dual at most this (USD million per unit of the row) is zero
 DUAL_ZERO = 1e-9
-#: the automatic analysis of a model with binaries (where every re-solve is a
-#: MIP) starts no re-solve after this many seconds, or after as long as the plan's
-#: own solve took if that is longer; ``analysis=True`` (``--analysis``) lifts it
-MIP_ANALYSIS_SECONDS = 30.0
-
-
-@dataclass
-class Budget:
-    """Wall-clock seconds the analysis may spend on re-solves (``None``: no
-    limit). Each re-solve may use only the time left; a re-solve not started,
-    or stopped before it was proven optimal, leaves its cost blank (NaN)."""
-
-    seconds: float | None = None
-    started: float = field(default_factory=time.perf_counter)
-    #: blank costs, by what they are the cost of ("scope", "rule", ...)
-    blank: dict[str, int] = field(default_factory=dict)
-
-    def left(self) -> float | None:
-        if self.seconds is None:
-            return None
-        return self.seconds - (time.perf_counter() - self.started)
-
-    def spent(self) -> bool:
-        left = self.left()
-        return left is not None and left <= 0
-
-    def time_limit(self, user: float | None) -> float | None:
-        """The time limit of the next re-solve: the time left, or the user's
-        own ``time_limit`` if that comes first (``None``: no limit)."""
-        left = self.left()
-        if left is None or user is None:
-            return user if left is None else max(0.0, left)
-        return max(0.0, min(left, user))
-
-    def options(self, options: SolverOptions | None) -> SolverOptions:
-        """``options`` for a whole re-solve that may use only the time left."""
-        options = options or SolverOptions()
-        return replace(options, time_limit=self.time_limit(options.time_limit))
-
-    def missed(self, what: str) -> float:
-        self.blank[what] = self.blank.get(what, 0) + 1
-        return np.nan
-
-
-def mip_budget(solve_seconds: float) -> Budget:
-    """The automatic analysis's budget for a model with binaries."""
-    return Budget(max(MIP_ANALYSIS_SECONDS, solve_seconds))
-
 
 def _resolve_without(session: Session, labels: list[str], base: float, budget: Budget,
                      what: str) -> float:
@@ -99,8 +47,6 @@ def _exclusion_costs(inst: Instance, rule_name: str, periods: list[int] | None,
                      base: float, options: SolverOptions | None, budget: Budget,
                      what: str) -> float:
     """Optimum minus the optimum with the exclusion lifted (in ``periods`` only)."""
-    from optimizer.api import solve
-
     if budget.spent():
         return budget.missed(what)
     rules = []
@@ -111,10 +57,10 @@ def _exclusion_costs(inst: Instance, rule_name: str, periods: list[int] | None,
             keep = [t for t in (r.periods or inst.periods) if t not in periods]
             if keep:
                 rules.append(r.model_copy(update={"periods": keep}))
-    other = solve(replace(inst, rules=rules), budget.options(options), analysis=False)
+    other, _, _ = solve_alone(replace(inst, rules=rules), budget.options(options))
     if other.status != "optimal" or other.objective is None:
         return budget.missed(what)
-    return base - other.objective
+    return base - float(other.objective)
 
 
 def rule_costs(result: Result, data: ModelData, session: Session,
@@ -198,78 +144,3 @@ def rule_costs(result: Result, data: ModelData, session: Session,
     else:
         session.resolve()
     return pd.DataFrame(summary)
-
-
-def budget_warning(budget: Budget, n_scopes: int, n_rules: int) -> str | None:
-    """A sentence on the costs ``budget`` left blank, if any."""
-    if not budget.blank:
-        return None
-    parts = []
-    if budget.blank.get("rule"):
-        parts.append(f"{budget.blank['rule']} of {n_rules} rules")
-    if budget.blank.get("scope"):
-        parts.append(f"{budget.blank['scope']} of {n_scopes} rule scopes")
-    if budget.blank.get("no_rules"):
-        parts.append("the plan without rules (concentration report)")
-    if budget.seconds is not None:
-        why = (f"the analysis re-solves this model with binaries for at most "
-               f"{budget.seconds:.0f} s (as long as the solve, at least "
-               f"{MIP_ANALYSIS_SECONDS:.0f} s; --analysis lifts this)")
-    else:
-        why = "their re-solves stopped at the time limit before proving an optimum"
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"total cost left blank for {listed}: {why}"
-
-
-def _concentration_of(shares: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for (t, by), g in shares.groupby(["period", "by"], sort=True):
-        s = g.sort_values("share", ascending=False)
-        rows.append({
-            "period": int(cast(SupportsInt, t)), "by": by,
-            "hhi": float((100 * s["share"]).pow(2).sum()),
-            "top1_share": float(s["share"].iloc[0]),
-            "top1_group": str(s["group"].iloc[0]),
-            "top3_share": float(s["share"].iloc[:3].sum()),
-        })
-    return pd.DataFrame(rows)
-
-
-def concentration(result: Result, data: ModelData,
-                  options: SolverOptions | None = None,
-                  budget: Budget | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """HHI (0-10,000) and top-1/top-3 shares per period and grouping, for the plan
-    and for the cheapest plan with no rules at all; and the cost difference.
-    Without that plan (``budget`` spent, or not proven optimal) its columns
-    and the cost difference are blank."""
-    from optimizer.api import solve
-
-    budget = budget or Budget()
-    free = solve(data.instance.with_rules([]), budget.options(options), analysis=False) \
-        if not budget.spent() else None
-    if free is None or free.status != "optimal":
-        budget.missed("no_rules")
-        free = None
-    plan = _concentration_of(result.shares) if not result.shares.empty else pd.DataFrame()
-    free_shares = free.shares if free is not None else pd.DataFrame()
-    other = _concentration_of(free_shares) if not free_shares.empty else pd.DataFrame()
-    if plan.empty:
-        return plan, {}
-    if other.empty:  # no plan without rules: its columns stay blank
-        other = plan[["period", "by"]].assign(hhi=np.nan, top1_share=np.nan,
-                                              top1_group=None, top3_share=np.nan)
-    merged = plan.merge(other, on=["period", "by"], how="left", suffixes=("", "_no_rules"))
-    order = {by: i for i, by in enumerate(SHARE_GROUPINGS)}
-    merged = merged.sort_values(["period", "by"], key=lambda c: c.map(order) if c.name == "by"
-                                else c).reset_index(drop=True)
-    free_objective = free.objective if free is not None else None
-    price: dict[str, Any] = {
-        "objective": result.objective,
-        "objective_no_rules": free_objective,
-        "cost_of_rules": (result.objective - free_objective)
-        if free_objective is not None and result.objective is not None else None,
-    }
-    if price["cost_of_rules"] is not None and free_objective:
-        price["cost_of_rules_pct"] = 100 * price["cost_of_rules"] / free_objective
-    return merged, price
-

@@ -34,9 +34,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from optimizer.errors import Location, Problem, did_you_mean
-from optimizer.io.sources import RawInstance, RawTable
-from optimizer.io.typed import friendly
-from optimizer.schema import SETTINGS_KEYS, TABLES, Factor, Row, Supplier
+from optimizer.input.schema import SETTINGS_KEYS, TABLES, Factor, Row, Supplier
+from optimizer.input.sources import RawInstance, RawTable
+from optimizer.input.typed import friendly
 
 SETTINGS_SHEET = "settings"
 #: free text (sources, remarks); never read as data

@@ -29,8 +29,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.instance import Instance
-from optimizer.io.excel import (
+from optimizer.input.excel import (
     FACTOR_KEYS,
     FACTOR_PARTS,
     NOTES_SHEET,
@@ -39,8 +38,9 @@ from optimizer.io.excel import (
     required_columns,
     table_columns,
 )
-from optimizer.io.sources import RawInstance
-from optimizer.schema import BUILTIN_GROUPINGS, SETTINGS_KEYS, TABLES, RuleKind
+from optimizer.input.instance import Instance
+from optimizer.input.schema import BUILTIN_GROUPINGS, SETTINGS_KEYS, TABLES, RuleKind
+from optimizer.input.sources import RawInstance
 
 #: tables written to CSV files beside the YAML file (the others stay inline)
 CSV_TABLES = ("suppliers", "demand", "capacity", "prices", "tariffs", "price_tiers", "lanes")

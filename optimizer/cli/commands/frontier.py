@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.cli import (
+from optimizer.cli.common import (
     EXIT_INPUT,
     EXIT_NO_PLAN,
     EXIT_PLAN,
@@ -114,7 +114,7 @@ def _number(text: str, what: str, percent_ok: bool) -> float:
 
 
 def _axis_values(axis: dict[str, Any], kind: str | None) -> list[float]:
-    from optimizer.sweep import FRACTION_KINDS, value_range
+    from optimizer.analysis.frontier import FRACTION_KINDS, value_range
 
     name = axis["rule"]
     pct = kind is None or kind in FRACTION_KINDS  # an unknown rule is reported later
@@ -201,7 +201,7 @@ class LazyProgress:
 
 # --------------------------------------------------------------------------- output
 def _limit_text(v: float, kind: str) -> str:
-    from optimizer.sweep import FRACTION_KINDS
+    from optimizer.analysis.frontier import FRACTION_KINDS
 
     if kind in FRACTION_KINDS:
         return f"{100 * v:g}%"
@@ -257,8 +257,8 @@ def report_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _write_html(args: argparse.Namespace, df: pd.DataFrame) -> list:
     from optimizer.api import solve
-    from optimizer.html_report import render_html
-    from optimizer.output import OutputDir
+    from optimizer.report.files import OutputDir
+    from optimizer.report.html import render_html
 
     result = solve(args.instance, solver_options(args), analysis=False)
     page = render_html(result, frontier=report_frame(df))
@@ -276,9 +276,9 @@ def _write_html(args: argparse.Namespace, df: pd.DataFrame) -> list:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
+    from optimizer.analysis.frontier import FrontierError, frontier, write_frontier
     from optimizer.api import default_instance_path
-    from optimizer.io import load_instance
-    from optimizer.sweep import FrontierError, frontier, write_frontier
+    from optimizer.input import load_instance
 
     if args.html and not args.out:
         raise UsageError("--html writes report.html into the --out directory: give --out DIR")

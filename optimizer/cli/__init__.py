@@ -1,0 +1,104 @@
+"""Command line: ``optimizer COMMAND ...`` (also ``python -m optimizer``).
+
+Each command is a module of :mod:`optimizer.cli.commands` (``NAME``, ``HELP``,
+``add_arguments(parser)``, ``run(args, console) -> exit code``): it parses,
+calls the library and prints. What they share (exit codes, argument types)
+is in :mod:`optimizer.cli.common`.
+
+Exit codes: 0 a plan was found; 1 no feasible plan (the conflicting
+requirements are named); 2 bad input or usage; 3 an internal error (a bug:
+please report it with the output of ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from types import ModuleType
+
+from rich.console import Console
+
+from optimizer.cli.commands import (
+    check,
+    convert,
+    frontier,
+    robust,
+    solve,
+    stress,
+    template,
+    validate,
+)
+from optimizer.cli.common import EXIT_BUG, EXIT_INPUT, UsageError, print_problems
+from optimizer.errors import InputError
+
+#: the commands, in the order --help lists them
+COMMANDS: tuple[ModuleType, ...] = (solve, validate, check, frontier, stress, robust, template,
+                                    convert)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    parser = argparse.ArgumentParser(
+        prog="optimizer",
+        description="Diversified battery-cell sourcing: the cheapest plan no company or "
+                    "country can corner.",
+        epilog="Exit codes: 0 a plan (or a valid file), 1 no feasible plan, "
+               "2 bad input or usage, 3 internal error.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = {}
+    for mod in COMMANDS:
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        commands[mod.NAME] = mod
+    return parser, commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, commands = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    # a pipe or a file gets 120 columns rather than rich's 80
+    width = None if sys.stdout.isatty() else 120
+    console = Console(highlight=False, soft_wrap=False, width=width)
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_INPUT
+    try:
+        return int(commands[args.command].run(args, console))
+    except InputError as err:
+        print_problems(err_console, err)
+        return EXIT_INPUT
+    except (UsageError, NotADirectoryError, FileExistsError, PermissionError) as err:
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    except Exception as exc:  # a bug, not the user's fault
+        if args.debug:
+            traceback.print_exc()
+        else:
+            err_console.print(
+                f"[bold red]internal error[/] ({type(exc).__name__}: {exc}). This is a bug; "
+                "run again with --debug and report the traceback.", highlight=False)
+        return EXIT_BUG
+
+
+def run() -> None:
+    code = main()
+    # The work is done and every file is written and closed. Leave without
+    # tearing down a model of a million Python objects one by one (seconds).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    run()
