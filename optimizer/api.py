@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +23,15 @@ from optimizer.analysis.concentration import concentration
 from optimizer.analysis.repair import explain_infeasible, trivial_repairs
 from optimizer.analysis.rule_costs import rule_costs
 from optimizer.data import ModelData, prepare
-from optimizer.input import load_instance
+from optimizer.input import default_instance_path, load_instance
 from optimizer.input.instance import Instance
 from optimizer.model import build_model
-from optimizer.results import Result, plan_from_solution
+from optimizer.results import Result, result_from
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
 
 #: rule costs and the concentration report are computed by default up to this size
 ANALYSIS_AUTO_LIMIT = 20_000
-
-
-def default_instance_path() -> Path:
-    """The bundled default instance (North American buyer, 2026-2030)."""
-    return Path(str(resources.files("optimizer") / "data" / "north-america" / "instance.yaml"))
 
 
 def _empty_result(data: ModelData, status: str, **kw: Any) -> Result:
@@ -129,36 +123,10 @@ def _solve_model(
                              timings=timings, repairs=why.get("repairs", []),
                              conflicts=why.get("conflicts", []), iis=why.get("iis", []),
                              session=session)
-    if session.polished:
-        solver_info.update({"polished": True, "best_bound": status.best_bound,
-                            "mip_gap": status.mip_gap})
-    warnings = []
-    status.numerical_trouble = session.trouble()
-    if status.numerical_trouble:
-        solver_info["numerical_trouble"] = status.numerical_trouble
-        warnings.append(status.numerical_trouble)
     t1 = time.perf_counter()
-    session.load_into_pyomo()
-    plan = plan_from_solution(data, session, status)
+    res = result_from(data, session, status, solver_info, timings)
     timings["results"] = time.perf_counter() - t1
     timings["total_solve_step"] = time.perf_counter() - t0
-    res = Result(
-        instance=data.name,
-        status=status.status,
-        objective=float(status.objective) if status.objective is not None else None,
-        allocation=plan["allocation"],
-        unmet=plan["unmet"],
-        shares=plan["shares"],
-        rules=plan["rules"],
-        cost_breakdown=plan["cost_breakdown"],
-        solver=solver_info,
-        model_size=hm.size,
-        timings=timings,
-        usage=plan["usage"],
-        tiers=plan["tiers"],
-        session=session,
-        warnings=warnings,
-    )
     automatic = analysis is None
     if automatic:
         analysis = hm.size["variables"] <= ANALYSIS_AUTO_LIMIT

@@ -475,3 +475,39 @@ def plan_from_solution(data: ModelData, session: Session,
         "tiers": tiers.drop(columns=["unit_cost", "discount"], errors="ignore"),
         "cost_breakdown": costs,
     }
+
+
+def result_from(data: ModelData, session: Session, status: SolveStatus,
+                solver: dict[str, Any] | None = None,
+                timings: dict[str, float] | None = None) -> Result:
+    """The :class:`Result` of a solved session that has a plan: the plan's
+    tables, its numerical check, the solution written into the Pyomo
+    variables. ``solver`` and ``timings`` are carried into the result."""
+    solver = dict(solver or {})
+    if session.polished:
+        solver.update({"polished": True, "best_bound": status.best_bound,
+                       "mip_gap": status.mip_gap})
+    warnings = []
+    status.numerical_trouble = session.trouble()
+    if status.numerical_trouble:
+        solver["numerical_trouble"] = status.numerical_trouble
+        warnings.append(status.numerical_trouble)
+    session.load_into_pyomo()
+    plan = plan_from_solution(data, session, status)
+    return Result(
+        instance=data.name,
+        status=status.status,
+        objective=float(status.objective) if status.objective is not None else None,
+        allocation=plan["allocation"],
+        unmet=plan["unmet"],
+        shares=plan["shares"],
+        rules=plan["rules"],
+        cost_breakdown=plan["cost_breakdown"],
+        solver=solver,
+        model_size=session.size,
+        timings=timings if timings is not None else {},
+        usage=plan["usage"],
+        tiers=plan["tiers"],
+        session=session,
+        warnings=warnings,
+    )

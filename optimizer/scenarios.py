@@ -652,8 +652,7 @@ def _play_on(shared: tuple[ScenarioData, list[Plan]], cases: list[Case],
 
 # ----------------------------------------------------------------------------- analyses
 def _instance(instance: str | Path | Instance | None) -> Instance:
-    from optimizer.api import default_instance_path
-    from optimizer.input import load_instance
+    from optimizer.input import default_instance_path, load_instance
 
     if instance is None:
         instance = default_instance_path()

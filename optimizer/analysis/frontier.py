@@ -401,8 +401,7 @@ def frontier(
     docstring for the columns. Raises :class:`FrontierError` for a sweep that
     cannot be done (unknown rule, an exclusion, values out of range).
     """
-    from optimizer.api import default_instance_path
-    from optimizer.input import load_instance
+    from optimizer.input import default_instance_path, load_instance
 
     if isinstance(rule, str):
         if values is None:

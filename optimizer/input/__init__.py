@@ -1,5 +1,5 @@
 """Reading and writing instance files."""
 
-from optimizer.input.load import load_instance, parse_raw
+from optimizer.input.load import default_instance_path, load_instance, parse_raw
 
-__all__ = ["load_instance", "parse_raw"]
+__all__ = ["default_instance_path", "load_instance", "parse_raw"]

@@ -148,3 +148,10 @@ def _with_subject(problem: Problem) -> Problem:
             and problem.message.startswith(("must ", "is "))):
         return replace(problem, message=f"{field} {problem.message}")
     return problem
+
+
+def default_instance_path() -> Path:
+    """The bundled default instance (North American buyer, 2026-2030)."""
+    from importlib import resources
+
+    return Path(str(resources.files("optimizer") / "data" / "north-america" / "instance.yaml"))

@@ -277,8 +277,7 @@ def _write_html(args: argparse.Namespace, df: pd.DataFrame) -> list:
 
 def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.analysis.frontier import FrontierError, frontier, write_frontier
-    from optimizer.api import default_instance_path
-    from optimizer.input import load_instance
+    from optimizer.input import default_instance_path, load_instance
 
     if args.html and not args.out:
         raise UsageError("--html writes report.html into the --out directory: give --out DIR")

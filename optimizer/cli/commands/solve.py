@@ -58,8 +58,8 @@ def _after_solve_imports() -> None:
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.api import default_instance_path, solve
-    from optimizer.input import load_instance
+    from optimizer.api import solve
+    from optimizer.input import default_instance_path, load_instance
 
     t0 = time.perf_counter()
     inst = load_instance(args.instance or default_instance_path())
