@@ -245,9 +245,10 @@ def test_every_analysis_path_reproduces_solve(doc):
 def every_period_a_block(monkeypatch, request):
     """Solve each independent part (here: each period) of any model as its own
     block, its HiGHS instance kept or released once solved."""
+    import optimizer.solver.blocks as blocks
     import optimizer.solver.highs as highs
 
-    monkeypatch.setattr(highs, "MIN_BLOCK_COLUMNS", 1)
+    monkeypatch.setattr(blocks, "MIN_BLOCK_COLUMNS", 1)
     if not request.param:
         monkeypatch.setattr(highs, "KEEP_SOLVERS_UP_TO", 0)
 
@@ -255,19 +256,20 @@ def every_period_a_block(monkeypatch, request):
 @settings(SETTINGS, max_examples=15, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(instances())
 def test_blocks_reach_the_optimum_of_the_whole(doc):
+    import optimizer.solver.blocks as blocks
     import optimizer.solver.highs as highs
 
     with tempfile.TemporaryDirectory() as tmp:
         inst = optimizer.load_instance(_write(doc, tmp))
         whole = optimizer.solve(inst, analysis=True)
-        saved = highs.MIN_BLOCK_COLUMNS, highs.KEEP_SOLVERS_UP_TO
+        saved = blocks.MIN_BLOCK_COLUMNS, highs.KEEP_SOLVERS_UP_TO
         # every period a block, and each block's HiGHS released once solved (as
         # for a model of a million lanes): re-solves rebuild it from the arrays
-        highs.MIN_BLOCK_COLUMNS, highs.KEEP_SOLVERS_UP_TO = 1, 0
+        blocks.MIN_BLOCK_COLUMNS, highs.KEEP_SOLVERS_UP_TO = 1, 0
         try:
             parts = optimizer.solve(inst, analysis=True)
         finally:
-            highs.MIN_BLOCK_COLUMNS, highs.KEEP_SOLVERS_UP_TO = saved
+            blocks.MIN_BLOCK_COLUMNS, highs.KEEP_SOLVERS_UP_TO = saved
     assert len(whole.session.hm.blocks) == 1 and whole.session.hm.keep_solvers
     assert not parts.session.hm.keep_solvers
     assert parts.status == whole.status

@@ -25,6 +25,7 @@ from optimizer.data import ModelData, RuleScope
 from optimizer.input.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
 from optimizer.model.index import Trivial
 from optimizer.solver.elastic import ElasticCopy
+from optimizer.solver.elastic import irreducible_subset as whole_irreducible_subset
 from optimizer.solver.session import Session
 
 #: price per unit of violation in the elastic model
@@ -264,7 +265,7 @@ def removable_conflicts(session: Session, max_rules: int = 60) -> list[str]:
 
 def irreducible_subset(data: ModelData, session: Session) -> list[str]:
     """HiGHS's irreducible infeasible subset, named in business terms (LP only)."""
-    found = session.hm.irreducible_subset()
+    found = whole_irreducible_subset(session.hm)
     if found is None:
         return []
     rows, cols = found

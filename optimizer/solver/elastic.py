@@ -28,7 +28,7 @@ class ElasticCopy:
     def __init__(self, hm: HighsModel, rows: Sequence[int], weights: Sequence[float],
                  unbounded: Sequence[int] = ()):
         h = new_highs(hm.options)
-        hm.pass_whole_model(h)
+        pass_whole_model(hm, h)
         n = len(hm.columns)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.zeros(n))
         free = np.asarray(unbounded, dtype=np.int32)
@@ -86,3 +86,39 @@ class ElasticCopy:
 
     def _slack_columns(self) -> np.ndarray:
         return np.arange(self.n_original, self.n_original + self.n_slack, dtype=np.int32)
+
+
+def pass_whole_model(hm: HighsModel, h: highspy.Highs) -> None:
+    """Hand the whole model as it stands now (current bounds and
+    coefficients, added rows included, in the model's own row and column
+    order) to the HiGHS instance ``h``."""
+    n_row, n_col = len(hm.rows), len(hm.columns)
+    start, index, value = hm._matrix(np.arange(n_row), np.arange(n_col), n_col)
+    h.passModel(n_col, n_row, len(value), int(highspy.MatrixFormat.kRowwise),
+                int(highspy.ObjSense.kMinimize), hm.offset, hm.lp.cost,
+                hm.col_lower, hm.col_upper, hm.row_lower, hm.row_upper,
+                start, index, value, hm.lp.integer.astype(np.int32))
+
+
+def irreducible_subset(hm: HighsModel) -> tuple[list[int], list[int]] | None:
+    """HiGHS's irreducible infeasible subset of an infeasible LP: (rows,
+    columns whose bounds take part), or None if HiGHS finds none. Taken in
+    the first block that has no plan."""
+    if hm.is_mip:
+        return None
+    if any(b.dirty for b in hm.blocks):
+        hm.run()  # the model as it stands, not as the last re-solve left it
+    for block in hm.blocks:
+        if block.status is None or block.status.has_solution:
+            continue
+        h = hm._alive(block)
+        h.setOptionValue("iis_strategy", 6)  # an elastic LP reduced to an irreducible set
+        try:
+            status, iis = h.getIis()
+        except Exception:  # an IIS is a bonus: never let it hide the repairs
+            return None
+        if status != highspy.HighsStatus.kOk or not iis.valid_:
+            return None
+        return ([block.rows[int(r)] for r in iis.row_index_],
+                [int(block.cols[int(c)]) for c in iis.col_index_])
+    return None

@@ -26,17 +26,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 import highspy
 import numpy as np
 import pyomo.core as pyo
 
+from optimizer.solver.blocks import Block, csr, split
 from optimizer.solver.compile import (
     ColumnIndex,
-    CompiledModel,
     compile_model,
     compile_with_pyomo,
     row_of_constraint,
@@ -49,8 +47,8 @@ from optimizer.solver.highs_base import (
     solve_matrices,
     status_of,
     timed_run,
+    trouble,
     user_scale,
-    violation,
 )
 from optimizer.solver.options import SolverOptions
 
@@ -62,96 +60,6 @@ __all__ = ["INF", "HighsModel", "SolveStatus", "new_highs", "solve_matrices"]
 KEEP_SOLVERS_UP_TO = 300_000
 #: at most this many blocks are solved at the same time (one per core up to it)
 MAX_PARALLEL_BLOCKS = 4
-#: independent parts of the model are solved apart only when each has at least
-#: this many columns (smaller ones are solved together: a HiGHS instance has a
-#: cost of its own)
-MIN_BLOCK_COLUMNS = 2000
-
-
-@dataclass
-class Block:
-    """Rows and columns of the model that no other block shares, solved by one
-    HiGHS instance. A released block (``highs`` None) keeps only its last
-    solution and basis; it is rebuilt from the model's arrays when needed."""
-
-    rows: list[int]
-    cols: np.ndarray
-    is_mip: bool
-    highs: highspy.Highs | None = None
-    #: changed since its last solve (or never solved)
-    dirty: bool = True
-    status: SolveStatus | None = None
-    #: the last solution (column values, row duals, row values) and basis, kept
-    #: when the HiGHS instance is released
-    saved: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-    basis: Any = field(default=None, repr=False)
-
-
-def split(lp: CompiledModel, minimum: int | None = None) -> list[tuple[np.ndarray,
-                                                                      np.ndarray]]:
-    """(rows, columns) of each block: the connected parts of the matrix,
-    small ones gathered until each block has ``minimum`` columns (default
-    :data:`MIN_BLOCK_COLUMNS`); columns in no row go to the first block."""
-    minimum = MIN_BLOCK_COLUMNS if minimum is None else minimum
-    n_row, n_col = len(lp.rows), len(lp.columns)
-    if n_row == 0 or n_col < 2 * minimum:
-        return [(np.arange(n_row), np.arange(n_col))]
-    col_label = _components(lp)  # a component's label is its first column
-    row_label = np.empty(n_row, dtype=np.int64)
-    filled_rows = np.diff(lp.start) > 0
-    row_label[filled_rows] = col_label[lp.index[lp.start[:-1][filled_rows]]]
-    row_label[~filled_rows] = col_label[0]  # an empty row: with the first block
-    has_row = np.zeros(n_col, dtype=bool)
-    has_row[row_label] = True
-    width = np.bincount(col_label, minlength=n_col)
-    # components in the order of their first column, gathered into groups of at
-    # least `minimum` columns; a last group short of it joins the one before
-    group = np.zeros(n_col, dtype=np.int64)  # components without a row: the first block
-    current, filled = 0, 0
-    for c in np.unique(col_label).tolist():
-        if not has_row[c]:
-            continue
-        group[c] = current
-        filled += int(width[c])
-        if filled >= minimum:
-            current, filled = current + 1, 0
-    if filled > 0 and current > 0 and filled < minimum:
-        group[group == current] = current - 1
-        filled = 0
-    n_groups = current + (1 if filled > 0 else 0)
-    if n_groups <= 1:
-        return [(np.arange(n_row), np.arange(n_col))]
-    row_group, col_group = group[row_label], group[col_label]
-    return [(np.flatnonzero(row_group == g), np.flatnonzero(col_group == g))
-            for g in range(n_groups)]
-
-
-def _components(lp: CompiledModel) -> np.ndarray:
-    """A label per column: columns that share a row (directly or through other
-    columns) get the same one, the smallest column number among them. Labels
-    are passed along rows and back until nothing changes (a few rounds: every
-    row of a sourcing model is short in steps, if not in entries)."""
-    n_col = len(lp.columns)
-    label = np.arange(n_col, dtype=np.int64)
-    lengths = np.diff(lp.start)
-    filled = np.flatnonzero(lengths > 0)
-    if not len(filled):
-        return label
-    starts = lp.start[filled]
-    index = lp.index.astype(np.int64)
-    row_of_entry = np.repeat(np.arange(len(lengths)), lengths)
-    while True:
-        row_min = np.minimum.reduceat(label[index], starts)
-        new = label.copy()
-        per_row = np.full(len(lengths), np.iinfo(np.int64).max)
-        per_row[filled] = row_min
-        np.minimum.at(new, index, per_row[row_of_entry])
-        new = new[new]  # jump: a label's own label
-        if np.array_equal(new, label):
-            return label
-        label = new
-
-
 class HighsModel:
     """A Pyomo model compiled to matrix form and loaded into HiGHS (in blocks).
 
@@ -246,7 +154,7 @@ class HighsModel:
             r_parts.append(np.full(len(cols), at))
             c_parts.append(cols)
             v_parts.append(vals)
-        return _csr(np.concatenate(r_parts), col_at[np.concatenate(c_parts)],
+        return csr(np.concatenate(r_parts), col_at[np.concatenate(c_parts)],
                     np.concatenate(v_parts), len(rows))
 
     def _alive(self, block: Block) -> highspy.Highs:
@@ -421,42 +329,10 @@ class HighsModel:
             block.dirty = True
 
     def trouble(self, tol: float = 1e-6) -> str | None:
-        """Does the current solution break a row, a bound or an integrality of the
-        compiled model by more than ``tol`` (relative to the size of the bound, at
-        least 1)? HiGHS works within absolute tolerances of 1e-7 (1e-6 for a MIP)
-        on its scaled model; anything beyond ``tol`` here is numerical trouble
-        worth telling the user. Computed from the matrices this object compiled
-        (rows added later, such as HHI cuts, are the solver's own business)."""
-        lp = self.lp
-        x = self.col_values()
-        if len(x) < len(lp.columns):
-            return None
-        x = x[: len(lp.columns)]
-        if not np.all(np.isfinite(x)):
-            return "HiGHS returned a plan with values that are not finite numbers"
-        # measured in the units HiGHS works in (bounds scaled by 2^user_bound_scale)
-        scale = 2.0 ** self.user_scale[0]
-        continuous = ~lp.integer
-        worst: list[tuple[float, str]] = [(0.0, "")]
-        worst.append((violation(scale * x[continuous], scale * lp.col_lower[continuous],
-                                scale * lp.col_upper[continuous]), "a variable's bounds"))
-        if len(lp.rows):
-            products = lp.value * x[lp.index] if lp.nnz else np.zeros(0)
-            sums = np.concatenate([[0.0], np.cumsum(products)])
-            activity = sums[lp.start[1:]] - sums[lp.start[:-1]]
-            worst.append((violation(scale * activity, scale * lp.row_lower,
-                                    scale * lp.row_upper), "a constraint"))
-        if self.is_mip:
-            frac = np.abs(x - np.round(x))[~continuous]
-            # HiGHS accepts 1e-6 off an integer (mip_feasibility_tolerance)
-            worst.append((float(frac.max()) / 10 if len(frac) else 0.0,
-                          "an integer variable's integrality"))
-        size, what = max(worst)
-        if size <= tol:
-            return None
-        return (f"HiGHS returned a plan that breaks {what} by {size:.2g} (relative), more "
-                f"than the tolerance {tol:g}: the model has numbers too large or too small "
-                "for the solver to be exact; check the plan")
+        """A sentence if the current solution breaks a row, a bound or an
+        integrality of the compiled model by more than ``tol`` (numerical
+        trouble), else None (:func:`~optimizer.solver.highs_base.trouble`)."""
+        return trouble(self.lp, self.col_values(), self.user_scale, self.is_mip, tol)
 
     # ----------------------------------------------------------------- results
     def _solution(self, block: Block, which: int) -> np.ndarray:
@@ -711,45 +587,6 @@ class HighsModel:
         rows = np.asarray(rows, dtype=np.int64)
         self.set_row_bounds(rows, self.row_lower0[rows], self.row_upper0[rows])
 
-    def rows_of(self, constraints) -> np.ndarray:
-        return np.array([self.row_of[id(c)] for c in constraints if id(c) in self.row_of],
-                        dtype=np.int32)
-
-    # --------------------------------------------------------------- whole copies
-    def pass_whole_model(self, h: highspy.Highs) -> None:
-        """Hand the whole model as it stands now (current bounds and
-        coefficients, added rows included, in the model's own row and column
-        order) to the HiGHS instance ``h``."""
-        n_row, n_col = len(self.rows), len(self.columns)
-        start, index, value = self._matrix(np.arange(n_row), np.arange(n_col), n_col)
-        h.passModel(n_col, n_row, len(value), int(highspy.MatrixFormat.kRowwise),
-                    int(highspy.ObjSense.kMinimize), self.offset, self.lp.cost,
-                    self.col_lower, self.col_upper, self.row_lower, self.row_upper,
-                    start, index, value, self.lp.integer.astype(np.int32))
-
-    def irreducible_subset(self) -> tuple[list[int], list[int]] | None:
-        """HiGHS's irreducible infeasible subset of an infeasible LP: (rows,
-        columns whose bounds take part), or None if HiGHS finds none. Taken in
-        the first block that has no plan."""
-        if self.is_mip:
-            return None
-        if any(b.dirty for b in self.blocks):
-            self.run()  # the model as it stands, not as the last re-solve left it
-        for block in self.blocks:
-            if block.status is None or block.status.has_solution:
-                continue
-            h = self._alive(block)
-            h.setOptionValue("iis_strategy", 6)  # an elastic LP reduced to an irreducible set
-            try:
-                status, iis = h.getIis()
-            except Exception:  # an IIS is a bonus: never let it hide the repairs
-                return None
-            if status != highspy.HighsStatus.kOk or not iis.valid_:
-                return None
-            return ([block.rows[int(r)] for r in iis.row_index_],
-                    [int(block.cols[int(c)]) for c in iis.col_index_])
-        return None
-
     @property
     def size(self) -> dict[str, int]:
         return {
@@ -758,13 +595,3 @@ class HighsModel:
             "nonzeros": int(self.lp.nnz),
             "binaries": int(self.lp.integer.sum()),
         }
-
-
-def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
-         n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Row-wise (start, index, value) from entries (no entry twice), each row's
-    columns in order, as HiGHS takes them."""
-    order = np.lexsort((cols, rows))
-    start = np.zeros(n_rows + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=start[1:])
-    return start, cols[order].astype(np.int32), values[order].astype(float)

@@ -219,3 +219,42 @@ def timed_run(h: highspy.Highs, seconds: float | None, user: float | None) -> fl
         if seconds is not None:
             h.setOptionValue("time_limit", float(user if user is not None else INF))
     return time.perf_counter() - t0
+
+
+def trouble(lp, x: np.ndarray, scale_exponents: tuple[int, int], is_mip: bool,
+            tol: float = 1e-6) -> str | None:
+    """Does the current solution break a row, a bound or an integrality of the
+    compiled model by more than ``tol`` (relative to the size of the bound, at
+    least 1)? HiGHS works within absolute tolerances of 1e-7 (1e-6 for a MIP)
+    on its scaled model; anything beyond ``tol`` here is numerical trouble
+    worth telling the user. ``lp`` is the compiled model, ``x`` the column
+    values (rows added later, such as HHI cuts, are the solver's own business);
+    ``scale_exponents`` HiGHS's user scaling, powers of two."""
+    if len(x) < len(lp.columns):
+        return None
+    x = x[: len(lp.columns)]
+    if not np.all(np.isfinite(x)):
+        return "HiGHS returned a plan with values that are not finite numbers"
+    # measured in the units HiGHS works in (bounds scaled by 2^user_bound_scale)
+    scale = 2.0 ** scale_exponents[0]
+    continuous = ~lp.integer
+    worst: list[tuple[float, str]] = [(0.0, "")]
+    worst.append((violation(scale * x[continuous], scale * lp.col_lower[continuous],
+                            scale * lp.col_upper[continuous]), "a variable's bounds"))
+    if len(lp.rows):
+        products = lp.value * x[lp.index] if lp.nnz else np.zeros(0)
+        sums = np.concatenate([[0.0], np.cumsum(products)])
+        activity = sums[lp.start[1:]] - sums[lp.start[:-1]]
+        worst.append((violation(scale * activity, scale * lp.row_lower,
+                                scale * lp.row_upper), "a constraint"))
+    if is_mip:
+        frac = np.abs(x - np.round(x))[~continuous]
+        # HiGHS accepts 1e-6 off an integer (mip_feasibility_tolerance)
+        worst.append((float(frac.max()) / 10 if len(frac) else 0.0,
+                      "an integer variable's integrality"))
+    size, what = max(worst)
+    if size <= tol:
+        return None
+    return (f"HiGHS returned a plan that breaks {what} by {size:.2g} (relative), more "
+            f"than the tolerance {tol:g}: the model has numbers too large or too small "
+            "for the solver to be exact; check the plan")
