@@ -23,6 +23,7 @@ from optimizer.analysis.concentration import concentration
 from optimizer.analysis.repair import explain_infeasible, trivial_repairs
 from optimizer.analysis.rule_costs import rule_costs
 from optimizer.data import ModelData, prepare
+from optimizer.errors import PlanCheckError
 from optimizer.input import default_instance_path, load_instance
 from optimizer.input.instance import Instance
 from optimizer.model import build_model
@@ -150,18 +151,24 @@ def solve(
     options: SolverOptions | None = None,
     analysis: bool | None = None,
     meanwhile: Callable[[], object] | None = None,
+    check: bool = True,
 ) -> Result:
     """Load (if given a path), prepare, build and solve an instance.
 
     ``None`` solves the bundled default instance. ``meanwhile``: see
-    :func:`solve_model`.
+    :func:`solve_model`. ``check``: the plan is checked by the independent
+    checker (:func:`optimizer.check.check_plan`: demand, capacity, every rule
+    and the cost, recomputed from the instance alone), its report kept as
+    ``result.check``; a plan that fails it raises
+    :class:`~optimizer.errors.PlanCheckError` (a bug, never a plan to use).
     """
     with PauseGC():  # see solve_model
-        return _solve(instance, options, analysis, meanwhile)
+        return _solve(instance, options, analysis, meanwhile, check)
 
 
 def _solve(instance: str | Path | Instance | None, options: SolverOptions | None,
-           analysis: bool | None, meanwhile: Callable[[], object] | None) -> Result:
+           analysis: bool | None, meanwhile: Callable[[], object] | None,
+           check: bool) -> Result:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     if instance is None:
@@ -177,4 +184,12 @@ def _solve(instance: str | Path | Instance | None, options: SolverOptions | None
     result = solve_model(m, data, options, timings=timings, analysis=analysis,
                          meanwhile=meanwhile)
     result.warnings = [str(w) for w in inst.warnings] + result.warnings
+    if check and result.has_plan:
+        from optimizer.check import check_plan
+
+        t3 = time.perf_counter()
+        result.check = check_plan(inst, result.allocation, objective=result.objective)
+        result.timings["check"] = time.perf_counter() - t3
+        if not result.check.valid:
+            raise PlanCheckError(result.check, result)
     return result

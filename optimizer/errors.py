@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,19 @@ class InputError(Exception):
         head = f"{n} problem{'s' if n != 1 else ''} in the input"
         return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
 
+
+class PlanCheckError(Exception):
+    """The independent checker found the solver's plan breaking a requirement:
+    a bug in the model or the solver hand-off, never the user's input.
+    ``report`` is the checker's :class:`~optimizer.check.CheckReport` and
+    ``result`` the :class:`~optimizer.results.Result` it was about."""
+
+    def __init__(self, report: Any, result: Any):
+        self.report = report
+        self.result = result
+        messages = list(report.violations["message"])
+        super().__init__(f"the plan breaks {len(messages)} requirement(s): "
+                         + "; ".join(messages[:5]) + (" ..." if len(messages) > 5 else ""))
 
 
 def did_you_mean(name: str, options: list[str] | tuple[str, ...]) -> str:

@@ -69,6 +69,9 @@ class Result:
     concentration: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the optimum, the optimum with no rules at all, and the difference
     price_of_rules: dict[str, Any] = field(default_factory=dict)
+    #: the independent check of the plan (:class:`optimizer.check.CheckReport`),
+    #: when ``optimizer.solve(..., check=True)`` ran it
+    check: Any = field(default=None, repr=False)
     #: the solve session (model loaded in HiGHS), kept for warm re-solves (None
     #: when nothing was solved)
     session: Session | None = field(default=None, repr=False)

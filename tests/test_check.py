@@ -430,6 +430,33 @@ def test_solve_refuses_to_write_a_broken_plan(write_instance, tmp_path, capsys, 
     assert not out.exists() or not any(out.iterdir())
 
 
+def test_python_users_get_checked_plans(write_instance, monkeypatch):
+    # optimizer.solve checks the plan independently, as the command does
+    import optimizer.results as results
+    from optimizer.errors import PlanCheckError
+
+    path = write_instance(world(rules=[CAP30]))
+    res = optimizer.solve(path)
+    assert res.check is not None and res.check.valid
+    assert res.check.cost == pytest.approx(res.objective)  # 30x40 + 70x50 = 4700
+    assert res.objective == pytest.approx(4700)
+    assert optimizer.solve(path, check=False).check is None
+
+    real = results.plan_from_solution
+
+    def buggy(*args, **kw):  # a model bug simulated: 10% more than demand
+        out = real(*args, **kw)
+        out["allocation"]["gwh"] *= 1.1
+        return out
+
+    monkeypatch.setattr(results, "plan_from_solution", buggy)
+    with pytest.raises(PlanCheckError, match="the plan breaks") as caught:
+        optimizer.solve(path)
+    assert not caught.value.report.valid
+    assert caught.value.result.objective == pytest.approx(4700)
+    optimizer.solve(path, check=False)  # unchecked, as asked
+
+
 # ------------------------------------------------------------------ against the reference
 # seeds whose instances have a plan (the others are infeasible: nothing to check)
 LP_SEEDS = [0, 1, 2, 4, 5, 7, 8, 11, 12, 13]

@@ -59,31 +59,29 @@ def _after_solve_imports() -> None:
 
 def _run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.api import solve
+    from optimizer.errors import PlanCheckError
     from optimizer.input import default_instance_path, load_instance
 
     t0 = time.perf_counter()
     inst = load_instance(args.instance or default_instance_path())
     loaded = time.perf_counter() - t0
-    result = solve(inst, solver_options(args), analysis=args.analysis,
-                   meanwhile=_after_solve_imports)
+    try:
+        # the plan is checked independently of the model before anyone sees it
+        result = solve(inst, solver_options(args), analysis=args.analysis,
+                       meanwhile=_after_solve_imports, check=True)
+    except PlanCheckError as err:
+        console.print(f"[bold red]internal error: the plan breaks "
+                      f"{len(err.report.violations)} requirement(s) (please report this "
+                      "with the instance):[/]")
+        for message in err.report.violations["message"]:
+            console.print(f"  - {message}", markup=False, highlight=False)
+        console.print("no results were written")
+        return EXIT_BUG
 
-    from optimizer.check import check_plan
     from optimizer.report.files import workbook_rows, write_result
     from optimizer.report.terminal import solve_report, titled
 
     result.timings["load"] = loaded
-    if result.has_plan:
-        # the plan is checked independently of the model before anyone sees it
-        t1 = time.perf_counter()
-        check = check_plan(inst, result.allocation, objective=result.objective)
-        result.timings["check"] = time.perf_counter() - t1
-        if not check.valid:
-            console.print(f"[bold red]internal error: the plan breaks {len(check.violations)} "
-                          "requirement(s) (please report this with the instance):[/]")
-            for message in check.violations["message"]:
-                console.print(f"  - {message}", markup=False, highlight=False)
-            console.print("no results were written")
-            return EXIT_BUG
     t2 = time.perf_counter()
     for item in solve_report(result, all_rules=args.all_rules):
         console.print(titled(item))
