@@ -84,8 +84,10 @@ class InputError(Exception):
 
     def __str__(self) -> str:
         n = len(self.problems)
-        head = f"{n} problem{'s' if n != 1 else ''} in the input"
-        return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems)
+        head = f"{n:,} problem{'s' if n != 1 else ''} in the input"
+        shown = 100
+        tail = f"\n  ... and {n - shown:,} more" if n > shown else ""
+        return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems[:shown]) + tail
 
 
 class PlanCheckError(Exception):

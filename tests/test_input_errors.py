@@ -771,15 +771,17 @@ def test_yaml_booleans_are_not_guessed(tmp_path: Path) -> None:
 def test_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                          monkeypatch: pytest.MonkeyPatch, unreadable: str) -> None:
     """A file without read permission (simulated: the tests may run as root)."""
+    import builtins
+
     path = write_instance(tmp_path, csv_tables=("suppliers",))
-    read_bytes = Path.read_bytes
+    real_open = builtins.open
 
-    def refuse(self: Path) -> bytes:
-        if self.name == unreadable:
-            raise PermissionError(13, "Permission denied", str(self))
-        return read_bytes(self)
+    def refuse(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if isinstance(file, str | Path) and Path(file).name == unreadable:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(builtins, "open", refuse)
     problems = errors_of(path)
     assert_reported(problems, [unreadable, "cannot be read", "Permission denied"])
     assert len(problems) == 1, "\n".join(map(str, problems))

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from rich.console import Console
+from rich.markup import escape
 
 from optimizer.cli.commands import (
     check,
@@ -31,7 +32,13 @@ from optimizer.cli.commands import (
     template,
     validate,
 )
-from optimizer.cli.common import EXIT_BUG, EXIT_INPUT, UsageError, print_problems
+from optimizer.cli.common import (
+    EXIT_BUG,
+    EXIT_INPUT,
+    UsageError,
+    positive_number,
+    print_problems,
+)
 from optimizer.errors import InputError
 
 #: the commands, in the order --help lists them
@@ -48,6 +55,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
                "2 bad input or usage, 3 internal error.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    parser.add_argument("--max-file-mb", type=positive_number, metavar="MB",
+                        help="read files up to this size (default 256 MB per file; a workbook "
+                             "may unzip to 4 times as much, at least 1,024 MB)")
+    parser.add_argument("--allow-outside-tables", action="store_true",
+                        help="read table paths that lead outside the instance's folder")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands = {}
     for mod in COMMANDS:
@@ -70,13 +82,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT
+    if args.max_file_mb is not None or args.allow_outside_tables:
+        from optimizer.input.limits import limits, set_limits
+
+        mb = args.max_file_mb or limits().max_file_mb
+        set_limits(max_file_mb=mb, max_unzipped_mb=max(limits().max_unzipped_mb, 4 * mb),
+                   allow_outside=bool(args.allow_outside_tables))
     try:
         return int(commands[args.command].run(args, console))
     except InputError as err:
         print_problems(err_console, err)
         return EXIT_INPUT
     except (UsageError, NotADirectoryError, FileExistsError, PermissionError) as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         return EXIT_INPUT
     except KeyboardInterrupt:
         err_console.print("interrupted")
@@ -86,8 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         else:
             err_console.print(
-                f"[bold red]internal error[/] ({type(exc).__name__}: {exc}). This is a bug; "
-                "run again with --debug and report the traceback.", highlight=False)
+                f"[bold red]internal error[/] ({type(exc).__name__}: {escape(str(exc))}). "
+                "This is a bug; run again with --debug and report the traceback.",
+                highlight=False)
         return EXIT_BUG
 
 

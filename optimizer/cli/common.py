@@ -76,8 +76,15 @@ def solver_options(args: argparse.Namespace) -> SolverOptions:
 
 
 def print_problems(console: Console, err: InputError) -> None:
+    """Every problem, one line each, up to a sensible number; then a count."""
+    from optimizer.input.limits import limits
+
     errors = [p for p in err.problems if p.severity == "error"]
     n = len(errors)
-    console.print(f"[bold red]{n} problem{'s' if n != 1 else ''} in the input:[/]")
-    for p in err.problems:
+    console.print(f"[bold red]{n:,} problem{'s' if n != 1 else ''} in the input:[/]")
+    shown = limits().max_problems_shown
+    for p in err.problems[:shown]:
         console.print(f"  - {p}", markup=False, highlight=False)
+    if len(err.problems) > shown:
+        console.print(f"  ... and {len(err.problems) - shown:,} more (the first {shown} are "
+                      "listed; fix them and run again)", markup=False, highlight=False)

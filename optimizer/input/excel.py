@@ -25,6 +25,7 @@ Like the YAML reader, this never raises on bad content: it collects
 from __future__ import annotations
 
 import datetime as dt
+import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from optimizer.errors import Location, Problem, did_you_mean
+from optimizer.input.limits import limits, read_bounded
 from optimizer.input.schema import SETTINGS_KEYS, TABLES, Factor, Row, Supplier
 from optimizer.input.sources import RawInstance, RawTable
 from optimizer.input.typed import friendly
@@ -120,16 +122,44 @@ def _cell_value(cell: Any) -> tuple[Any, str | None]:
     return None, _describe_value(value)
 
 
-def _load(path: Path, data_only: bool) -> Any:
+def _load(data: bytes, data_only: bool) -> Any:
     import openpyxl
 
-    return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+    return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=data_only)
 
 
-def _read_sheets(path: Path, top: Location, problems: list[Problem]) -> list[_Sheet] | None:
-    """Every sheet's cells; formulas give their saved results."""
+def _unzipped_problem(data: bytes) -> str | None:
+    """Why the workbook's zip members may not be unzipped (too much once
+    unzipped: a zip bomb), or None. Reads only the zip's directory."""
     try:
-        wb = _load(path, data_only=False)
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            total = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile):
+        return None  # reported as "not a zip archive" by the reader
+    cap = limits().max_unzipped_mb
+    if total > cap * 2**20:
+        return (f"would unzip to {total / 2**20:,.0f} MB, more than the limit of {cap:,.0f} MB "
+                "(a workbook that large is unusual; optimizer --max-file-mb N raises both "
+                "limits)")
+    return None
+
+
+def _rows(ws: Any) -> Any:
+    """A read-only sheet's rows as they are in the file: the size the file
+    claims for the sheet (its <dimension>) is not trusted, it may hide rows
+    or claim a million empty ones."""
+    ws.reset_dimensions()
+    return ws.iter_rows()
+
+
+def _read_sheets(data: bytes, top: Location, problems: list[Problem]) -> list[_Sheet] | None:
+    """Every sheet's cells; formulas give their saved results."""
+    too_big = _unzipped_problem(data)
+    if too_big is not None:
+        problems.append(Problem(top, too_big))
+        return None
+    try:
+        wb = _load(data, data_only=False)
     except (zipfile.BadZipFile, zipfile.LargeZipFile):
         problems.append(Problem(top, "is not an Excel workbook (.xlsx): the file is not a "
                                 "zip archive (an old .xls, a password-protected workbook or "
@@ -145,7 +175,7 @@ def _read_sheets(path: Path, top: Location, problems: list[Problem]) -> list[_Sh
         for ws in wb.worksheets:
             rows: list[tuple[int, list[Any]]] = []
             bad: dict[tuple[int, int], str] = {}
-            for r, cells in enumerate(ws.iter_rows(), start=1):
+            for r, cells in enumerate(_rows(ws), start=1):
                 values: list[Any] = []
                 for c, cell in enumerate(cells):
                     if getattr(cell, "data_type", None) == "f" or (
@@ -171,20 +201,20 @@ def _read_sheets(path: Path, top: Location, problems: list[Problem]) -> list[_Sh
     finally:
         wb.close()
     if formulas:
-        _fill_formula_results(path, sheets, formulas)
+        _fill_formula_results(data, sheets, formulas)
     return sheets
 
 
-def _fill_formula_results(path: Path, sheets: list[_Sheet],
+def _fill_formula_results(data: bytes, sheets: list[_Sheet],
                           formulas: dict[str, set[tuple[int, int]]]) -> None:
     """Replace formula cells by the results Excel saved with the file."""
-    wb = _load(path, data_only=True)
+    wb = _load(data, data_only=True)
     try:
         by_title = {s.title: s for s in sheets}
         for title, cells in formulas.items():
             sheet = by_title[title]
             rows = dict(sheet.rows)
-            for r, cached in enumerate(wb[title].iter_rows(), start=1):
+            for r, cached in enumerate(_rows(wb[title]), start=1):
                 for c, cell in enumerate(cached):
                     if (r, c) not in cells:
                         continue
@@ -212,13 +242,12 @@ def read_workbook(path: str | Path) -> RawInstance:
     file = str(p)
     raw = RawInstance(file=file, settings={}, setting_locations={}, tables={})
     top = Location(file)
-    if p.is_dir():
-        raw.problems.append(Problem(top, "is a directory, not an instance file"))
+    data, why = read_bounded(p)
+    if data is None:
+        raw.problems.append(Problem(top, "is a directory, not an instance file"
+                                    if why == "is a directory, not a file" else str(why)))
         return raw
-    if not p.exists():
-        raw.problems.append(Problem(top, "file not found"))
-        return raw
-    sheets = _read_sheets(p, top, raw.problems)
+    sheets = _read_sheets(data, top, raw.problems)
     if sheets is None:
         return raw
     by_title = {s.title: s for s in sheets}

@@ -19,6 +19,8 @@ from typing import Any
 import yaml
 
 from optimizer.errors import Location, Problem, did_you_mean
+from optimizer.input import limits
+from optimizer.input.limits import inside, read_bounded
 from optimizer.input.schema import SETTINGS_KEYS, TABLES
 
 
@@ -102,22 +104,55 @@ def _construct_mapping(loader: _SafeLineLoader, node: yaml.MappingNode) -> dict[
 
 _SafeLineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)  # type: ignore[arg-type]
 
+#: a number written with more characters than this is refused (Python's int()
+#: refuses more than 4,300 digits anyway, and no quantity here needs 50)
+MAX_NUMBER_CHARS = 100
+
+
+def _bounded_number(kind: str):
+    base = getattr(yaml.SafeLoader, f"construct_yaml_{kind}")
+
+    def construct(loader: _SafeLineLoader, node: yaml.ScalarNode) -> Any:
+        text = str(node.value)
+        if len(text) > MAX_NUMBER_CHARS:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a number written with {len(text):,} characters: too long to "
+                "be a quantity of this model", node.start_mark)
+        return base(loader, node)
+
+    return construct
+
+
+_SafeLineLoader.add_constructor("tag:yaml.org,2002:int", _bounded_number("int"))
+_SafeLineLoader.add_constructor("tag:yaml.org,2002:float", _bounded_number("float"))
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many values the node holds once every alias is written out (the
+    document is a graph where aliases share nodes; an alias bomb is small as a
+    graph and astronomically large expanded)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a node that contains itself counts once
+    size = 1
+    if isinstance(node, yaml.SequenceNode):
+        size += sum(_expanded_size(child, memo) for child in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[key] = size
+    return size
+
 
 def read_yaml(path: Path) -> RawInstance:
     """Read an instance YAML file and the CSV tables it points to."""
     file = str(path)
     raw = RawInstance(file=file, settings={}, setting_locations={}, tables={})
     top = Location(file=file)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raw.problems.append(Problem(top, "file not found"))
-        return raw
-    except IsADirectoryError:
-        raw.problems.append(Problem(top, "is a directory, not an instance file"))
-        return raw
-    except OSError as exc:
-        raw.problems.append(Problem(top, f"cannot be read: {exc.strerror or exc}"))
+    data, why = read_bounded(path)
+    if data is None:
+        raw.problems.append(Problem(top, "is a directory, not an instance file"
+                                    if why == "is a directory, not a file" else str(why)))
         return raw
     try:
         text = data.decode("utf-8-sig")
@@ -139,9 +174,21 @@ def read_yaml(path: Path) -> RawInstance:
                                     f"not valid YAML: {_yaml_problem(exc)}"))
         return raw
     try:
-        doc = loader.get_single_data()
+        node = loader.get_single_node()
+        if node is not None:
+            values, cap = _expanded_size(node, {}), limits.limits().max_yaml_values
+            if values > cap:
+                raw.problems.append(Problem(top, (
+                    f"not valid YAML for an instance: its aliases (*name) expand to more than "
+                    f"{cap:,} values ({values:,}); write the tables out or give them as CSV "
+                    "files")))
+                return raw
+        doc = loader.construct_document(node) if node is not None else None
     except yaml.constructor.ConstructorError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        if str(exc.problem).startswith("a number written with"):
+            raw.problems.append(Problem(Location(file=file, line=line), str(exc.problem)))
+            return raw
         tag = ""
         m = re.search(r"tag '([^']*)'", str(exc.problem))
         if m:
@@ -160,7 +207,7 @@ def read_yaml(path: Path) -> RawInstance:
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raw.problems.append(Problem(Location(file=file, line=line), f"not valid YAML: {what}"))
         return raw
-    except RecursionError:
+    except (RecursionError, MemoryError):
         raw.problems.append(Problem(top, "not valid YAML: nested too deeply"))
         return raw
     finally:
@@ -241,6 +288,13 @@ def _read_table_value(
             return None
         csv_path = (yaml_path.parent / value).resolve()
         shown = str(yaml_path.parent / value)
+        if not limits.limits().allow_outside and not inside(csv_path, yaml_path.parent):
+            problems.append(Problem(
+                Location(file=file, table=name, line=loc.line),
+                f"the table path '{value}' leads outside the instance's folder "
+                f"({yaml_path.parent.resolve()}); tables are read only from inside it (optimizer "
+                "--allow-outside-tables reads it anyway)"))
+            return None
         return read_csv(csv_path, name, shown, problems, referenced_from=loc)
     if value is None:
         return RawTable(name=name, rows=[], locations=[], file=file)
@@ -283,22 +337,16 @@ def read_csv(
 ) -> RawTable | None:
     """Read one CSV table. ``#`` lines are comments; an empty cell is absent."""
     where = Location(file=shown, table=table)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        ref = referenced_from or where
-        problems.append(
-            Problem(
-                Location(file=ref.file, table=table, line=ref.line),
-                f"the CSV file '{shown}' does not exist",
-            )
-        )
-        return None
-    except IsADirectoryError:
-        problems.append(Problem(where, "is a directory, not a CSV file"))
-        return None
-    except OSError as exc:
-        problems.append(Problem(where, f"cannot be read: {exc.strerror or exc}"))
+    data, why = read_bounded(path)
+    if data is None:
+        if why == "file not found":
+            ref = referenced_from or where
+            problems.append(Problem(Location(file=ref.file, table=table, line=ref.line),
+                                    f"the CSV file '{shown}' does not exist"))
+        elif why == "is a directory, not a file":
+            problems.append(Problem(where, "is a directory, not a CSV file"))
+        else:
+            problems.append(Problem(where, str(why)))
         return None
     try:
         text = data.decode("utf-8-sig")

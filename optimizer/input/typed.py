@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -99,6 +101,10 @@ def validate_table(
 
     out: list[tuple[Row, Location]] = []
     for row, loc in zip(rows, table.locations, strict=True):
+        unsafe = _unsafe_cells(row)
+        if unsafe:
+            problems.extend(Problem(loc, message, field=name) for name, message in unsafe)
+            continue
         if allows_extra:
             for key in row:
                 if key not in known:
@@ -133,6 +139,23 @@ def validate_settings(
     file: str,
     problems: list[Problem],
 ) -> Settings | None:
+    unsafe = []
+    for setting, value in settings.items():
+        # a description may run over several lines; nothing else may hold a control
+        values = value if isinstance(value, list) else [value]
+        allowed = "\n\t\r" if setting == "description" else ""
+        for v in values:
+            if isinstance(v, str) and any(unicodedata.category(c) == "Cc" and c not in allowed
+                                          for c in v):
+                unsafe.append(setting)
+                bad = next(c for c in v if unicodedata.category(c) == "Cc" and c not in allowed)
+                problems.append(Problem(
+                    locations.get(setting, Location(file=file)),
+                    f"key '{setting}' contains the control character U+{ord(bad):04X}: text must "
+                    "be plain printable text"))
+                break
+    if unsafe:
+        return None
     try:
         return Settings.model_validate(settings)
     except ValidationError as exc:
@@ -178,3 +201,26 @@ _ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
 
 def supplier_extra_names(supplier: Supplier) -> list[str]:
     return list((supplier.__pydantic_extra__ or {}).keys())
+
+
+#: a cell holding a number written with more characters than this is refused
+MAX_NUMBER_CHARS = 100
+_NUMBER = re.compile(r"^[\s+-]*[0-9_.,]+(?:[eE][+-]?[0-9]+)?\s*$")
+
+
+def _unsafe_cells(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for each cell that cannot be taken as it is: text with a
+    control character (an escape sequence would reach the terminal, a newline
+    could forge lines in a report) or a number too long to be one."""
+    out = []
+    for name, value in row.items():
+        if not isinstance(value, str):
+            continue
+        bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
+        if bad is not None:
+            out.append((name, f"contains the control character U+{ord(bad):04X}: ids, names "
+                              "and other text must be plain printable text"))
+        elif len(value) > MAX_NUMBER_CHARS and _NUMBER.match(value):
+            out.append((name, f"a number written with {len(value):,} characters: too long "
+                              "to be a quantity of this model"))
+    return out
