@@ -234,3 +234,22 @@ def test_thousands_of_problems_are_listed_up_to_a_hundred(tmp_path, capsys):
     with pytest.raises(InputError) as caught:
         optimizer.load_instance(path)
     assert len(str(caught.value).splitlines()) <= 102
+
+
+def test_an_absurd_scenario_factor_is_bad_input(tmp_path, capsys):
+    inst = world(scenarios=[{"name": "huge", "probability": 0.5,
+                             "price_factor": {"by": "company", "group": ["CATL"],
+                                              "factor": 1.0e308}}])
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(inst))
+    code, out = run(["stress", str(path)], capsys)
+    assert code == 2
+    assert "factor must be at most 1000" in out and "got 1e+308" in out
+
+
+def test_an_output_folder_that_cannot_be_made_is_bad_usage(tmp_path, capsys):
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(world()))
+    code, out = run(["solve", str(path), "--out", "/proc/nope/x"], capsys)
+    assert code == 2
+    assert "error: No such file or directory (/proc/nope" in out

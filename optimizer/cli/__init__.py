@@ -96,6 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, NotADirectoryError, FileExistsError, PermissionError) as err:
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         return EXIT_INPUT
+    except OSError as err:  # a folder that cannot be written, a full disk: not a bug
+        where = f" ({err.filename})" if getattr(err, "filename", None) else ""
+        err_console.print(f"[bold red]error:[/] {escape(err.strerror or str(err))}"
+                          f"{escape(where)}: the files could not be read or written there",
+                          highlight=False)
+        return EXIT_INPUT
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130

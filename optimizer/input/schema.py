@@ -327,6 +327,11 @@ class Rule(Row):
         return self
 
 
+#: the largest capacity or price factor a scenario may give (a price a thousand
+#: times the list price is already no market; a larger number is a typing error
+#: that would otherwise overflow the costs to infinity)
+MAX_FACTOR = 1000.0
+
 #: distributions a scenario factor may be drawn from (``optimizer stress/robust --sample``),
 #: with the parameters each takes, in order
 DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
@@ -399,6 +404,8 @@ def _parse_distribution(value: Any) -> Distribution:
         if number < 0:
             raise ValueError(f"{kind}: {name} must be >= 0 (factors are never negative), "
                              f"got {number:g}")
+        if number > MAX_FACTOR:
+            raise ValueError(f"{kind}: {name} must be at most {MAX_FACTOR:g}, got {number:g}")
         params.append(number)
     if kind == "uniform" and params[0] > params[1]:
         raise ValueError(f"uniform: low ({params[0]:g}) must not exceed high ({params[1]:g})")
@@ -435,6 +442,9 @@ def _factor_value(value: Any) -> Any:
     if number < 0:
         raise ValueError(f"factor must be >= 0 (it scales a capacity or a price), "
                          f"got {number:g}")
+    if number > MAX_FACTOR:
+        raise ValueError(f"factor must be at most {MAX_FACTOR:g} (it scales a capacity or a "
+                         f"price; a larger one is surely a typing error), got {number:g}")
     return number
 
 
