@@ -20,6 +20,7 @@ from scipy.optimize import linprog
 from optimizer.cli import main
 from optimizer.data import prepare
 from optimizer.input import load_instance
+from optimizer.parallel import ParallelError
 from optimizer.scenarios import (
     ScenarioError,
     cvar,
@@ -32,6 +33,7 @@ from optimizer.scenarios import (
     solve_extensive,
     stress,
 )
+from optimizer.scenarios.errors import usage_error
 from tests.conftest import supplier, world
 
 COMPANY_CAP = {"name": "company-cap", "kind": "max_share", "by": "company", "limit": 0.6}
@@ -691,6 +693,21 @@ def test_workers_equal_serial(write_instance):
     pd.testing.assert_frame_equal(serial.scenarios, parallel.scenarios)
     pd.testing.assert_frame_equal(serial.n_minus_1, parallel.n_minus_1)
     assert serial.summary["expected_cost"] == parallel.summary["expected_cost"]
+
+
+def test_workers_and_scheduler_errors_name_the_options(write_instance):
+    # the runner's errors, in the words of the stress and robust commands
+    both = usage_error(ParallelError("both", "give either workers ... not both"))
+    assert isinstance(both, ScenarioError)
+    assert str(both) == "give either --workers (local processes) or --scheduler (Dask), not both"
+    assert str(usage_error(ParallelError("workers", "workers must be at least 1, got 0"))) \
+        == "workers must be at least 1, got 0"
+    # checked before anything is solved
+    path = write_instance(two_suppliers())
+    with pytest.raises(ScenarioError, match="--workers"):
+        stress(path, workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ScenarioError, match="at least 1, got 0"):
+        robust(path, workers=0)
 
 
 def test_dask_scheduler_equals_serial(write_instance):

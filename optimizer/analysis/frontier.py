@@ -49,8 +49,11 @@ count rows ``V <= limit`` take new row bounds; an HHI cap's cuts take
 ``-sqrt(limit)`` on X. The Pyomo parameter ``m.rule_limit[name]`` is kept in
 step, then HiGHS re-solves from the previous basis, with the HHI cut rounds
 any solve has. With ``workers`` (local processes) or a Dask ``scheduler`` the
-points are split into chunks; each worker process builds its own model once
-and sweeps its chunks warm.
+points are split into contiguous chunks (:mod:`optimizer.parallel`); each
+worker process builds its own model once and sweeps its chunks warm.
+
+:func:`optimizer.report.figures.frontier_figure` draws a sweep and
+:func:`optimizer.report.scenario_files.write_frontier` writes it.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,6 +76,7 @@ from optimizer.errors import did_you_mean
 from optimizer.input.instance import Instance
 from optimizer.input.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
 from optimizer.model import build_model
+from optimizer.parallel import ParallelError, Progress, check_where, map_chunks
 from optimizer.results import scope_marginal_costs
 from optimizer.solver.highs import SolveStatus
 from optimizer.solver.options import SolverOptions
@@ -84,8 +88,6 @@ MAX_RULES = 2
 TINY = 1e-9
 #: kinds whose limit is a share in [0, 1]
 FRACTION_KINDS = (*SHARE_KINDS, "max_top_share", "max_hhi")
-#: a progress callback: (points done, points in all)
-Progress = Callable[[int, int], None]
 
 
 class FrontierError(ValueError):
@@ -305,10 +307,11 @@ _CACHE_SIZE = 2
 _LOCK = threading.Lock()
 
 
-def _run_chunk(inst: Instance, names: list[str], points: list[tuple[int, tuple[float, ...]]],
+def _run_chunk(inst: Instance, points: list[tuple[int, tuple[float, ...]]], names: list[str],
                options: SolverOptions, token: str) -> list[dict[str, Any]]:
     """Sweep a chunk of points on this process's model for this sweep (built on
-    the first chunk, then re-used warm). Runs in worker processes and Dask workers."""
+    the first chunk, then re-used warm). Runs in worker processes and Dask
+    workers, through :func:`optimizer.parallel.map_chunks`."""
     with _LOCK:
         key = (token, threading.get_ident())
         sweeper = _CACHE.get(key)
@@ -319,64 +322,6 @@ def _run_chunk(inst: Instance, names: list[str], points: list[tuple[int, tuple[f
                 _CACHE.popitem(last=False)
         _CACHE.move_to_end(key)
         return sweeper.sweep(points)
-
-
-def _chunks(points: list[tuple[int, tuple[float, ...]]], parts: int) -> list[list]:
-    """Contiguous chunks (neighbouring limits stay together, so warm starts help),
-    about four per worker for load balance and progress."""
-    n_chunks = max(1, min(len(points), 4 * parts))
-    size = math.ceil(len(points) / n_chunks)
-    return [points[k:k + size] for k in range(0, len(points), size)]
-
-
-def _run_local(inst, names, points, options, workers, progress) -> list[dict[str, Any]]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    token = uuid4().hex
-    rows: list[dict[str, Any]] = []
-    ctx = multiprocessing.get_context("spawn")  # no fork of a process holding HiGHS threads
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(_run_chunk, inst, names, chunk, options, token)
-                   for chunk in _chunks(points, workers)]
-        for fut in as_completed(futures):
-            rows.extend(fut.result())
-            if progress:
-                progress(len(rows), len(points))
-    return rows
-
-
-def _run_dask(inst, names, points, options, scheduler, progress) -> list[dict[str, Any]]:
-    try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
-    except ImportError:  # pragma: no cover - dask is a dependency
-        raise FrontierError(["--scheduler needs dask.distributed: pip install "
-                             "'dask[distributed]'"]) from None
-    own = not isinstance(scheduler, Client)
-    if own:
-        try:
-            client = Client(scheduler, timeout=20)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise FrontierError([f"cannot reach the Dask scheduler at {scheduler}: {exc}"]) \
-                from None
-    else:
-        client = scheduler
-    try:
-        threads = max(1, sum(client.nthreads().values()))
-        token = uuid4().hex
-        shared = client.scatter(inst, broadcast=True)
-        futures = [client.submit(_run_chunk, shared, names, chunk, options, token, pure=False)
-                   for chunk in _chunks(points, threads)]
-        rows: list[dict[str, Any]] = []
-        for fut in dask_completed(futures):
-            rows.extend(fut.result())
-            if progress:
-                progress(len(rows), len(points))
-        return rows
-    finally:
-        if own:
-            client.close()
 
 
 # --------------------------------------------------------------------------- entry point
@@ -412,11 +357,10 @@ def frontier(
             raise FrontierError(["give the values inside the mapping {rule: values}, "
                                  "not as a separate argument"])
         spec = {str(k): list(v) for k, v in rule.items()}
-    if workers < 1:
-        raise FrontierError([f"workers must be at least 1, got {workers}"])
-    if workers > 1 and scheduler is not None:
-        raise FrontierError(["give either workers (local processes) or a Dask scheduler, "
-                             "not both"])
+    try:
+        check_where(workers, scheduler)
+    except ParallelError as exc:
+        raise FrontierError([str(exc)]) from None
     if instance is None:
         instance = default_instance_path()
     inst = instance if isinstance(instance, Instance) else load_instance(instance)
@@ -428,10 +372,13 @@ def frontier(
 
     t0 = time.perf_counter()
     size: dict[str, int] = {}
-    if scheduler is not None:
-        rows = _run_dask(inst, names, points, options, scheduler, progress)
-    elif workers > 1 and len(points) > 1:
-        rows = _run_local(inst, names, points, options, workers, progress)
+    if scheduler is not None or (workers > 1 and len(points) > 1):
+        # each worker process builds the model once and sweeps its chunks warm
+        try:
+            rows = map_chunks(_run_chunk, inst, points, (names, options, uuid4().hex),
+                              workers=workers, scheduler=scheduler, progress=progress)
+        except ParallelError as exc:
+            raise FrontierError([str(exc)]) from None
     else:
         sweeper = Sweeper(inst, names, options)
         size = sweeper.session.size
@@ -472,99 +419,4 @@ def _assemble(rows: list[dict[str, Any]], axes: list[Axis]) -> pd.DataFrame:
     return df[order]
 
 
-# --------------------------------------------------------------------------- outputs
-def frontier_figure(df: pd.DataFrame):
-    """A matplotlib Figure: the premium against the limit, with the controlling-
-    country mix below it (one rule), or a heat map of the premium (a grid).
-    Points without a plan are marked. Uses no global pyplot state."""
-    from matplotlib.figure import Figure
-
-    rules = df.attrs.get("rules") or [df["rule"].iloc[0]]
-    if len(rules) == 1:
-        return _curve_figure(df, rules[0], Figure)
-    return _grid_figure(df, rules, Figure)
-
-
-def _limit_label(df: pd.DataFrame, i: int, rule: str) -> str:
-    kinds = df.attrs.get("kinds") or []
-    kind = kinds[i] if i < len(kinds) else ""
-    return f"{rule} limit" + (f" ({kind})" if kind else "")
-
-
-def _curve_figure(df: pd.DataFrame, rule: str, Figure):
-    fig = Figure(figsize=(8, 6.5), layout="constrained")
-    ax, mix_ax = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
-    d = df.sort_values("limit")
-    ok = d["objective"].notna()
-    ax.plot(d.loc[ok, "limit"], d.loc[ok, "premium"], marker="o", color="tab:blue")
-    bad = d.loc[~ok, "limit"]
-    if len(bad):
-        ax.scatter(bad, np.zeros(len(bad)), marker="x", color="tab:red", s=60, zorder=3,
-                   label="no plan (" + ", ".join(sorted(set(d.loc[~ok, "status"]))) + ")")
-        ax.legend(loc="best")
-    ax.set_ylabel("premium over the loosest limit\n(USD million)")
-    base = df.attrs.get("baseline_objective")
-    title = f"Cost of diversification: {rule}"
-    if base is not None and math.isfinite(base):
-        title += f" (loosest optimum {base:,.1f} USD million)"
-    ax.set_title(title)
-    ax.grid(True, alpha=0.3)
-    shares = [c for c in d.columns if c.startswith("share_control_")]
-    if shares and ok.any():
-        sub = d.loc[ok, ["limit", *shares]]
-        keep = [c for c in shares if sub[c].max() > 1e-6]
-        if keep:
-            mix_ax.stackplot(sub["limit"], *[sub[c] for c in keep],
-                             labels=[c.removeprefix("share_control_") for c in keep],
-                             alpha=0.85)
-            mix_ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize="small",
-                          title="control")
-    mix_ax.set_ylim(0, 1)
-    mix_ax.set_ylabel("share of GWh bought\nby controlling country")
-    mix_ax.set_xlabel(_limit_label(df, 0, rule))
-    mix_ax.grid(True, alpha=0.3)
-    return fig
-
-
-def _grid_figure(df: pd.DataFrame, rules: list[str], Figure):
-    fig = Figure(figsize=(8, 6), layout="constrained")
-    ax = fig.subplots()
-    table = df.pivot_table(index="limit_2", columns="limit", values="premium", aggfunc="first",
-                           dropna=False).sort_index().sort_index(axis=1)
-    import matplotlib
-
-    values = table.to_numpy(dtype=float)
-    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="lightgrey")
-    mesh = ax.imshow(np.ma.masked_invalid(values), origin="lower", aspect="auto", cmap=cmap)
-    ax.set_xticks(range(table.shape[1]), [f"{v:g}" for v in table.columns])
-    ax.set_yticks(range(table.shape[0]), [f"{v:g}" for v in table.index])
-    for (r, c), v in np.ndenumerate(values):
-        if not math.isfinite(v):
-            ax.text(c, r, "no plan", ha="center", va="center", fontsize="x-small")
-            continue
-        bright = mesh.norm(v) > 0.6  # viridis is light at the top: dark text there
-        ax.text(c, r, f"{v:,.0f}", ha="center", va="center", fontsize="x-small",
-                color="black" if bright else "white")
-    ax.set_xlabel(_limit_label(df, 0, rules[0]))
-    ax.set_ylabel(_limit_label(df, 1, rules[1]))
-    ax.set_title("Premium over the loosest pair of limits (USD million); grey: no plan")
-    fig.colorbar(mesh, ax=ax, label="USD million")
-    return fig
-
-
-def write_frontier(df: pd.DataFrame, out: str | Path) -> list[Path]:
-    """Write ``frontier.csv`` and ``frontier.png`` to ``out`` (atomically)."""
-    from optimizer.report.files import OutputDir
-
-    od = OutputDir(out)
-    try:
-        od.csv("frontier.csv", df)
-        od.write("frontier.png", lambda p: frontier_figure(df).savefig(p, dpi=120))
-        return od.publish()
-    except BaseException:
-        od.discard()
-        raise
-
-
-__all__ = ["Axis", "FrontierError", "Sweeper", "check_axes", "frontier", "frontier_figure",
-           "value_range", "write_frontier"]
+__all__ = ["Axis", "FrontierError", "Sweeper", "check_axes", "frontier", "value_range"]

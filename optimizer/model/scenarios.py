@@ -25,17 +25,13 @@ Linear throughout: the extensive form is an LP unless the first stage has binari
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyomo.core as pyo
 
 from optimizer.data import ModelData
+from optimizer.data_scenarios import Case, ScenarioData
 from optimizer.model.build import build_model
 from optimizer.model.common import linear
-
-if TYPE_CHECKING:
-    from optimizer.scenarios import Case, ScenarioData
 
 #: coefficients smaller than this are left out of the scenario cost terms
 _ZERO = 1e-12

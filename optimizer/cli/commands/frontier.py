@@ -276,8 +276,9 @@ def _write_html(args: argparse.Namespace, df: pd.DataFrame) -> list:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.analysis.frontier import FrontierError, frontier, write_frontier
+    from optimizer.analysis.frontier import FrontierError, frontier
     from optimizer.input import default_instance_path, load_instance
+    from optimizer.report.scenario_files import write_frontier
 
     if args.html and not args.out:
         raise UsageError("--html writes report.html into the --out directory: give --out DIR")

@@ -119,7 +119,8 @@ def print_robust(res: RobustResult, console: Console) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.scenarios import NoPlanError, ScenarioError, robust, write_robust
+    from optimizer.report.scenario_files import write_robust
+    from optimizer.scenarios import NoPlanError, ScenarioError, robust
 
     try:
         res = robust(args.instance, weight=args.cvar_weight, alpha=args.alpha,

@@ -136,7 +136,8 @@ def no_plan(console: Console, exc: Exception) -> int:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.scenarios import NoPlanError, ScenarioError, stress, write_stress
+    from optimizer.report.scenario_files import write_stress
+    from optimizer.scenarios import NoPlanError, ScenarioError, stress
 
     try:
         res = stress(args.instance, args.plan, n_minus_1=args.n_minus_1, alpha=args.alpha,

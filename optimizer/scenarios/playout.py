@@ -1,0 +1,195 @@
+"""Playing a plan out in a case (SPEC section 5).
+
+A plan (GWh contracted per supplier, application and period) *plays out* in a
+case like this (docs/scenarios.md has the same in words, with the choices):
+
+* contracts are index-linked: a supplier whose capacity is scaled by ``f``
+  delivers ``min(f, 1)`` times each of its contracts, and every delivered GWh
+  is paid at the case's price: ``d_t * (g * price * (1 + tariff) + freight +
+  carbon)``; a tiered supplier keeps its tier structure, each tier's price
+  times ``g`` and each tier's volume times ``min(f, 1)``;
+* each application's shortfall (contracted minus delivered) is covered at least
+  cost by spot purchases from the spare capacity ``f * capacity - min(f, 1) *
+  contracted`` of any eligible supplier, at ``d_t * (g * price * (1 +
+  spot_premium) * (1 + tariff) + freight + carbon)``, and the rest is left
+  unmet at the application's ``unmet_penalty``, else ``shortage_penalty``
+  (a small LP per case, solved by HiGHS: cheapest spare capacity first, shared
+  between applications that compete for it);
+* fixed costs, the plan's own unmet demand (at its penalty) and soft-rule
+  penalties are those of the plan in the base case: the plan is contracted.
+
+So ``cost_k = base_cost + (contract_k - contract_base) + spot_k + shortage_k``.
+
+Play-outs are independent given the plans: :func:`play_all` runs them in chunks of cases on
+local processes or a Dask cluster (:mod:`optimizer.parallel`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data_scenarios import Case, ScenarioData
+from optimizer.parallel import ParallelError, check_where, map_chunks
+from optimizer.scenarios.errors import usage_error
+from optimizer.scenarios.plans import EPS, Plan
+from optimizer.solver.highs import solve_matrices
+
+SCENARIO_COLUMNS = ["scenario", "kind", "group", "probability", "cost", "extra_cost",
+                    "contract_cost", "spot_cost", "unmet_cost", "other_cost",
+                    "delivered_gwh", "shortfall_gwh", "spot_gwh", "unmet_gwh"]
+
+
+def _tier_volumes(sd: ScenarioData, x: np.ndarray) -> np.ndarray:
+    """Each tier's volume when a supplier's total fills its tiers in order."""
+    if not len(sd.tier_supply):
+        return np.zeros(0)
+    total = np.bincount(sd.lane_supply, weights=x, minlength=sd.n_supplies)
+    return np.clip(total[sd.tier_supply] - sd.tier_from, 0.0, sd.tier_width)
+
+
+def contract_cost(sd: ScenarioData, x: np.ndarray, case: Case | None = None) -> float:
+    """Discounted cost of what the contracts deliver in ``case`` (base: None)."""
+    if case is None:
+        fd = g = np.ones(sd.n_supplies)
+    else:
+        fd, g = case.delivery, case.price
+    fl, gl = fd[sd.lane_supply], g[sd.lane_supply]
+    cost = float(np.sum(sd.discount * fl * (gl * sd.contract_price + sd.other_unit) * x))
+    if len(sd.tier_supply):
+        tv = _tier_volumes(sd, x)
+        ts = sd.tier_supply
+        cost += float(np.sum(sd.tier_discount * fd[ts] * g[ts] * sd.tier_unit * tv))
+    return cost
+
+
+def _solve_spot(cost: np.ndarray, penalty: np.ndarray, short: np.ndarray,
+                lane_row: np.ndarray, lane_supply: np.ndarray,
+                spare: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The recourse LP of one case, for a fixed plan::
+
+        min  sum_i cost_i y_i + sum_r penalty_r u_r
+        s.t. sum_{i in row r} y_i + u_r = short_r        (each short application-period)
+             sum_{i of supply s} y_i   <= spare_s        (each supply with spot lanes)
+             y, u >= 0
+
+    Returns (y, u)."""
+    from scipy.sparse import csr_matrix  # SciPy takes a while to import: only when needed
+
+    n_y, n_u = len(cost), len(penalty)
+    if n_y == 0:
+        return np.zeros(0), short.copy()
+    supplies, supply_row = np.unique(lane_supply, return_inverse=True)
+    n_rows = n_u + len(supplies)
+    a = csr_matrix(
+        (np.ones(2 * n_y + n_u),
+         (np.concatenate([lane_row, np.arange(n_u), n_u + supply_row]),
+          np.concatenate([np.arange(n_y), n_y + np.arange(n_u), np.arange(n_y)]))),
+        shape=(n_rows, n_y + n_u))
+    inf = float("inf")
+    sol = solve_matrices(
+        np.concatenate([cost, penalty]), np.zeros(n_y + n_u), np.full(n_y + n_u, inf), a,
+        np.concatenate([short, np.full(len(supplies), -inf)]),
+        np.concatenate([short, spare[supplies]]), what="the spot purchase LP")
+    return np.maximum(sol[:n_y], 0.0), np.maximum(sol[n_y:], 0.0)
+
+
+def play_out(sd: ScenarioData, plan: Plan, case: Case,
+             details: bool = False) -> dict[str, Any]:
+    """The cost of ``plan`` in ``case`` and its parts (USD million, discounted;
+    GWh over all periods). With ``details``, also ``rows``: per application and
+    period with a shortfall, the shortfall, spot and unmet GWh."""
+    x = plan.x
+    fd, g = case.delivery, case.price
+    base_contract = contract_cost(sd, x)
+    contract = contract_cost(sd, x, case)
+    fl = fd[sd.lane_supply]
+    n_rows = len(sd.demand)
+    short = np.bincount(sd.lane_demand, weights=(1.0 - fl) * x, minlength=n_rows)
+    short[short < EPS] = 0.0
+    bought = np.bincount(sd.lane_demand, weights=x, minlength=n_rows)
+    plan_unmet = np.where(sd.has_penalty, np.maximum(sd.demand_gwh - bought, 0.0), 0.0)
+    plan_unmet[plan_unmet < EPS] = 0.0
+    row_cost = sd.row_cost
+    plan_unmet_cost = float(np.sum(row_cost * plan_unmet))
+    spot_gwh = spot_cost = shortage_gwh = shortage_cost = 0.0
+    rows: list[tuple[int, float, float, float]] = []
+    if short.sum() > 0:
+        total = np.bincount(sd.lane_supply, weights=x, minlength=sd.n_supplies)
+        spare = np.maximum(case.capacity * sd.capacity - fd * total, 0.0)
+        short_rows = np.flatnonzero(short > 0)
+        row_pos = np.full(n_rows, -1)
+        row_pos[short_rows] = np.arange(len(short_rows))
+        lanes = np.flatnonzero((row_pos[sd.lane_demand] >= 0) & (spare[sd.lane_supply] > EPS))
+        s = sd.lane_supply[lanes]
+        unit = sd.discount[lanes] * (g[s] * sd.spot_price[lanes] * (1.0 + sd.spot_premium)
+                                     + sd.other_unit[lanes])
+        y, u = _solve_spot(unit, row_cost[short_rows], short[short_rows],
+                           row_pos[sd.lane_demand[lanes]], s, spare)
+        spot_gwh, spot_cost = float(y.sum()), float(unit @ y)
+        shortage_gwh, shortage_cost = float(u.sum()), float(row_cost[short_rows] @ u)
+        if details:
+            by_row = np.bincount(row_pos[sd.lane_demand[lanes]], weights=y,
+                                 minlength=len(short_rows))
+            rows = [(int(r), float(short[r]), float(by_row[k]), float(u[k]))
+                    for k, r in enumerate(short_rows)]
+    cost = plan.base_cost + (contract - base_contract) + spot_cost + shortage_cost
+    delivered = float(np.sum(fl * x))
+    out: dict[str, Any] = {
+        "scenario": case.name, "kind": case.kind, "group": case.group,
+        "probability": case.probability, "cost": cost, "extra_cost": cost - plan.base_cost,
+        "contract_cost": contract, "spot_cost": spot_cost,
+        "unmet_cost": plan_unmet_cost + shortage_cost,
+        "other_cost": plan.base_cost - base_contract - plan_unmet_cost,
+        "delivered_gwh": delivered, "shortfall_gwh": float(short.sum()), "spot_gwh": spot_gwh,
+        "unmet_gwh": float(plan_unmet.sum()) + shortage_gwh,
+    }
+    if details:
+        apps = sd.demand["application"].tolist()
+        periods = sd.demand["period"].tolist()
+        out["rows"] = [{"scenario": case.name, "application": apps[r], "period": int(periods[r]),
+                        "shortfall_gwh": sh, "spot_gwh": sp, "unmet_gwh": un}
+                       for r, sh, sp, un in rows]
+    return out
+
+
+def play_all(sd: ScenarioData, plans: list[Plan], cases: list[Case], details: bool = False,
+             workers: int = 1, scheduler: Any = None) -> list[pd.DataFrame]:
+    """Every plan played out in every case: one table per plan (rows in case
+    order, columns :data:`SCENARIO_COLUMNS`, plus ``rows`` with ``details``).
+    Play-outs are independent given the plans: they run in chunks of cases on
+    ``workers`` processes or a Dask scheduler."""
+    per_case = run_cases(_play_on, (sd, plans), cases, (details,), workers, scheduler)
+    return [pd.DataFrame.from_records([played[k] for played in per_case])
+            for k in range(len(plans))]
+
+
+def _play_on(shared: tuple[ScenarioData, list[Plan]], cases: list[Case],
+             details: bool) -> list[list[dict[str, Any]]]:
+    """Every plan in every case of a chunk, per case (runs in worker processes
+    and Dask workers)."""
+    sd, plans = shared
+    return [[play_out(sd, plan, case, details) for plan in plans] for case in cases]
+
+
+def run_cases(func: Callable[..., list], shared: Any, cases: Sequence[Case], extra: tuple,
+              workers: int = 1, scheduler: Any = None) -> list:
+    """``func(shared, chunk, *extra)`` over chunks of ``cases`` (one result per
+    case, in case order) by :func:`optimizer.parallel.map_chunks`; workers or a
+    scheduler that cannot be used raise :class:`ScenarioError`."""
+    try:
+        return map_chunks(func, shared, cases, extra, workers=workers, scheduler=scheduler)
+    except ParallelError as exc:
+        raise usage_error(exc) from None
+
+
+def check_workers(workers: int, scheduler: Any = None) -> None:
+    """Raise :class:`ScenarioError` unless ``workers`` and ``scheduler`` can be
+    used (checked before any solve)."""
+    try:
+        check_where(workers, scheduler)
+    except ParallelError as exc:
+        raise usage_error(exc) from None

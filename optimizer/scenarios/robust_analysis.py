@@ -1,0 +1,200 @@
+"""The robust plan (SPEC section 5): the two-stage stochastic program in
+extensive form (:mod:`optimizer.model.scenarios`), compared with the
+deterministic plan, with VSS and EVPI (wait-and-see solves, one per case)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.data import ModelData, prepare
+from optimizer.data_scenarios import Case, ScenarioData, scenario_data
+from optimizer.input.instance import Instance
+from optimizer.model.scenarios import build_robust_model
+from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
+from optimizer.scenarios.errors import NoPlanError, ScenarioError
+from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
+from optimizer.scenarios.playout import SCENARIO_COLUMNS, check_workers, play_all, run_cases
+from optimizer.scenarios.risk import check_risk, risk_summary
+from optimizer.solver.options import SolverOptions
+from optimizer.solver.session import Session
+
+
+@dataclass
+class ExtensiveSolve:
+    """One solve of the extensive form."""
+
+    status: str
+    objective: float | None
+    x: np.ndarray | None
+    size: dict[str, int]
+    seconds: float
+    mip: bool
+
+
+def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float = 0.0,
+                    alpha: float = 0.95, options: SolverOptions | None = None) -> ExtensiveSolve:
+    """Build the extensive form (:func:`optimizer.model.scenarios.build_robust_model`),
+    hand it to HiGHS, and return the first-stage contracts ``x`` per lane."""
+    m = build_robust_model(data, sd, cases, weight, alpha)
+    session = Session(m, data, options)
+    status = session.solve()
+    x = session.lane_values() if status.has_solution else None
+    return ExtensiveSolve(status.status, status.objective if status.has_solution else None, x,
+                          session.size, status.solve_seconds, session.is_mip)
+
+
+def _wait_and_see(shared: tuple[ModelData, ScenarioData, SolverOptions | None],
+                  cases: list[Case]) -> list[tuple[str, float | None]]:
+    """The best plan for each case known in advance: the extensive form of that
+    case alone, with probability 1. Returns (status, cost) per case."""
+    data, sd, options = shared
+    out = []
+    for case in cases:
+        res = solve_extensive(data, sd, [case.with_probability(1.0)], 0.0, 0.95, options)
+        out.append((res.status, res.objective))
+    return out
+
+
+@dataclass
+class RobustResult:
+    """The robust plan and how it compares with the deterministic one.
+
+    ``scenarios``: per case, its probability, the cost of the deterministic and
+    of the robust plan played out (and spot and unmet GWh), and the
+    wait-and-see cost (the best plan for that case chosen knowing it).
+    ``plans``: deterministic, robust (and, when the CVaR weight is positive,
+    the expected-cost plan used for VSS and EVPI). ``tables``: each plan's
+    play-out table. ``summary``: the content of summary.json.
+    """
+
+    instance: str
+    status: str
+    objective: float | None
+    weight: float
+    alpha: float
+    plans: dict[str, Plan]
+    tables: dict[str, pd.DataFrame]
+    scenarios: pd.DataFrame
+    summary: dict[str, Any]
+    sd: ScenarioData | None = None
+
+    @property
+    def has_plan(self) -> bool:
+        return self.objective is not None
+
+    def mix(self, by: str) -> pd.DataFrame:
+        """Each group's share in the deterministic and the robust plan."""
+        assert self.sd is not None
+        return plan_mix(self.sd, [self.plans["deterministic"], self.plans["robust"]], by)
+
+
+def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0,
+           alpha: float = 0.95, sample: int | None = None, seed: int | None = None,
+           options: SolverOptions | None = None, evpi: bool = True, workers: int = 1,
+           scheduler: Any = None) -> RobustResult:
+    """The robust plan (SPEC section 5): minimize ``(1 - weight) E[cost] + weight
+    CVaR_alpha[cost]`` over plans that meet demand and obey every rule, each
+    case's shortfall bought spot or left unmet. Also plays the deterministic
+    optimum out, and computes VSS and EVPI for the expected-cost plan
+    (weight 0; solved as well when ``weight`` > 0). ``evpi=False`` skips the
+    wait-and-see solves (one per case); they are independent and run on
+    ``workers`` / ``scheduler`` like play-outs.
+    """
+    check_risk(weight, alpha)
+    check_workers(workers, scheduler)
+    t0 = time.perf_counter()
+    inst = instance_of(instance)
+    seed = draw_seed(sample, seed)
+    if not inst.scenarios:
+        raise ScenarioError(f"{inst.source} has no scenarios: a robust plan needs a "
+                            "'scenarios' section (docs/scenarios.md)")
+    data = prepare(inst)
+    sd = scenario_data(data)
+    cases = cases_for(inst, sd, sample, seed)
+    det, _ = deterministic_plan(inst, data, sd, options)
+    sol = solve_extensive(data, sd, cases, weight, alpha, options)
+    if sol.x is None:
+        raise NoPlanError(f"the robust model has no plan (status {sol.status})")
+    plans = {"deterministic": det, "robust": plan_from_lanes(inst, sd, sol.x, "robust")}
+    sol0 = sol
+    if weight > 0:
+        sol0 = solve_extensive(data, sd, cases, 0.0, alpha, options)
+        if sol0.x is None:
+            raise NoPlanError(f"the expected-cost robust model has no plan "
+                              f"(status {sol0.status})")
+        plans["expected-cost"] = plan_from_lanes(inst, sd, sol0.x, "expected-cost")
+    names = list(plans)
+    played = play_all(sd, [plans[n] for n in names], cases, workers=workers,
+                      scheduler=scheduler)
+    tables = {n: t[SCENARIO_COLUMNS] for n, t in zip(names, played, strict=True)}
+    risks = {n: risk_summary(t, alpha) for n, t in tables.items()}
+    e0 = risks["expected-cost" if weight > 0 else "robust"]["expected_cost"]
+
+    probs = np.array([c.probability for c in cases])
+    ws = np.full(len(cases), np.nan)
+    ws_status: list[str] = []
+    wait_and_see: float | None = None
+    if evpi:
+        todo = [c for c in cases if c.probability > 0 and c.kind != "base"]
+        got = run_cases(_wait_and_see, (data, sd, options), todo, (), workers, scheduler)
+        by_name = {c.name: r for c, r in zip(todo, got, strict=True)}
+        for k, c in enumerate(cases):
+            if c.kind == "base":
+                ws[k] = det.base_cost
+            elif c.name in by_name:
+                status, value = by_name[c.name]
+                ws_status.append(status)
+                ws[k] = np.nan if value is None else value
+        live = probs > 0
+        wait_and_see = float(np.dot(probs[live], ws[live]))
+    scen = pd.DataFrame({
+        "scenario": [c.name for c in cases], "kind": [c.kind for c in cases],
+        "probability": probs,
+        "deterministic_cost": tables["deterministic"]["cost"].to_numpy(),
+        "robust_cost": tables["robust"]["cost"].to_numpy(),
+        "robust_spot_gwh": tables["robust"]["spot_gwh"].to_numpy(),
+        "robust_unmet_gwh": tables["robust"]["unmet_gwh"].to_numpy(),
+        "deterministic_spot_gwh": tables["deterministic"]["spot_gwh"].to_numpy(),
+        "deterministic_unmet_gwh": tables["deterministic"]["unmet_gwh"].to_numpy(),
+    })
+    if weight > 0:
+        scen["expected_cost_plan_cost"] = tables["expected-cost"]["cost"].to_numpy()
+    if evpi:
+        scen["wait_and_see_cost"] = ws
+    rob = risks["robust"]
+    summary: dict[str, Any] = {
+        "instance": inst.name,
+        "status": sol.status,
+        "objective": sol.objective,
+        "objective_unit": "USD million (discounted)",
+        "cvar_weight": weight,
+        "alpha": alpha,
+        "expected_cost": rob["expected_cost"],
+        "cvar": rob["cvar"],
+        "vss": risks["deterministic"]["expected_cost"] - e0,
+        "evpi": e0 - wait_and_see if evpi else None,
+        "wait_and_see_cost": wait_and_see if evpi else None,
+        "base_probability": float(probs[[c.kind == "base" for c in cases]].sum()),
+        "scenario_count": len(cases),
+        "plans": risks,
+        "sample": {"n": sample, "seed": seed} if sample is not None else None,
+        "spot_premium": sd.spot_premium,
+        "shortage_penalty": sd.shortage_penalty,
+        "model_size": sol.size,
+        "mip": sol.mip,
+        "seconds": time.perf_counter() - t0,
+    }
+    if weight > 0:
+        summary["vss_evpi_plan"] = "expected-cost (cvar weight 0)"
+    bad = [s for s in ws_status if s != "optimal"]
+    if bad:
+        summary["warnings"] = [f"{len(bad)} wait-and-see solve(s) ended with status "
+                               f"{', '.join(sorted(set(bad)))}: EVPI is approximate"]
+    return RobustResult(inst.name, sol.status, sol.objective, weight, alpha, plans, tables,
+                        scen, summary, sd)
