@@ -253,3 +253,14 @@ def test_an_output_folder_that_cannot_be_made_is_bad_usage(tmp_path, capsys):
     code, out = run(["solve", str(path), "--out", "/proc/nope/x"], capsys)
     assert code == 2
     assert "error: No such file or directory (/proc/nope" in out
+
+
+def test_a_sample_too_large_is_refused_before_any_work(tmp_path, capsys):
+    inst = world(scenarios=[{"name": "cut", "probability": 0.5,
+                             "capacity_factor": {"by": "company", "group": ["CATL"],
+                                                 "factor": {"uniform": [0, 1]}}}])
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(inst))
+    code, out = run(["stress", str(path), "--sample", "100000000"], capsys)
+    assert code == 2
+    assert "--sample must be at most 100,000" in out and "got 100,000,000" in out

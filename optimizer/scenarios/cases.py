@@ -81,6 +81,10 @@ def _draw(dist: Distribution, rng: np.random.Generator) -> float:
     return max(0.0, float(rng.normal(p[0], p[1]))) if p[1] > 0 else float(p[0])
 
 
+#: the most outcomes ``--sample`` may draw
+MAX_SAMPLE = 100_000
+
+
 def sample_cases(inst: Instance, sd: ScenarioData, n: int, seed: int) -> list[Case]:
     """``n`` equally likely draws (``numpy.random.default_rng(seed)``).
 
@@ -94,6 +98,10 @@ def sample_cases(inst: Instance, sd: ScenarioData, n: int, seed: int) -> list[Ca
     """
     if n < 1:
         raise ScenarioError(f"--sample must be at least 1, got {n}")
+    if n > MAX_SAMPLE:
+        raise ScenarioError(f"--sample must be at most {MAX_SAMPLE:,} (each drawn outcome is "
+                            f"a case to play out, and the robust plan holds a copy of the "
+                            f"model's second stage per case), got {n:,}")
     scenarios = inst.scenarios
     probs = np.array([base_probability(inst), *(s.probability for s in scenarios)], dtype=float)
     probs = probs / probs.sum()
