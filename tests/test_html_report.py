@@ -301,6 +301,22 @@ def test_user_text_is_escaped(nasty_result: optimizer.Result) -> None:
     assert nasty in {s["name"] for s in mix_of(page, "company")["series"]}
     # exactly two script elements: the data blob and the drawing code
     assert [t for t, _ in page.elements].count("script") == 2
+    # escaped where the templates put it: the title, a card, the concentration table
+    assert ("<title>Battery sourcing plan: Plan &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; "
+            "&amp; &#34;Co&#34; &#39;s &lt;img src=x onerror=alert(1)&gt;</title>") in text
+    assert f"Top company 50.0% {nasty}" in page.plain
+    company = page.table("conc")[1]
+    assert company[:2] == ["company", "2026"]
+    assert company[5:7] == [f"{nasty} 50.0%", f"{nasty} 100.0%"]
+    # a frontier line named after hostile text: in the table and the blob, inert
+    frontier = pd.DataFrame({"rule": [nasty] * 2, "limit": [0.5, 0.6],
+                             "objective": [4500.0, 4400.0]})
+    text = render_html(nasty_result, frontier=frontier)
+    assert "<script>alert" not in text
+    page = Page(text)
+    assert page.data["frontier"]["series"][0]["name"] == nasty
+    assert [nasty, "0.5", "4,500.0"] in [row for _, rows in page.tables for row in rows]
+    assert [t for t, _ in page.elements].count("script") == 2
 
 
 def test_page_is_self_contained(north_america: optimizer.Result) -> None:

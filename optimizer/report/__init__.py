@@ -1,2 +1,4 @@
-"""Showing results: the terminal report, the HTML page, the workbook and the
-output folder. Nothing here solves; everything here reads results."""
+"""Showing results: the terminal report, the HTML page (Jinja2 templates in
+``templates/``), the workbook and the output folder, with their labels and
+number formats in one place (``format``). Nothing here solves; everything here
+reads results."""

@@ -1,39 +1,33 @@
 """Writing results to a directory, atomically.
 
-Files are first written into a hidden staging directory beside the target and
-then moved into place one by one with ``os.replace``: an interrupted run never
-leaves a half-written file, and a failed run leaves older results untouched.
+Files are first written into a hidden staging directory inside the target
+directory and then moved into place one by one with ``os.replace``: an
+interrupted run never leaves a half-written file, and a failed run leaves
+older results untouched. :class:`OutputDir` is the one way the package writes
+its outputs: results (:func:`write_result`), scenario and frontier files, and
+the files of ``optimizer convert`` and ``optimizer template``
+(:func:`write_files`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from optimizer.report.html import render_html
+from optimizer.report.jsonsafe import json_safe
 from optimizer.results import Result
 
-
-def json_safe(obj: Any) -> Any:
-    """JSON-safe: NaN and infinities become null, numpy scalars plain numbers."""
-    if isinstance(obj, dict):
-        return {str(k): json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_safe(v) for v in obj]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    return obj
+__all__ = ["WORKBOOK_AUTO_ROWS", "OutputDir", "json_safe", "workbook_rows", "write_files",
+           "write_result"]
 
 
 class OutputDir:
@@ -59,7 +53,8 @@ class OutputDir:
     def csv(self, name: str, df: pd.DataFrame) -> None:
         df.to_csv(self.path(name), index=False)
 
-    def write(self, name: str, writer: Callable[[Path], None]) -> None:
+    def write(self, name: str, writer: Callable[[Path], object]) -> None:
+        """Stage ``name``: ``writer`` writes it to the path it is given."""
         writer(self.path(name))
 
     def publish(self) -> list[Path]:
@@ -89,6 +84,30 @@ class OutputDir:
 
     def discard(self) -> None:
         shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def write_files(writers: Mapping[Path, Callable[[Path], object]]) -> list[Path]:
+    """Write files of one directory together, through an :class:`OutputDir`:
+    each writer writes its file to the staged path it is given; once all are
+    written they replace the files of those names. An error, or an interrupt,
+    leaves every target as it was."""
+    if not writers:
+        return []
+    folders = {Path(target).parent for target in writers}
+    if len(folders) != 1:
+        raise ValueError(f"files to write together lie in {len(folders)} directories: "
+                         f"{', '.join(sorted(map(str, folders)))}")
+    folder = folders.pop()
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(f"{folder} exists and is not a directory")
+    od = OutputDir(folder)
+    try:
+        for target, writer in writers.items():
+            od.write(Path(target).name, writer)
+        return od.publish()
+    except BaseException:
+        od.discard()
+        raise
 
 
 #: results.xlsx is written by default when its sheets hold up to this many rows
@@ -135,8 +154,6 @@ def write_result(result: Result, out: str | Path,
             from optimizer.report.xlsx import write_results_xlsx
             od.write("results.xlsx", lambda path: write_results_xlsx(result, path))
         if result.has_plan or result.status == "infeasible":
-            from optimizer.report.html import render_html
-
             with open(od.path("report.html"), "w", encoding="utf-8") as f:
                 f.write(render_html(result))
         for name, writer in (extra or {}).items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -11,20 +10,21 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from optimizer.report.format import (
+    COST_ALWAYS,
+    COST_LABELS,
+    grouping_label,
+    marginal_cost,
+    money,
+    number,
+    pct,
+    rule_value_short,
+    sig,
+)
 from optimizer.results import Result
 
-COST_LABELS = {
-    "ex_works": "ex-works",
-    "tariff": "tariffs",
-    "freight": "freight",
-    "carbon": "carbon",
-    "fixed": "fixed costs",
-    "unmet_penalty": "unmet demand penalty",
-}
-
-
-def _money(v: float) -> str:
-    return f"{v:,.1f}"
+#: a missing number in the terminal's tables
+NA = "-"
 
 
 def headline(result: Result) -> RenderableType:
@@ -36,7 +36,7 @@ def headline(result: Result) -> RenderableType:
     lines.append("status: ")
     lines.append(status, style=style)
     if result.objective is not None:
-        lines.append(f"   total cost: USD {_money(result.objective)} million (discounted)")
+        lines.append(f"   total cost: USD {money(result.objective)} million (discounted)")
     size = result.model_size
     if size:
         lines.append(
@@ -51,7 +51,7 @@ def headline(result: Result) -> RenderableType:
         lines.append(f"   HiGHS: {t['solve']:.2f} s   whole run: {total:.2f} s")
     if result.solver.get("mip_gap") is not None:
         bound, gap = result.solver["best_bound"], result.solver["mip_gap"]
-        lines.append(f"\nbest bound: {bound:,.4f}   gap: {gap:.2e}")
+        lines.append(f"\nbest bound: {number(bound, 4)}   gap: {gap:.2e}")
     return lines
 
 
@@ -63,17 +63,18 @@ def cost_table(result: Result) -> Table:
     total = result.cost_breakdown.get("total", 0.0) or 0.0
     for key, label in COST_LABELS.items():
         v = result.cost_breakdown.get(key, 0.0)
-        if v == 0 and key in ("carbon", "fixed", "unmet_penalty"):
+        if v == 0 and key not in COST_ALWAYS:
             continue
-        table.add_row(label, _money(v), f"{100 * v / total:.1f}%" if total else "")
-    table.add_row("total", _money(total), "100.0%" if total else "", style="bold")
+        table.add_row(label, money(v), pct(v / total) if total else "")
+    table.add_row("total", money(total), "100.0%" if total else "", style="bold")
     return table
 
 
-def mix_table(result: Result, by: str, title: str, top: int = 12) -> Table:
-    """Share of purchases per period, one row per group."""
+def mix_table(result: Result, by: str, title: str | None = None, top: int = 12) -> Table:
+    """Share of purchases per period, one row per group (title: "Mix by" the
+    grouping)."""
     shares = result.shares
-    table = Table(title=title, title_justify="left")
+    table = Table(title=title or f"Mix by {grouping_label(by)}", title_justify="left")
     table.add_column(by)
     sub = shares[shares["by"] == by] if not shares.empty else shares
     periods = sorted(sub["period"].unique()) if not sub.empty else []
@@ -86,24 +87,16 @@ def mix_table(result: Result, by: str, title: str, top: int = 12) -> Table:
     pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
     shown = pivot.iloc[:top]
     for group, row in shown.iterrows():
-        table.add_row(str(group), *[f"{100 * row.get(t, 0.0):.1f}%" if row.get(t, 0.0) > 0
-                                    else "-" for t in periods])
+        table.add_row(str(group), *[pct(row.get(t, 0.0)) if row.get(t, 0.0) > 0
+                                    else NA for t in periods])
     if len(pivot) > top:
         rest = pivot.iloc[top:].sum()
-        table.add_row(f"{len(pivot) - top} others", *[f"{100 * rest.get(t, 0.0):.1f}%"
+        table.add_row(f"{len(pivot) - top} others", *[pct(rest.get(t, 0.0))
                                                       for t in periods], style="dim")
     totals = result.allocation.groupby("period")["gwh"].sum() if not result.allocation.empty \
         else pd.Series(dtype=float)
-    table.add_row("total GWh", *[f"{totals.get(t, 0.0):,.1f}" for t in periods], style="bold")
+    table.add_row("total GWh", *[number(totals.get(t, 0.0)) for t in periods], style="bold")
     return table
-
-
-def _fmt_value(v: Any, unit: str) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "-"
-    if unit == "share":
-        return f"{100 * v:.1f}%"
-    return f"{v:,.3g}" if abs(v) < 1000 else f"{v:,.0f}"
 
 
 def rules_table(result: Result, only_binding: bool = True, limit: int = 30) -> Table:
@@ -130,15 +123,14 @@ def rules_table(result: Result, only_binding: bool = True, limit: int = 30) -> T
         sub = sub.assign(_mc=sub["marginal_cost"].abs().fillna(0)).sort_values(
             ["_mc", "rule", "period"], ascending=[False, True, True], kind="stable")
     for row in sub.head(limit).itertuples(index=False):
-        mc = getattr(row, "marginal_cost", np.nan)
+        unit = str(row.unit)
         cells = [
             str(row.rule), str(row.period), str(row.application), str(row.group),
-            _fmt_value(row.value, str(row.unit)), _fmt_value(row.limit, str(row.unit)),
-            "-" if mc is None or np.isnan(mc) else f"{mc:,.3f}",
+            rule_value_short(row.value, unit, NA), rule_value_short(row.limit, unit, NA),
+            marginal_cost(getattr(row, "marginal_cost", None), NA),
         ]
         if "total_cost" in df.columns:
-            tc = getattr(row, "total_cost", np.nan)
-            cells.append("-" if tc is None or np.isnan(tc) else f"{tc:,.2f}")
+            cells.append(money(getattr(row, "total_cost", None), 2, NA))
         table.add_row(*cells)
     if len(sub) > limit:
         table.caption = f"{len(sub) - limit} more in rules.csv"
@@ -156,11 +148,11 @@ def rule_summary_table(result: Result) -> Table | None:
                       ("total cost", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in df.sort_values("total_cost", ascending=False, na_position="last").itertuples():
-        tc = cast("float | None", row.total_cost)
         table.add_row(str(row.rule), str(row.kind), str(row.binding_scopes),
-                      "-" if tc is None or np.isnan(tc) else f"{tc:,.2f}")
+                      money(row.total_cost, 2, NA))
     if po.get("cost_of_rules") is not None:
-        table.add_row("all rules together", "", "", f"{po['cost_of_rules']:,.2f}", style="bold")
+        table.add_row("all rules together", "", "", money(po["cost_of_rules"], 2),
+                      style="bold")
     return table
 
 
@@ -169,8 +161,8 @@ def price_of_rules_line(result: Result) -> Text | None:
     if po.get("cost_of_rules") is None:
         return None
     return Text(f"The cheapest plan with no rules at all costs USD "
-                f"{po['objective_no_rules']:,.1f} million; the rules add "
-                f"{po['cost_of_rules']:,.1f} million ({po.get('cost_of_rules_pct', 0):.1f}%).")
+                f"{money(po['objective_no_rules'])} million; the rules add "
+                f"{money(po['cost_of_rules'])} million ({po.get('cost_of_rules_pct', 0):.1f}%).")
 
 
 def concentration_table(result: Result) -> Table | None:
@@ -183,18 +175,12 @@ def concentration_table(result: Result) -> Table | None:
                       ("HHI no rules", "right"), ("top-1", "left"), ("top-1 no rules", "left"),
                       ("top-3", "right"), ("top-3 no rules", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
-
-    def pct(v: Any) -> str:
-        return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}%"
-
-    def num(v: Any) -> str:
-        return "-" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:,.0f}"
-
     for row in df.itertuples(index=False):
-        table.add_row(str(row.period), str(row.by), num(row.hhi), num(row.hhi_no_rules),
-                      f"{row.top1_group} {pct(row.top1_share)}",
-                      f"{row.top1_group_no_rules} {pct(row.top1_share_no_rules)}",
-                      pct(row.top3_share), pct(row.top3_share_no_rules))
+        table.add_row(str(row.period), str(row.by), number(row.hhi, 0, NA),
+                      number(row.hhi_no_rules, 0, NA),
+                      f"{row.top1_group} {pct(row.top1_share, missing=NA)}",
+                      f"{row.top1_group_no_rules} {pct(row.top1_share_no_rules, missing=NA)}",
+                      pct(row.top3_share, missing=NA), pct(row.top3_share_no_rules, missing=NA))
     return table
 
 
@@ -206,8 +192,8 @@ def unmet_table(result: Result) -> Table | None:
     for col in ("application", "period", "demand GWh", "unmet GWh", "penalty USD/kWh"):
         table.add_column(col, justify="right" if "GWh" in col or "USD" in col else "left")
     for row in df[df["unmet"] > 0].itertuples(index=False):
-        table.add_row(str(row.application), str(row.period), f"{row.demand:,.2f}",
-                      f"{row.unmet:,.2f}", f"{row.penalty:g}")
+        table.add_row(str(row.application), str(row.period), number(row.demand, 2),
+                      number(row.unmet, 2), sig(row.penalty, 6))
     return table
 
 
@@ -232,7 +218,7 @@ def usage_view(result: Result) -> Table | None:
         for t in periods:
             v = pivot.loc[sup].get(t, np.nan)
             star = "*" if fixed.loc[sup].get(t, 0) > 0 else ""
-            cells.append("-" if not v or np.isnan(v) else f"{v:,.2f}{star}")
+            cells.append(NA if not v or np.isnan(v) else f"{number(v, 2)}{star}")
         table.add_row(str(sup), *cells)
     return table
 
@@ -262,9 +248,10 @@ def solve_report(result: Result, all_rules: bool = False) -> Iterator[Renderable
     if result.allocation.empty and result.status not in ("optimal", "time_limit"):
         return
     yield cost_table(result)
-    yield mix_table(result, "control", "Mix by controlling country (share of GWh bought)")
-    yield mix_table(result, "company", "Mix by company")
-    yield mix_table(result, "family", "Mix by chemistry family")
+    yield mix_table(result, "control",
+                    f"Mix by {grouping_label('control')} (share of GWh bought)")
+    yield mix_table(result, "company")
+    yield mix_table(result, "family")
     unmet = unmet_table(result)
     if unmet is not None:
         yield unmet

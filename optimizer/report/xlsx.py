@@ -25,15 +25,15 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from optimizer.report.format import XLSX_FRACTION, XLSX_SECONDS, cost_label
+from optimizer.report.format import XLSX_GWH as GWH
+from optimizer.report.format import XLSX_MUSD as MUSD
+from optimizer.report.format import XLSX_PLAIN as PLAIN
+from optimizer.report.format import XLSX_POINTS as POINTS
+from optimizer.report.format import XLSX_SHARE as SHARE
+from optimizer.report.format import XLSX_USD_KWH as USD_KWH
+from optimizer.report.format import XLSX_YEAR as YEAR
 from optimizer.results import Result
-
-GWH = "#,##0.000"
-USD_KWH = "0.000"
-MUSD = "#,##0.00"
-SHARE = "0.0%"
-YEAR = "0"
-PLAIN = "#,##0.####"
-POINTS = "#,##0"
 
 #: column -> (unit shown in the header, number format)
 COLUMNS: dict[str, tuple[str | None, str | None]] = {
@@ -170,7 +170,7 @@ def summary_rows(result: Result) -> list[tuple[str, Any, str]]:
         if key == "total":
             continue
         label = ("purchases, undiscounted" if key == "undiscounted_purchases"
-                 else f"cost: {key.replace('_', ' ')}")
+                 else f"cost: {cost_label(key)}")
         rows.append((label, value, "USD million"))
     if not result.allocation.empty:
         rows.append(("volume bought", float(result.allocation["gwh"].sum()), "GWh"))
@@ -201,7 +201,8 @@ def _summary_sheet(wb: Workbook, result: Result) -> Worksheet:
     _headers(ws, ["item", "value", "unit"])
     ws.column_dimensions["A"].width = 50
     ws.column_dimensions["B"].width = 22
-    formats = {"USD million": MUSD, "GWh": GWH, "%": SHARE, "fraction": "0.00E+00", "s": "0.00"}
+    formats = {"USD million": MUSD, "GWh": GWH, "%": SHARE, "fraction": XLSX_FRACTION,
+               "s": XLSX_SECONDS}
     for r, (item, value, unit) in enumerate(summary_rows(result), start=2):
         ws.cell(row=r, column=1, value=item)
         cell = ws.cell(row=r, column=2, value=_plain(value))

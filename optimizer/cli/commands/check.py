@@ -60,6 +60,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 def renderables(report: CheckReport, plan: str, limit: int = 200) -> list[RenderableType]:
     """The verdict, every violation with its size, and the recomputed cost."""
     from optimizer.check import COST_KEYS
+    from optimizer.report.format import COST_ALWAYS, cost_label, number
 
     out: list[RenderableType] = []
     v = report.violations
@@ -94,9 +95,9 @@ def renderables(report: CheckReport, plan: str, limit: int = 200) -> list[Render
     costs.add_column("USD million", justify="right")
     for key in COST_KEYS:
         value = report.cost_breakdown.get(key, 0.0)
-        if value or key in ("ex_works", "tariff", "freight"):
-            costs.add_row(key.replace("_", " "), f"{value:,.6f}")
-    costs.add_row("total", f"{report.cost:,.6f}", style="bold")
+        if value or key in COST_ALWAYS:
+            costs.add_row(cost_label(key), number(value, 6))
+    costs.add_row("total", number(report.cost, 6), style="bold")
     out.append(costs)
     unmet = report.unmet[report.unmet["unmet"] > report.volume_floor]
     if not unmet.empty:
@@ -110,7 +111,6 @@ def _given(x: object) -> bool:
 
 
 def _num(x: object) -> str:
-    if not _given(x):
-        return ""
-    assert isinstance(x, int | float)
-    return f"{x:,.6g}"
+    from optimizer.report.format import sig
+
+    return sig(x, 6, missing="") if _given(x) else ""

@@ -9,8 +9,6 @@ with IN before the command reports success.
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -34,25 +32,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--inline", action="store_true",
                    help="YAML output: every table inline, no CSV files")
     p.add_argument("--force", action="store_true", help="overwrite files that exist")
-
-
-def replace_atomically(writers: dict[Path, Callable[[Path], Any]]) -> None:
-    """Write each file to a temporary name beside it, then move them all into place:
-    an error leaves no half-written file."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for target, write in writers.items():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=target.suffix,
-                                        dir=target.parent)
-            os.close(fd)
-            staged.append((Path(name), target))
-            write(Path(name))
-        for tmp, target in staged:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
 
 
 def comparable(data: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +58,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
         write_workbook,
         yaml_files,
     )
+    from optimizer.report.files import write_files
 
     src, dst = Path(args.input), Path(args.output)
     if dst.suffix.lower() not in KINDS:
@@ -101,7 +81,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if existing and not args.force:
         raise UsageError(f"{', '.join(existing)} exist{'s' if len(existing) == 1 else ''} "
                          "(use --force to overwrite)")
-    replace_atomically(writers)
+    write_files(writers)
     again = load_instance(dst)
     if comparable(again.to_dict()) != comparable(inst.to_dict()):
         raise RuntimeError(f"{dst} does not read back as the same instance as {src}")

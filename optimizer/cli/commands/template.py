@@ -19,15 +19,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
-    from optimizer.cli.commands.convert import replace_atomically
     from optimizer.input.workbook import write_template
+    from optimizer.report.files import write_files
 
     path = Path(args.file)
     if path.suffix.lower() != ".xlsx":
         raise UsageError(f"{path}: a template is an Excel workbook: the name must end in .xlsx")
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists (use --force to overwrite it)")
-    replace_atomically({path: write_template})
+    write_files({path: write_template})
     console.print(f"wrote {path}: fill in the sheets (hover over a column name for what it "
                   f"means), then run: optimizer validate {path}", highlight=False)
     return EXIT_PLAN
