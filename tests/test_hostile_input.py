@@ -222,6 +222,18 @@ def test_control_characters_in_ids_and_names_are_refused(tmp_path, capsys):
     assert "\x1b" not in out
 
 
+def test_rich_markup_in_a_name_is_shown_as_written(tmp_path, capsys):
+    inst = world()
+    inst["suppliers"][1]["company"] = "[/]LGES [bold]x[/bold]"
+    inst["rules"] = [{"name": "cap", "kind": "max_share", "by": "company",
+                      "group": ["[/]LGES [bold]x[/bold]"], "limit": 0.5}]
+    path = tmp_path / "i.yaml"
+    path.write_text(yaml.safe_dump(inst))
+    code, out = run(["solve", str(path), "--all-rules"], capsys)
+    assert code == 0
+    assert "[/]LGES [bold]x[/bold]" in out  # shown as written, not read as markup
+
+
 def test_thousands_of_problems_are_listed_up_to_a_hundred(tmp_path, capsys):
     rows = "\n".join("grid,2026,1" for _ in range(5000))
     (tmp_path / "demand.csv").write_text("application,period,gwh\n" + rows + "\n")

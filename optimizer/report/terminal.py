@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,12 @@ from optimizer.results import Result
 
 #: a missing number in the terminal's tables
 NA = "-"
+
+
+def _row(table: Table, *cells: Any, **kw: Any) -> None:
+    """A table row whose text is shown as written: a name such as ``[/]LGES``
+    is data, not rich markup."""
+    table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kw)
 
 
 def headline(result: Result) -> RenderableType:
@@ -65,8 +72,8 @@ def cost_table(result: Result) -> Table:
         v = result.cost_breakdown.get(key, 0.0)
         if v == 0 and key not in COST_ALWAYS:
             continue
-        table.add_row(label, money(v), pct(v / total) if total else "")
-    table.add_row("total", money(total), "100.0%" if total else "", style="bold")
+        _row(table, label, money(v), pct(v / total) if total else "")
+    _row(table, "total", money(total), "100.0%" if total else "", style="bold")
     return table
 
 
@@ -87,15 +94,15 @@ def mix_table(result: Result, by: str, title: str | None = None, top: int = 12) 
     pivot = pivot.loc[pivot.sum(axis=1).sort_values(ascending=False).index]
     shown = pivot.iloc[:top]
     for group, row in shown.iterrows():
-        table.add_row(str(group), *[pct(row.get(t, 0.0)) if row.get(t, 0.0) > 0
+        _row(table, str(group), *[pct(row.get(t, 0.0)) if row.get(t, 0.0) > 0
                                     else NA for t in periods])
     if len(pivot) > top:
         rest = pivot.iloc[top:].sum()
-        table.add_row(f"{len(pivot) - top} others", *[pct(rest.get(t, 0.0))
+        _row(table, f"{len(pivot) - top} others", *[pct(rest.get(t, 0.0))
                                                       for t in periods], style="dim")
     totals = result.allocation.groupby("period")["gwh"].sum() if not result.allocation.empty \
         else pd.Series(dtype=float)
-    table.add_row("total GWh", *[number(totals.get(t, 0.0)) for t in periods], style="bold")
+    _row(table, "total GWh", *[number(totals.get(t, 0.0)) for t in periods], style="bold")
     return table
 
 
@@ -131,7 +138,7 @@ def rules_table(result: Result, only_binding: bool = True, limit: int = 30) -> T
         ]
         if "total_cost" in df.columns:
             cells.append(money(getattr(row, "total_cost", None), 2, NA))
-        table.add_row(*cells)
+        _row(table, *cells)
     if len(sub) > limit:
         table.caption = f"{len(sub) - limit} more in rules.csv"
     return table
@@ -148,10 +155,10 @@ def rule_summary_table(result: Result) -> Table | None:
                       ("total cost", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in df.sort_values("total_cost", ascending=False, na_position="last").itertuples():
-        table.add_row(str(row.rule), str(row.kind), str(row.binding_scopes),
+        _row(table, str(row.rule), str(row.kind), str(row.binding_scopes),
                       money(row.total_cost, 2, NA))
     if po.get("cost_of_rules") is not None:
-        table.add_row("all rules together", "", "", money(po["cost_of_rules"], 2),
+        _row(table, "all rules together", "", "", money(po["cost_of_rules"], 2),
                       style="bold")
     return table
 
@@ -176,7 +183,7 @@ def concentration_table(result: Result) -> Table | None:
                       ("top-3", "right"), ("top-3 no rules", "right")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     for row in df.itertuples(index=False):
-        table.add_row(str(row.period), str(row.by), number(row.hhi, 0, NA),
+        _row(table, str(row.period), str(row.by), number(row.hhi, 0, NA),
                       number(row.hhi_no_rules, 0, NA),
                       f"{row.top1_group} {pct(row.top1_share, missing=NA)}",
                       f"{row.top1_group_no_rules} {pct(row.top1_share_no_rules, missing=NA)}",
@@ -192,7 +199,7 @@ def unmet_table(result: Result) -> Table | None:
     for col in ("application", "period", "demand GWh", "unmet GWh", "penalty USD/kWh"):
         table.add_column(col, justify="right" if "GWh" in col or "USD" in col else "left")
     for row in df[df["unmet"] > 0].itertuples(index=False):
-        table.add_row(str(row.application), str(row.period), number(row.demand, 2),
+        _row(table, str(row.application), str(row.period), number(row.demand, 2),
                       number(row.unmet, 2), sig(row.penalty, 6))
     return table
 
@@ -219,7 +226,7 @@ def usage_view(result: Result) -> Table | None:
             v = pivot.loc[sup].get(t, np.nan)
             star = "*" if fixed.loc[sup].get(t, 0) > 0 else ""
             cells.append(NA if not v or np.isnan(v) else f"{number(v, 2)}{star}")
-        table.add_row(str(sup), *cells)
+        _row(table, str(sup), *cells)
     return table
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from optimizer.cli.common import EXIT_PLAN, UsageError
 
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     again = load_instance(dst)
     if comparable(again.to_dict()) != comparable(inst.to_dict()):
         raise RuntimeError(f"{dst} does not read back as the same instance as {src}")
-    console.print(f"wrote {', '.join(str(t) for t in targets)}: {len(inst.suppliers)} "
+    console.print(f"wrote {escape(', '.join(str(t) for t in targets))}: {len(inst.suppliers)} "
                   f"suppliers, {len(inst.rules)} rules, {len(inst.scenarios)} scenarios "
                   "(read back: same instance)", highlight=False)
     return EXIT_PLAN

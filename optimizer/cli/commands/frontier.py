@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from optimizer.cli.common import (
@@ -315,5 +316,5 @@ def run(args: argparse.Namespace, console: Console) -> int:
         written = write_frontier(df, args.out)
         if args.html:
             written += _write_html(args, df)
-        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+        console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
     return EXIT_PLAN if n_plan > 0 else EXIT_NO_PLAN

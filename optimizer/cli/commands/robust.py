@@ -7,6 +7,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from optimizer.cli.commands.stress import money, no_plan, scenario_args
@@ -115,7 +116,7 @@ def print_robust(res: RobustResult, console: Console) -> None:
     if s.get("sample"):
         console.print(f"sampled {s['sample']['n']} outcomes, seed {s['sample']['seed']}")
     for w in s.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}")
+        console.print(f"[yellow]warning:[/] {escape(str(w))}")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -133,5 +134,5 @@ def run(args: argparse.Namespace, console: Console) -> int:
     print_robust(res, console)
     if args.out:
         written = write_robust(res, args.out)
-        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+        console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
     return EXIT_PLAN

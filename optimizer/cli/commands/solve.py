@@ -6,6 +6,7 @@ import argparse
 import time
 
 from rich.console import Console
+from rich.markup import escape
 
 from optimizer.cli.common import EXIT_BUG, EXIT_NO_PLAN, EXIT_PLAN, solver_args, solver_options
 
@@ -95,7 +96,7 @@ def _run(args: argparse.Namespace, console: Console) -> int:
                       f"to {ANALYSIS_AUTO_LIMIT:,}; --analysis runs them anyway)")
     if args.out:
         written = write_result(result, args.out, workbook=args.workbook)
-        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+        console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
         if result.has_plan and not any(p.name == "results.xlsx" for p in written) \
                 and args.workbook is None:
             console.print(f"results.xlsx skipped: it would hold {workbook_rows(result):,} rows "

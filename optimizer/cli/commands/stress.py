@@ -8,6 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from optimizer.cli.common import (
@@ -118,17 +119,17 @@ def print_stress(res: StressResult, console: Console, n_minus_1: str | None) -> 
                   f"CVaR {s['alpha']:g}: {money(s['cvar'])}")
     worst = s.get("worst_scenario")
     if worst:
-        console.print(f"worst scenario: {worst['scenario']} ({money(worst['cost'])}, "
+        console.print(f"worst scenario: {escape(str(worst['scenario']))} ({money(worst['cost'])}, "
                       f"probability {worst['probability']:.4g})")
     if n_minus_1 is not None:
         console.print()
         console.print(ranking_table(res.n_minus_1, n_minus_1))
     for w in s.get("warnings", []):
-        console.print(f"[yellow]warning:[/] {w}", markup=True, highlight=False)
+        console.print(f"[yellow]warning:[/] {escape(str(w))}", highlight=False)
 
 
 def no_plan(console: Console, exc: Exception) -> int:
-    console.print(f"[bold red]no plan:[/] {exc}")
+    console.print(f"[bold red]no plan:[/] {escape(str(exc))}")
     result = getattr(exc, "result", None)
     for name in getattr(result, "conflicts", None) or []:
         console.print(f"  - conflicting rule: {name}", markup=False)
@@ -150,5 +151,5 @@ def run(args: argparse.Namespace, console: Console) -> int:
     print_stress(res, console, args.n_minus_1)
     if args.out:
         written = write_stress(res, args.out)
-        console.print(f"wrote {', '.join(p.name for p in written)} to {args.out}")
+        console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
     return EXIT_PLAN

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from optimizer.cli.common import EXIT_PLAN, UsageError
 
@@ -28,6 +29,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if path.exists() and not args.force:
         raise UsageError(f"{path} exists (use --force to overwrite it)")
     write_files({path: write_template})
-    console.print(f"wrote {path}: fill in the sheets (hover over a column name for what it "
-                  f"means), then run: optimizer validate {path}", highlight=False)
+    console.print(f"wrote {escape(str(path))}: fill in the sheets (hover over a column name "
+                  f"for what it means), then run: optimizer validate {escape(str(path))}",
+                  highlight=False)
     return EXIT_PLAN
