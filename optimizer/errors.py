@@ -90,6 +90,11 @@ class InputError(Exception):
         return head + ":\n" + "\n".join(f"  - {p}" for p in self.problems[:shown]) + tail
 
 
+class OutputError(Exception):
+    """An output folder that cannot be used as asked (it holds files this tool
+    did not write, it is a file...): bad usage, never a bug."""
+
+
 class PlanCheckError(Exception):
     """The independent checker found the solver's plan breaking a requirement:
     a bug in the model or the solver hand-off, never the user's input.

@@ -13,6 +13,9 @@ from optimizer.check.base import PLAN_COLUMNS, _text
 from optimizer.errors import InputError, Location, Problem, did_you_mean
 from optimizer.input.instance import Instance
 
+#: first characters of text that a results CSV wrote with an apostrophe in front
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
 
 def plan_problems(inst: Instance, rows: list[dict[str, Any]], locations: list[Location],
                   columns: list[str] | None, file: str) -> tuple[pd.DataFrame, list[Problem]]:
@@ -126,7 +129,11 @@ def read_plan(path: str, inst: Instance) -> pd.DataFrame:
     table = read_csv(p, "plan", str(path), problems)
     if table is None:
         raise InputError(problems)
-    plan, found = plan_problems(inst, table.rows, table.locations, table.header, str(path))
+    # a results CSV writes text that a spreadsheet would run as a formula with an
+    # apostrophe in front ('=x): read it as the text it was
+    rows = [{k: v[1:] if isinstance(v, str) and v[:1] == "'" and v[1:2] in FORMULA_START
+             else v for k, v in row.items()} for row in table.rows]
+    plan, found = plan_problems(inst, rows, table.locations, table.header, str(path))
     problems += found
     if problems:
         raise InputError(problems)

@@ -39,7 +39,7 @@ from optimizer.cli.common import (
     positive_number,
     print_problems,
 )
-from optimizer.errors import InputError
+from optimizer.errors import InputError, OutputError
 
 #: the commands, in the order --help lists them
 COMMANDS: tuple[ModuleType, ...] = (solve, validate, check, frontier, stress, robust, template,
@@ -93,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print_problems(err_console, err)
         return EXIT_INPUT
-    except (UsageError, NotADirectoryError, FileExistsError, PermissionError) as err:
+    except (UsageError, OutputError, NotADirectoryError, FileExistsError,
+            PermissionError) as err:
         err_console.print(f"[bold red]error:[/] {escape(str(err))}", highlight=False)
         return EXIT_INPUT
     except OSError as err:  # a folder that cannot be written, a full disk: not a bug

@@ -1,12 +1,10 @@
-"""Writing results to a directory, atomically.
+"""Writing results to a folder, atomically.
 
-Files are first written into a hidden staging directory inside the target
-directory and then moved into place one by one with ``os.replace``: an
-interrupted run never leaves a half-written file, and a failed run leaves
-older results untouched. :class:`OutputDir` is the one way the package writes
-its outputs: results (:func:`write_result`), scenario and frontier files, and
-the files of ``optimizer convert`` and ``optimizer template``
-(:func:`write_files`).
+:class:`OutputDir` is the one way the package writes its outputs: results
+(:func:`write_result`), scenario and frontier files (replacing a results
+folder as a whole), and the files of ``optimizer convert`` and ``optimizer
+template`` (:func:`write_files`, each file replacing its namesake). Text
+cells are written inert (:func:`inert`).
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.errors import OutputError
 from optimizer.report.html import render_html
 from optimizer.report.jsonsafe import json_safe
 from optimizer.results import Result
@@ -30,16 +29,46 @@ __all__ = ["WORKBOOK_AUTO_ROWS", "OutputDir", "json_safe", "workbook_rows", "wri
            "write_result"]
 
 
-class OutputDir:
-    """Collects files in a staging directory, then publishes them together."""
+#: the file in a results folder that lists what this tool wrote there
+MARKER = ".optimizer-output.json"
 
-    def __init__(self, target: str | Path):
+
+class OutputDir:
+    """Collects files in a staging folder, then publishes them together.
+
+    A results folder (``whole=True``, the default: solve, stress, robust,
+    frontier) is replaced as a whole. The files are written into a hidden
+    sibling folder (``.NAME.staging-PID-...``), with a list of them
+    (:data:`MARKER`); publishing swaps the two folders in one atomic rename
+    (Linux ``renameat2(RENAME_EXCHANGE)``), then deletes the old one. Whatever
+    moment the process dies, ``--out`` holds the old run or the new run, whole,
+    never a mix, and no file of an older run survives into a newer one. A
+    folder that holds anything this tool did not write there (an instance's
+    own files, a user's notes) is refused, never overwritten; leftovers of a
+    killed run are removed by the next run into the same folder.
+
+    With ``whole=False`` (``convert``, ``template``: files written into a folder
+    of the user's) the files are staged inside the folder and each replaces its
+    namesake; a failure part-way puts the old ones back.
+    """
+
+    def __init__(self, target: str | Path, whole: bool = True):
         self.target = Path(target)
+        self.whole = whole
         if self.target.exists() and not self.target.is_dir():
             raise NotADirectoryError(f"--out {self.target} exists and is not a directory")
-        self.target.mkdir(parents=True, exist_ok=True)
-        self.stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.target))
         self.names: list[str] = []
+        if not whole:
+            self.target.mkdir(parents=True, exist_ok=True)
+            self.stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.target))
+            return
+        folder = self.target.resolve()
+        if self.target.exists():
+            _check_ours(self.target)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        _clean_leftovers(folder)
+        self.stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-{os.getpid()}-",
+                                           dir=folder.parent))
 
     def path(self, name: str) -> Path:
         self.names.append(name)
@@ -51,17 +80,28 @@ class OutputDir:
             f.write("\n")
 
     def csv(self, name: str, df: pd.DataFrame) -> None:
-        df.to_csv(self.path(name), index=False)
+        inert(df).to_csv(self.path(name), index=False)
 
     def write(self, name: str, writer: Callable[[Path], object]) -> None:
         """Stage ``name``: ``writer`` writes it to the path it is given."""
         writer(self.path(name))
 
     def publish(self) -> list[Path]:
-        """Move the staged files into place. The files they replace are set aside
-        until every new one is in place, so that a failure or an interruption
-        part-way puts the old ones back: the directory holds the old results or
-        the new ones, never a mix."""
+        """Put the staged files in place (see the class docstring)."""
+        if not self.whole:
+            return self._publish_files()
+        with open(self.stage / MARKER, "w", encoding="utf-8") as f:
+            json.dump({"written_by": "optimizer", "files": sorted(self.names)}, f, indent=2)
+        folder = self.target.resolve()
+        if folder.exists():
+            _exchange(self.stage, folder)  # atomic: the old run is now in the staging name
+        else:
+            os.rename(self.stage, folder)
+            self.stage = folder.parent / f".{folder.name}.published"
+        self.discard()
+        return [self.target / name for name in self.names]
+
+    def _publish_files(self) -> list[Path]:
         aside = self.stage / ".replaced"
         aside.mkdir()
         kept: list[str] = []
@@ -86,6 +126,95 @@ class OutputDir:
         shutil.rmtree(self.stage, ignore_errors=True)
 
 
+def _check_ours(target: Path) -> None:
+    """Refuse a folder that holds anything this tool did not write there."""
+    entries = sorted(p.name for p in target.iterdir())
+    if not entries:
+        return
+    listed: set[str] = set()
+    try:
+        with open(target / MARKER, encoding="utf-8") as f:
+            listed = set(json.load(f).get("files", []))
+    except (OSError, ValueError, AttributeError):
+        listed = set()
+    foreign = [name for name in entries if name != MARKER and not (
+        name in listed and (target / name).is_file() and not (target / name).is_symlink())]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5
+                                          else "")
+        why = ("it was not written by this tool" if not listed else
+               "this tool did not write them there")
+        raise OutputError(f"--out {target} holds files that would be replaced or deleted "
+                          f"({shown}); {why}. Results go to a new or empty folder, or to one "
+                          "this tool wrote before")
+
+
+def _clean_leftovers(folder: Path) -> None:
+    """Remove the staging folders of earlier runs into ``folder`` that died
+    before finishing (their process is gone)."""
+    for stale in folder.parent.glob(f".{folder.name}.staging-*"):
+        pid = stale.name.removeprefix(f".{folder.name}.staging-").split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue  # another run into the same folder, still at work
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, but is not ours to signal
+    return True
+
+
+def _exchange(a: Path, b: Path) -> None:
+    """Swap two folders in one atomic step. Where the system cannot (not Linux,
+    or a file system without RENAME_EXCHANGE), two renames in a row: only a
+    death between them leaves ``b`` missing, with its old content at ``a``'s
+    name, which the next run cleans up."""
+    import ctypes
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd, rename_exchange = -100, 2
+        if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+            raise OSError(code, os.strerror(code), str(b))
+    aside = a.with_name(a.name + "-old")
+    os.rename(b, aside)
+    os.rename(a, b)
+    os.rename(aside, a)
+
+
+#: first characters that make a spreadsheet read a cell as a formula
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(df: pd.DataFrame) -> pd.DataFrame:
+    """The table with every text cell that a spreadsheet would run as a
+    formula (starting with ``=``, ``+``, ``-``, ``@``) prefixed with an
+    apostrophe, as spreadsheet tools expect (OWASP's advice for CSV
+    injection); numbers are left alone. ``optimizer check`` and ``stress
+    --plan`` read such cells back as written."""
+    text = [c for c in df.columns
+            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+    if not text:
+        return df
+    out = df.copy()
+    for c in text:
+        out[c] = [f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+                  for v in out[c]]
+    return out
+
+
 def write_files(writers: Mapping[Path, Callable[[Path], object]]) -> list[Path]:
     """Write files of one directory together, through an :class:`OutputDir`:
     each writer writes its file to the staged path it is given; once all are
@@ -100,7 +229,7 @@ def write_files(writers: Mapping[Path, Callable[[Path], object]]) -> list[Path]:
     folder = folders.pop()
     if folder.exists() and not folder.is_dir():
         raise NotADirectoryError(f"{folder} exists and is not a directory")
-    od = OutputDir(folder)
+    od = OutputDir(folder, whole=False)
     try:
         for target, writer in writers.items():
             od.write(Path(target).name, writer)

@@ -227,7 +227,19 @@ def results_workbook(result: Result) -> Workbook:
         frame_sheet(wb, "demand", result.unmet)
     if not result.usage.empty:
         frame_sheet(wb, "usage", result.usage)
+    _inert(wb)
     return wb
+
+
+def _inert(wb: Workbook) -> None:
+    """Every cell as text or number, never a formula: openpyxl would store a
+    name written ``=HYPERLINK(...)`` as a live formula (this workbook writes
+    none of its own)."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def write_results_xlsx(result: Result, path: str | Path) -> None:

@@ -68,7 +68,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
     inst = load_instance(src)
     for w in inst.warnings:
         console.print(f"  - {w}", markup=False, highlight=False)
-    notes = read_notes(src) if src.suffix.lower() == ".xlsx" else collect_notes(read_raw(src))
+    raw = read_raw(src) if src.suffix.lower() != ".xlsx" else None
+    notes = read_notes(src) if raw is None else collect_notes(raw)
+    # the files the instance is read from: never written over, even with --force
+    inputs = {src.resolve()} | ({Path(t.file).resolve() for t in raw.tables.values()
+                                 if t.header is not None} if raw is not None else set())
     writers: dict[Path, Callable[[Path], Any]] = {}
     if dst.suffix.lower() == ".xlsx":
         writers[dst] = partial(write_workbook, inst, notes=notes)
@@ -76,8 +80,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         for path, content in yaml_files(inst, dst, notes, inline=args.inline).items():
             writers[path] = partial(_write_text, content)
     targets = list(writers)
-    if any(t.resolve() == src.resolve() for t in targets if t.exists()):
-        raise UsageError(f"{dst}: would overwrite the input {src}")
+    clash = sorted(str(t) for t in targets if t.resolve() in inputs)
+    if clash:
+        raise UsageError(f"{dst}: would overwrite the input instance's own file"
+                         f"{'s' if len(clash) > 1 else ''} {', '.join(clash)}: write the "
+                         "converted instance to another folder or name")
     existing = [str(t) for t in targets if t.exists()]
     if existing and not args.force:
         raise UsageError(f"{', '.join(existing)} exist{'s' if len(existing) == 1 else ''} "
