@@ -57,7 +57,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--max-file-mb", type=positive_number, metavar="MB",
                         help="read files up to this size (default 256 MB per file; a workbook "
-                             "may unzip to 4 times as much, at least 1,024 MB)")
+                             "may unzip to 4 times as much, at least 512 MB)")
     parser.add_argument("--allow-outside-tables", action="store_true",
                         help="read table paths that lead outside the instance's folder")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -77,8 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     # a pipe or a file gets 120 columns rather than rich's 80
     width = None if sys.stdout.isatty() else 120
-    console = Console(highlight=False, soft_wrap=False, width=width)
-    err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+    # no emoji codes: a name such as ":x:" is shown as written
+    console = Console(highlight=False, soft_wrap=False, width=width, emoji=False)
+    err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
     if args.command is None:
         parser.print_help()
         return EXIT_INPUT

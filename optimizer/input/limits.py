@@ -25,7 +25,7 @@ class ReadLimits:
     #: the largest file read, in MB
     max_file_mb: float = 256.0
     #: the most a workbook's zip members may hold once unzipped, in MB
-    max_unzipped_mb: float = 1024.0
+    max_unzipped_mb: float = 512.0
     #: the most values a YAML file may hold once its aliases are expanded
     max_yaml_values: int = 2_000_000
     #: table paths may lead outside the instance's folder
