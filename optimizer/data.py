@@ -16,45 +16,14 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from optimizer.data_upstream import Upstream, measured_scopes
 from optimizer.input.instance import Instance
 from optimizer.input.schema import AVERAGE_KINDS, GROUPED_KINDS, Rule
 from optimizer.input.validate import text
+from optimizer.scopes import RuleScope
 
 #: the columns a rule's ``by`` can name besides declared attributes
 GROUP_COLUMNS = ("supplier", "company", "country", "control", "bloc", "chemistry", "family")
-
-
-@dataclass
-class RuleScope:
-    """One row of a rule: a period, maybe one application, maybe one group value.
-
-    ``members`` and ``covered`` are positions in :attr:`ModelData.lanes`:
-    V is the volume on ``members``, X the volume on ``covered`` (members are a
-    subset of covered). ``coverage`` keys the covered volume so that rules over
-    the same applications and period share one total.
-    """
-
-    rule: Rule
-    period: int
-    application: str | None
-    group: str | None
-    members: np.ndarray
-    covered: np.ndarray
-    coverage: tuple[int, tuple[str, ...]]
-    weights: np.ndarray | None = None  # average rules: attribute value per covered lane
-    #: count, top-k and HHI rules: lane positions of each group
-    groups: dict[str, np.ndarray] | None = None
-    #: an upper bound on the covered volume X (big-M for count rules), from demand
-    max_covered: float = 0.0
-
-    @property
-    def label(self) -> str:
-        parts = [self.rule.name, str(self.period)]
-        if self.application is not None:
-            parts.append(self.application)
-        if self.group is not None:
-            parts.append(self.group)
-        return "/".join(parts)
 
 
 @dataclass
@@ -357,13 +326,19 @@ def _scope_mask(rule: Rule, lanes: pd.DataFrame) -> np.ndarray:
 
 def _apply_exclusions(inst: Instance, lanes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Remove the lanes an ``exclude`` rule forbids; keep them aside for reports."""
+    upstream = Upstream(inst, lanes)
     hit = np.zeros(len(lanes), dtype=bool)
     by_rule = np.full(len(lanes), None, dtype=object)
     for rule in inst.rules:
         if rule.kind != "exclude":
             continue
         assert rule.by is not None and rule.group is not None
-        mask = _scope_mask(rule, lanes) & lanes[rule.by].isin(rule.group).to_numpy()
+        if rule.by_origin:
+            assert rule.material is not None and rule.stage is not None
+            mask = _scope_mask(rule, lanes) & (upstream.share_of(
+                rule.material, rule.stage, rule.group) > 0)
+        else:
+            mask = _scope_mask(rule, lanes) & lanes[rule.by].isin(rule.group).to_numpy()
         by_rule[mask & ~hit] = rule.name
         hit |= mask
     excluded = lanes[hit].assign(excluded_by=by_rule[hit]).reset_index(drop=True)
@@ -391,6 +366,7 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> l
     period_of_lane = lanes["period"].to_numpy()
     app_code = pd.Categorical(lanes["application"], categories=app_ids).codes
     covered_by: dict[tuple[int, tuple[str, ...]], np.ndarray] = {}
+    upstream = Upstream(inst, lanes)
 
     def lanes_covered(t: int, apps: tuple[str, ...]) -> np.ndarray:
         if (t, apps) not in covered_by:
@@ -407,7 +383,10 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> l
         covered_apps = [a for a in app_ids if rule.applications is None or a in rule.applications]
         app_scopes: list[str | None] = list(covered_apps) if rule.per_application else [None]
         values: list[str] | None = None
-        if rule.by is not None and rule.group is None:
+        if rule.by_origin and rule.group is None:
+            assert rule.material is not None and rule.stage is not None
+            values = upstream.countries(rule.material, rule.stage)
+        elif rule.by is not None and rule.group is None:
             values = sorted({v for v in _supplier_values(inst, rule.by) if v is not None})
         for t in periods:
             for app in app_scopes:
@@ -422,6 +401,10 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> l
                                             weights))
                     continue
                 assert rule.by is not None
+                if rule.by_origin or rule.measure == "spend":
+                    scopes.extend(measured_scopes(rule, t, app, apps, covered, values, lanes,
+                                                  upstream))
+                    continue
                 by_col = lanes[rule.by].to_numpy()[covered]
                 if rule.kind in GROUPED_KINDS:
                     # each listed value (or every value) is a group of its own

@@ -262,7 +262,7 @@ class CoveredTotals(dict):
     def of(self, scope: RuleScope) -> float:
         key = scope.coverage
         if key not in self:
-            self[key] = float(self.x[scope.covered].sum())
+            self[key] = scope.covered_volume(self.x)
         return self[key]
 
 
@@ -270,7 +270,7 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
               totals: CoveredTotals | None = None) -> dict[str, Any]:
     rule = scope.rule
     kind = rule.kind
-    v = float(x[scope.members].sum())
+    v = scope.volume(x)
     total = (totals if totals is not None else CoveredTotals(x)).of(scope)
     group = scope.group if scope.group is not None else ";".join(rule.group or [])
     if kind in SHARE_KINDS:
@@ -281,7 +281,7 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
     elif kind in VOLUME_KINDS:
         value = v
         gap = limit - v
-        unit = "GWh"
+        unit = "kt" if scope.measure == "kt" else "GWh"
         scale = max(1.0, abs(limit))
     elif kind in AVERAGE_KINDS:
         assert scope.weights is not None
@@ -303,15 +303,14 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
         scale = 1.0
         v = value
     elif kind == "max_top_share":
-        volumes = sorted((float(x[pos].sum()) for pos in (scope.groups or {}).values()),
-                         reverse=True)
+        volumes = sorted(scope.group_volumes(x).values(), reverse=True)
         v = float(sum(volumes[: int(rule.k or 1)]))
         value = v / total if total > TINY else np.nan
         gap = limit * total - v
         unit = "share"
         scale = max(1.0, total)
     elif kind == "max_hhi":
-        group_volumes = np.array([float(x[pos].sum()) for pos in (scope.groups or {}).values()])
+        group_volumes = np.array(list(scope.group_volumes(x).values()))
         value = float(((group_volumes / total) ** 2).sum()) if total > TINY else np.nan
         gap = limit - value if total > TINY else limit
         unit = "hhi"
@@ -344,6 +343,9 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
         "binding": binding,
         "group_gwh": v,
         "covered_gwh": total,
+        # what group_gwh and covered_gwh measure: GWh, kt of a material (rules
+        # by origin) or USD million (measure: spend)
+        "measure": scope.measure,
     }
 
 

@@ -6,9 +6,15 @@ Three views of an infeasible model, all on the matrix HiGHS already holds:
   demand and every capacity may be violated at a price (rules are cheapest to
   move, then demand, then capacity: policy gives way before the business need,
   and the business need before physics). The violations HiGHS finds are turned
-  into sentences ("raise china-cap from 0.30 to 0.34 in 2027"); for share and
+  into sentences ("raise 'china-cap' in 2027 from 30% to 33.4%"); for share and
   average rules the limit that restores a plan is then pinned down exactly by
-  bisection, all other repairs held where they are.
+  bisection, all other repairs held where they are. Each repair keeps its
+  numbers as they are (``limit``, ``required``, ``change``, in ``unit``: a
+  share or an HHI as a fraction, GWh, kt, groups or the averaged attribute);
+  its ``message`` writes them as people read them (percentages, HHI points,
+  GWh), with :mod:`optimizer.report.format` (a module that imports nothing
+  from the package), the required limit rounded towards the change so that
+  the value shown restores a plan too.
 * **conflicts**: the rules whose removal alone restores a plan.
 * **iis**: for a linear model, HiGHS's irreducible infeasible subset, named
   in business terms: a smallest set of requirements that cannot hold together.
@@ -23,7 +29,8 @@ import numpy as np
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.input.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
-from optimizer.model.index import Trivial
+from optimizer.model.index import CoveredMeasure, Trivial
+from optimizer.report.format import limit_change, limit_text
 from optimizer.solver.elastic import ElasticCopy
 from optimizer.solver.elastic import irreducible_subset as whole_irreducible_subset
 from optimizer.solver.session import Session
@@ -120,68 +127,95 @@ def _exact_ratio_limit(elastic: ElasticCopy, k: int, info: RowInfo, session: Ses
     rr = session.index.rule_rows.get(scope.label)
     if rr is None or rr.covered is None:
         return approx
-    cols = np.array([session.column(u) for u in rr.covered.unmet], dtype=np.int64)
-    cols = cols[cols >= 0]
-    demand = rr.covered.demand
+    covered = rr.covered
     hm = session.hm
+    lower0, upper0 = float(hm.row_lower0[info.row]), float(hm.row_upper0[info.row])
+    if isinstance(covered, CoveredMeasure):  # X is a column: its coefficient is -limit
+        x_col = np.array([session.column(covered.variable)], dtype=np.int64)
 
-    def row_at(limit: float) -> tuple[tuple[float, float], np.ndarray]:
-        lower, upper = float(hm.row_lower0[info.row]), float(hm.row_upper0[info.row])
-        bounds = (lower, limit * demand) if rr.side == "upper" else (limit * demand, upper)
-        return bounds, np.full(len(cols), limit)
+        def row_at(limit: float) -> tuple[tuple[float, float], np.ndarray, np.ndarray]:
+            return (lower0, upper0), x_col, np.array([-limit])
+    else:
+        cols = np.array([session.column(u) for u in covered.unmet], dtype=np.int64)
+        cols = cols[cols >= 0]
+        demand = covered.demand
+
+        def row_at(limit: float) -> tuple[tuple[float, float], np.ndarray, np.ndarray]:
+            bounds = (lower0, limit * demand) if rr.side == "upper" else (limit * demand, upper0)
+            return bounds, cols, np.full(len(cols), limit)
 
     lo, hi = info.limit, approx  # the broken limit, and one that works
     for _ in range(40):
         if abs(hi - lo) <= 1e-9 * max(1.0, abs(hi)):
             break
         mid = 0.5 * (lo + hi)
-        bounds, values = row_at(mid)
-        if elastic.feasible_with(k, slack, info.row, bounds, cols, values):
+        bounds, cols_at, values = row_at(mid)
+        if elastic.feasible_with(k, slack, info.row, bounds, cols_at, values):
             hi = mid
         else:
             lo = mid
-    bounds, values = row_at(info.limit)
-    elastic.reset(info.row, bounds, cols, values)
+    bounds, cols_at, values = row_at(info.limit)
+    elastic.reset(info.row, bounds, cols_at, values)
     return hi
+
+
+def rule_unit(scope: RuleScope) -> str:
+    """The unit of a rule's value and limit, as ``rules.csv`` gives it: ``share``,
+    ``hhi`` (a fraction, 0-1), ``GWh`` or ``kt`` (volumes), ``groups`` or the
+    averaged attribute."""
+    kind = scope.rule.kind
+    if kind in SHARE_KINDS or kind == "max_top_share":
+        return "share"
+    if kind == "max_hhi":
+        return "hhi"
+    if kind in COUNT_KINDS:
+        return "groups"
+    if kind in AVERAGE_KINDS:
+        return scope.rule.attribute or ""
+    return "kt" if getattr(scope, "measure", "gwh") == "kt" else "GWh"
 
 
 def _repair_item(info: RowInfo, required: float, change: float) -> dict[str, Any]:
     if info.kind == "demand":
+        demand, served = limit_change(info.limit, required, "GWh")
+        short = limit_text(change, "GWh", up=True)
         return {
             "demand": info.application, "application": info.application,
             "period": info.period, "limit": info.limit, "required": required,
-            "change": -change,
+            "change": -change, "unit": "GWh",
             "message": f"{info.application} demand in {info.period} exceeds what the "
-                       f"eligible suppliers can deliver under the rules by {change:.4g} GWh "
-                       f"(at most {required:.6g} of {info.limit:.6g} GWh can be served)",
+                       f"eligible suppliers can deliver under the rules by {short} "
+                       f"(at most {served} of {demand} can be served)",
         }
     if info.kind == "capacity":
+        now, needed = limit_change(info.limit, required, "GWh")
+        more = limit_text(change, "GWh", up=True)
         return {
             "capacity": info.supplier, "supplier": info.supplier, "period": info.period,
-            "limit": info.limit, "required": required, "change": change,
-            "message": f"{info.supplier} would need {change:.4g} GWh more capacity in "
-                       f"{info.period} ({required:.6g} instead of {info.limit:.6g} GWh)",
+            "limit": info.limit, "required": required, "change": change, "unit": "GWh",
+            "message": f"{info.supplier} would need {more} more capacity in "
+                       f"{info.period} ({needed} instead of {now})",
         }
     scope = info.scope
     assert scope is not None
     rule = scope.rule
     kind = rule.kind
-    unit = {"max_volume": " GWh", "min_volume": " GWh"}.get(kind, "")
+    unit = rule_unit(scope)
     where = _scope_text(scope)
     if kind in COUNT_KINDS:
         what = "allow" if kind == "max_count" else "require only"
         message = (f"{what} {required:g} instead of {info.limit:g} groups in {where}")
-    elif kind.startswith("max_"):
-        message = f"raise {where} from {info.limit:.6g}{unit} to {required:.6g}{unit}"
     else:
-        message = f"lower {where} to {required:.6g}{unit} instead of {info.limit:.6g}{unit}"
+        old, new = limit_change(info.limit, required, unit)
+        message = f"raise {where} from {old} to {new}" if kind.startswith("max_") \
+            else f"lower {where} to {new} instead of {old}"
     item: dict[str, Any] = {
         "rule": rule.name, "kind": kind, "period": scope.period,
         "application": scope.application if scope.application is not None
         else (";".join(rule.applications) if rule.applications else None),
         "group": scope.group if scope.group is not None else ";".join(rule.group or []) or None,
         "limit": info.limit, "required": required, "change": required - info.limit,
-        "message": message,
+        "unit": unit, "message": message,
     }
     return item
 
@@ -217,9 +251,9 @@ def find_repairs(data: ModelData, session: Session,
         scope = info.scope
         assert scope is not None
         kind = scope.rule.kind
-        total = float(lanes_x[scope.covered].sum())
+        total = scope.covered_volume(lanes_x)
         if kind in SHARE_KINDS:
-            approx = float(lanes_x[scope.members].sum()) / total if total > TOL else info.limit
+            approx = scope.volume(lanes_x) / total if total > TOL else info.limit
         elif kind in AVERAGE_KINDS:
             assert scope.weights is not None
             approx = float(scope.weights @ lanes_x[scope.covered]) / total if total > TOL \
@@ -229,7 +263,7 @@ def find_repairs(data: ModelData, session: Session,
             approx = float(np.floor(approx + 1e-9)) if kind == "min_count" \
                 else float(np.ceil(approx - 1e-9))
         elif kind in CONCENTRATION_KINDS:
-            volumes = np.sort([lanes_x[p].sum() for p in (scope.groups or {}).values()])[::-1]
+            volumes = np.sort(list(scope.group_volumes(lanes_x).values()))[::-1]
             if total <= TOL:
                 approx = info.limit
             elif kind == "max_top_share":
@@ -299,7 +333,9 @@ def trivial_repairs(trivial: list[Trivial],
             out.append({
                 "demand": a, "application": a, "period": t, "limit": gwh, "required": 0.0,
                 "change": -gwh,
-                "message": f"{a} demand in {t} is {gwh:g} GWh, but no supplier can deliver "
+                "unit": "GWh",
+                "message": f"{a} demand in {t} is {limit_text(gwh, 'GWh')}, but no supplier "
+                           "can deliver "
                            "to it at all (allowed chemistries, capacity, availability and "
                            "exclusions leave no offer) and it has no unmet_penalty",
             })
@@ -308,13 +344,15 @@ def trivial_repairs(trivial: list[Trivial],
             assert scope is not None
             limit = float((limits or {}).get(scope.rule.name, scope.rule.limit or 0.0))
             required = float(item.above)
+            unit = rule_unit(scope)
+            old, new = limit_change(limit, required, unit)
             out.append({
                 "rule": scope.rule.name, "kind": scope.rule.kind, "period": scope.period,
                 "application": scope.application, "limit": limit, "required": required,
-                "change": required - limit,
-                "message": f"lower {_scope_text(scope)} to {required:g} instead of {limit:g}: "
+                "change": required - limit, "unit": unit,
+                "message": f"lower {_scope_text(scope)} to {new} instead of {old}: "
                            + ("no supplier in the group can deliver there" if required == 0
-                              else f"only {required:g} groups exist there"),
+                              else f"only {limit_text(required, 'groups')} exist there"),
             })
     return out
 

@@ -53,13 +53,24 @@ class _Facts:
         self._value_maps: dict[str, dict[str, str | None]] = {}
         self._values: dict[str, list[str]] = {}
         self._arrays: dict[Any, np.ndarray] = {}
+        # upstream: kg of each material per kWh of each chemistry, and origin shares
+        self.content = {(c.chemistry, c.material): c.kg_per_kwh for c in inst.content}
+        self.origin_rows: dict[tuple[str, str, str], dict[int | None, dict[str, float]]] = \
+            defaultdict(lambda: defaultdict(dict))
+        for o in inst.origins:
+            shares = self.origin_rows[(o.supplier, o.material, o.stage)][o.period]
+            shares[o.country] = shares.get(o.country, 0.0) + o.share
+        self.countries = sorted(c.id for c in inst.countries)
 
     def value(self, s: str, by: str) -> str | None:
         """The group supplier ``s`` belongs to under ``by`` (None: no group)."""
         return self.value_map(by)[s]
 
     def values(self, by: str) -> list[str]:
-        """Every value of ``by`` that occurs among the suppliers."""
+        """Every value of ``by`` that occurs among the suppliers (for ``origin``:
+        every country)."""
+        if by == "origin":
+            return self.countries
         if by not in self._values:
             self._values[by] = sorted({v for v in self.value_map(by).values() if v is not None})
         return self._values[by]
@@ -153,6 +164,16 @@ class _Facts:
             cost += price * max(0.0, min(total, end) - start)
         return cost
 
+    def kg(self, s: str, material: str) -> float:
+        """kg of ``material`` per kWh of supplier ``s``'s cells (kt per GWh)."""
+        return self.content.get((self.sup[s].chemistry, material), 0.0)
+
+    def origin(self, s: str, material: str, stage: str, t: int) -> dict[str, float]:
+        """Country -> share of ``material`` at ``stage`` in supplier ``s``'s cells in
+        ``t``: the rows for ``t`` if there are any, else the rows without a period."""
+        by_period = self.origin_rows.get((s, material, stage), {})
+        return by_period.get(t) or by_period.get(None) or {}
+
     def excluded_by(self, s: str, a: str, t: int) -> str | None:
         for rule in self.inst.rules:
             if rule.kind != "exclude" or rule.by is None or rule.group is None:
@@ -161,7 +182,12 @@ class _Facts:
                 continue
             if rule.periods is not None and t not in rule.periods:
                 continue
-            if self.value(s, rule.by) in rule.group:
+            if rule.by_origin:
+                assert rule.material is not None and rule.stage is not None
+                shares = self.origin(s, rule.material, rule.stage, t)
+                if sum(shares.get(g, 0.0) for g in rule.group) > 0:
+                    return rule.name
+            elif self.value(s, rule.by) in rule.group:
                 return rule.name
         return None
 

@@ -170,12 +170,19 @@ def _covered(rule: Rule, facts: _Facts) -> list[tuple[int, tuple[str, ...]]]:
 def _check_rule(facts: _Facts, rule: Rule, rows: _Rows, allowed: Any, tol: float,
                 breach: Any, misses: list[dict[str, Any]]) -> None:
     """Every scope of one rule: a breach (hard rule) or a miss paid at the penalty (soft)."""
+    unit = "GWh"
     if rule.kind in ("max_average", "min_average"):
         assert rule.attribute is not None
         of_row = facts.numbers(rule.attribute)[rows.sup]
+    elif rule.by_origin:
+        of_row = np.zeros(len(rows.sup), dtype=np.intp)  # split into countries below
+        unit = "kt"
     else:
         assert rule.by is not None
         of_row = facts.group_codes(rule.by)[rows.sup]
+    spend = _unit_costs(facts, rows) if rule.measure == "spend" else None
+    if spend is not None:
+        unit = "USD million"
     for t, apps in _covered(rule, facts):
         covered = np.zeros(len(facts.apps), dtype=bool)
         covered[[facts.app_at[a] for a in apps]] = True
@@ -185,8 +192,12 @@ def _check_rule(facts: _Facts, rule: Rule, rows: _Rows, allowed: Any, tol: float
                                  "application": apps[0] if rule.per_application else None}
         scope = f"rule '{rule.name}' ({rule.kind}) in {t}" + \
             (f" for {apps[0]}" if rule.per_application else "")
-        found = _scope_findings(facts, rule, scope, of_row[scope_rows], rows.gwh[scope_rows],
-                                allowed, tol)
+        codes, q = of_row[scope_rows], rows.gwh[scope_rows]
+        if rule.by_origin:
+            codes, q = _origin_pieces(facts, rule, rows, scope_rows, t)
+        elif spend is not None:
+            q = q * spend[scope_rows]
+        found = _scope_findings(facts, rule, scope, codes, q, allowed, tol, unit)
         for f in found:
             if rule.penalty is not None:
                 misses.append({**where, **f, "kind": rule.kind, "miss": f["excess"],
@@ -195,8 +206,29 @@ def _check_rule(facts: _Facts, rule: Rule, rows: _Rows, allowed: Any, tol: float
                 breach("rule", **where, **f)
 
 
+def _origin_pieces(facts: _Facts, rule: Rule, rows: _Rows, scope_rows: np.ndarray,
+                   t: int) -> tuple[np.ndarray, np.ndarray]:
+    """A rule by origin measures kt of its material: each plan row splits into one
+    piece per country it draws the material from at the rule's stage, kt = GWh x
+    kg per kWh x that country's share (the pieces of a row add up to its kt)."""
+    assert rule.material is not None and rule.stage is not None
+    position = {c: k for k, c in enumerate(facts.countries)}
+    suppliers = list(facts.sup)
+    codes: list[int] = []
+    kt: list[float] = []
+    for j in scope_rows.tolist():
+        s = suppliers[int(rows.sup[j])]
+        mass = float(rows.gwh[j]) * facts.kg(s, rule.material)
+        if mass == 0:
+            continue
+        for country, share in facts.origin(s, rule.material, rule.stage, t).items():
+            codes.append(position[country])
+            kt.append(mass * share)
+    return np.array(codes, dtype=np.intp), np.array(kt, dtype=float)
+
+
 def _scope_findings(facts: _Facts, rule: Rule, scope: str, of_row: np.ndarray, q: np.ndarray,
-                    allowed: Any, tol: float) -> list[dict[str, Any]]:
+                    allowed: Any, tol: float, unit: str = "GWh") -> list[dict[str, Any]]:
     """What one scope of a rule breaks: dicts with excess, message, unit, value, limit.
 
     ``q`` holds the scope's plan rows (in plan order) and ``of_row`` what each row
@@ -247,9 +279,9 @@ def _scope_findings(facts: _Facts, rule: Rule, scope: str, of_row: np.ndarray, q
                 gap, mag, value = limit - vol, limit, vol
             if gap > allowed(mag):
                 what = f"share {value:.6g}" if kind.endswith("share") else \
-                    f"volume {value:g} GWh"
+                    f"volume {value:g} {unit}"
                 add(gap, f"{scope}, {rule.by} {name}: {what}, limit {limit:g} "
-                    f"({gap:g} GWh beyond it)", "GWh", value, name)
+                    f"({gap:g} {unit} beyond it)", unit, value, name)
         return out
     volumes = [volume.get(v, 0.0) for v in names]
     if kind in ("max_count", "min_count"):

@@ -10,9 +10,12 @@ from optimizer.input.schema import (
     Application,
     CapacityRow,
     Chemistry,
+    Content,
     Country,
     Demand,
     Lane,
+    Material,
+    Origin,
     PriceRow,
     PriceTier,
     Rule,
@@ -47,6 +50,9 @@ class Instance:
     lanes: list[Lane] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
     scenarios: list[Scenario] = field(default_factory=list)
+    materials: list[Material] = field(default_factory=list)
+    content: list[Content] = field(default_factory=list)
+    origins: list[Origin] = field(default_factory=list)
     locations: dict[str, list[Location]] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -89,7 +95,8 @@ class Instance:
         out: dict[str, Any] = self.settings.model_dump(exclude_none=True, by_alias=True)
         for table in (
             "chemistries", "countries", "applications", "demand", "suppliers", "capacity",
-            "prices", "tariffs", "price_tiers", "lanes", "rules", "scenarios",
+            "prices", "tariffs", "price_tiers", "lanes", "rules", "scenarios", "materials",
+            "content", "origins",
         ):
             rows = getattr(self, table)
             if rows:

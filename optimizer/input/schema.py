@@ -239,6 +239,35 @@ RuleKind = Literal[
     "max_hhi",
 ]
 
+class Material(Row):
+    """An upstream material held in cells (lithium, graphite, nickel ...)."""
+
+    id: Text
+    name: str | None = None
+
+
+class Content(Row):
+    """Mass of a material embedded per kWh of a chemistry's cells (1 GWh x 1
+    kg/kWh = 1 kt). A chemistry without a row for a material holds none."""
+
+    chemistry: Text
+    material: Text
+    kg_per_kwh: NonNegative
+
+
+class Origin(Row):
+    """Where a supplier's material comes from at one stage: the share from
+    one country (the shares of a supplier, material, stage and period add up
+    to 1); rows with a ``period`` override the rows without for that period."""
+
+    supplier: Text
+    material: Text
+    stage: Text
+    country: Text
+    share: Fraction
+    period: Year | None = None
+
+
 SHARE_KINDS = ("max_share", "min_share")
 VOLUME_KINDS = ("max_volume", "min_volume")
 COUNT_KINDS = ("max_count", "min_count")
@@ -247,6 +276,12 @@ CONCENTRATION_KINDS = ("max_top_share", "max_hhi")
 GROUPED_KINDS = (*COUNT_KINDS, *CONCENTRATION_KINDS)
 AVERAGE_KINDS = ("max_average", "min_average")
 BUILTIN_GROUPINGS = ("supplier", "company", "country", "control", "bloc", "chemistry", "family")
+#: the grouping of upstream origin: countries a material comes from at a stage
+ORIGIN = "origin"
+#: rule kinds that may group by origin
+ORIGIN_KINDS = (*SHARE_KINDS, *VOLUME_KINDS, "max_top_share", "max_hhi", "exclude")
+#: what a share rule measures: GWh of cells (default) or the landed cost spent
+MEASURES = ("gwh", "spend")
 
 
 class Rule(Row):
@@ -265,6 +300,15 @@ class Rule(Row):
     attribute: Text | None = None
     k: Annotated[int, BeforeValidator(_not_bool), Field(ge=1)] | None = None
     penalty: NonNegative | None = None
+    #: ``by: origin``: the material and the stage whose origin the rule caps
+    material: Text | None = None
+    stage: Text | None = None
+    #: share rules: ``gwh`` (default) or ``spend`` (landed cost)
+    measure: Literal["gwh", "spend"] | None = None
+
+    @property
+    def by_origin(self) -> bool:
+        return self.by == ORIGIN
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Rule:
@@ -301,6 +345,21 @@ class Rule(Row):
             refuse("k", "only max_top_share takes k")
         else:
             need("k")
+        if self.by == ORIGIN:
+            need("material")
+            need("stage")
+            if kind not in ORIGIN_KINDS:
+                problems.append(("kind", f"{kind} cannot group by origin: use one of "
+                                         f"{', '.join(ORIGIN_KINDS)}"))
+            if self.measure is not None:
+                problems.append(("measure", "is not used with by: origin (a rule on a "
+                                            "material's origin measures its mass, in kt)"))
+        else:
+            refuse("material", "only rules with by: origin name a material")
+            refuse("stage", "only rules with by: origin name a stage")
+        if self.measure is not None and kind not in SHARE_KINDS:
+            problems.append(("measure", f"is not used by kind {kind} (only share rules "
+                                        "measure GWh or spend)"))
         if self.group is not None and len(self.group) == 0:
             problems.append(("group", "is empty: name at least one value or leave it out"))
         if self.applications is not None and len(self.applications) == 0:
@@ -313,7 +372,8 @@ class Rule(Row):
             if kind in (*SHARE_KINDS, "max_top_share", "max_hhi") and not 0 <= limit <= 1:
                 problems.append(("limit", f"must be a share between 0 and 1, got {limit:g}"))
             elif kind in VOLUME_KINDS and limit < 0:
-                problems.append(("limit", f"must be a volume >= 0 GWh, got {limit:g}"))
+                unit = "kt" if self.by == ORIGIN else "GWh"
+                problems.append(("limit", f"must be a volume >= 0 {unit}, got {limit:g}"))
             elif kind in COUNT_KINDS and (limit < 0 or not float(limit).is_integer()):
                 problems.append(
                     ("limit", f"must be a whole number of groups >= 0, got {limit:g}")
@@ -507,6 +567,8 @@ class Settings(BaseModel):
     discount_rate: Fraction = 0.0
     carbon_price: NonNegative = 0.0
     attributes: Annotated[list[Text], BeforeValidator(_to_list)] = Field(default_factory=list)
+    #: upstream stages, in order (mining, refining, active_material ...)
+    stages: Annotated[list[Text], BeforeValidator(_to_list)] = Field(default_factory=list)
     spot_premium: NonNegative = 0.2
     shortage_penalty: NonNegative = 1000.0
 
@@ -533,6 +595,9 @@ TABLES: dict[str, tuple[type[Row], bool]] = {
     "lanes": (Lane, False),
     "rules": (Rule, False),
     "scenarios": (Scenario, False),
+    "materials": (Material, False),
+    "content": (Content, False),
+    "origins": (Origin, False),
 }
 
 SETTINGS_KEYS = tuple(Settings.model_fields)

@@ -16,9 +16,11 @@ from optimizer.input.schema import (
     AVERAGE_KINDS,
     BUILTIN_GROUPINGS,
     MAX_NUMBER,
+    ORIGIN,
     SUPPLIER_FIELDS,
     Rule,
 )
+from optimizer.input.upstream import check_upstream
 
 #: features that need integer variables or cuts, and are not modelled yet
 UNSUPPORTED_RULE_KINDS: frozenset[str] = frozenset()
@@ -41,7 +43,7 @@ def group_values(inst: Instance, by: str) -> set[str]:
         return {s.id for s in inst.suppliers}
     if by == "company":
         return {s.company for s in inst.suppliers}
-    if by in ("country", "control"):
+    if by in ("country", "control", ORIGIN):
         return {c.id for c in inst.countries}
     if by == "bloc":
         return {c.bloc for c in inst.countries if c.bloc is not None}
@@ -96,6 +98,7 @@ _GROUP_SOURCES = {
     "company": ("suppliers", "company"),
     "country": ("countries", "id"),
     "control": ("countries", "id"),
+    "origin": ("countries", "id"),
     "bloc": ("countries", "bloc"),
     "chemistry": ("chemistries", "id"),
     "family": ("chemistries", "family"),
@@ -225,6 +228,7 @@ def check_instance(
     for i, rule in enumerate(inst.rules):
         _check_rule(inst, i, rule, err, app_ids, period_set, period_list, extra)
     _check_scenarios(inst, err, errors, extra)
+    check_upstream(inst, err, errors, ref, unique, extra)
 
     for i, s in enumerate(inst.suppliers):
         cap = _capacity_by_period(inst).get(s.id, {})
@@ -317,7 +321,7 @@ def _check_prices(inst: Instance, err: Callable[..., None], broken: Broken) -> N
 def _check_rule(inst: Instance, i: int, rule: Rule, err: Callable[..., None],
                 app_ids: Collection[str], period_set: set[int], period_list: str,
                 broken: Broken) -> None:
-    groupings = (*BUILTIN_GROUPINGS, *inst.settings.attributes)
+    groupings = (*BUILTIN_GROUPINGS, ORIGIN, *inst.settings.attributes)
     if rule.kind in UNSUPPORTED_RULE_KINDS:
         err("rules", i, f"rule kind '{rule.kind}' is not supported yet by this version", "kind")
     if rule.by is not None:

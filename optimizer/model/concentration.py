@@ -44,7 +44,8 @@ def add_top_share_variables(m: pyo.ConcreteModel, data: ModelData) -> None:
 
 def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, g: str, extra=()):
     assert scope.groups is not None
-    return total(m.lane_vars, scope.groups[g], extra=extra)
+    weights = scope.group_weights.get(g) if scope.group_weights is not None else None
+    return total(m.lane_vars, scope.groups[g], weights, extra=extra)
 
 
 def add_top_share_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -90,11 +91,11 @@ def hhi_values(scopes: dict[str, RuleScope], x: np.ndarray) -> dict[str, float]:
     """HHI (a fraction) of each HHI scope in a plan; NaN where nothing is bought."""
     out = {}
     for scope in scopes.values():
-        total_x = float(x[scope.covered].sum())
+        total_x = scope.covered_volume(x)
         if total_x <= 0:
             out[scope.label] = float("nan")
             continue
-        v = np.array([x[p].sum() for p in (scope.groups or {}).values()])
+        v = np.array(list(scope.group_volumes(x).values()))
         out[scope.label] = float(((v / total_x) ** 2).sum())
     return out
 
@@ -108,17 +109,18 @@ def hhi_cut(m: pyo.ConcreteModel, scope: RuleScope, x: np.ndarray):
     model's parameter, so that a changed limit changes the cut (which stays a
     tangent of the new cone)."""
     assert scope.groups is not None
-    groups = list(scope.groups)
-    v = np.array([x[scope.groups[g]].sum() for g in groups])
+    volumes = scope.group_volumes(x)
+    v = np.array(list(volumes.values()))
     norm = float(np.linalg.norm(v))
     if norm <= 0:
         return None
     lanes: list[int] = []
     coefs: list[float] = []
-    for g, vg in zip(groups, v.tolist(), strict=True):
+    for g, vg in volumes.items():
         if vg > 0:
-            positions = scope.groups[g].tolist()
-            lanes.extend(positions)
-            coefs.extend([vg / norm] * len(positions))
+            positions = scope.groups[g]
+            w = scope.group_weights.get(g) if scope.group_weights is not None else None
+            lanes.extend(positions.tolist())
+            coefs.extend((vg / norm * (np.ones(len(positions)) if w is None else w)).tolist())
     terms, bound = limit_times_covered(m, scope, pyo.sqrt(m.rule_limit[scope.rule.name]))
     return linear(coefs, [m.lane_vars[i] for i in lanes], extra=terms) <= bound

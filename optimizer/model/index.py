@@ -42,6 +42,15 @@ class CoveredVolume:
 
 
 @dataclass
+class CoveredMeasure:
+    """X in another measure than GWh (kt of a material, USD million of spend):
+    a variable defined by ``X = sum_i w_i x_i`` over the covered purchases (it
+    cannot be written from demand: the weights differ by purchase)."""
+
+    variable: Any
+
+
+@dataclass
 class RuleRow:
     """The row of one rule scope: the limit is its ``side`` bound, times the
     covered demand (and then also the coefficient of each unmet variable)
@@ -51,7 +60,7 @@ class RuleRow:
     #: the Pyomo constraint (one row)
     constraint: Any
     side: Side
-    covered: CoveredVolume | None = None
+    covered: CoveredVolume | CoveredMeasure | None = None
 
 
 @dataclass
@@ -87,8 +96,8 @@ class ModelIndex:
 
     #: scope label -> its row (every rule kind but exclusions and HHI caps)
     rule_rows: dict[str, RuleRow] = field(default_factory=dict)
-    #: (period, covered applications) -> the covered volume X
-    covered: dict[tuple[int, tuple[str, ...]], CoveredVolume] = field(default_factory=dict)
+    #: coverage (period, covered applications[, measure]) -> the covered volume X
+    covered: dict[tuple, CoveredVolume | CoveredMeasure] = field(default_factory=dict)
     #: scope label -> scope, for every HHI cap with something to cover
     hhi_scopes: dict[str, RuleScope] = field(default_factory=dict)
     #: scope label -> the tangent cuts added so far (Pyomo constraints)

@@ -20,7 +20,7 @@ import pyomo.core as pyo
 from optimizer.data import ModelData, RuleScope
 from optimizer.input.schema import SHARE_KINDS, VOLUME_KINDS
 from optimizer.model.common import total
-from optimizer.model.index import CoveredVolume, Trivial, index_of
+from optimizer.model.index import CoveredMeasure, CoveredVolume, Trivial, index_of
 from optimizer.model.soft import miss_term
 
 
@@ -33,38 +33,65 @@ def add_rule_limits(m: pyo.ConcreteModel, data: ModelData) -> None:
 
 
 def add_covered_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """The covered volume X of every (period, applications) some rule refers to:
+    """The covered volume X of every coverage some rule refers to, recorded in
+    the model index. In GWh (coverage (t, apps)):
 
         X[t, apps] = sum_{a in apps} (demand[a, t] - unmet[a, t])
 
-    recorded in the model index (``unmet`` only where it is a variable)."""
+    (``unmet`` only where it is a variable: no row, no column). In another
+    measure (coverage (t, apps, measure): kt of a material, USD million of
+    spend), a variable and its definition:
+
+        covered_measure[t, apps, measure] = sum_i w_i x_i     (covered lanes i)
+    """
     d = data.demand
     demand = {(a, int(t)): float(g) for a, t, g in
               d[["application", "period", "gwh"]].itertuples(index=False)}
     index = index_of(m)
+    measured: dict[tuple, RuleScope] = {}
     for scope in data.scopes:
-        if scope.coverage in index.covered:
+        if scope.coverage in index.covered or scope.coverage in measured:
+            continue
+        if len(scope.coverage) == 3:
+            measured[scope.coverage] = scope
             continue
         t, apps = scope.coverage
         index.covered[scope.coverage] = CoveredVolume(
             float(sum(demand.get((a, int(t)), 0.0) for a in apps)),
             [m.unmet[a, int(t)] for a in apps if (a, int(t)) in m.UNMET_ALLOWED])
+    m.MEASURED = pyo.Set(initialize=range(len(measured)), ordered=True,
+                         doc="coverages measured in kt or USD million")
+    m.covered_measure = pyo.Var(m.MEASURED, within=pyo.NonNegativeReals,
+                                doc="the covered volume in kt of a material or USD million")
+    keys = list(measured)
+
+    def definition(m, k):
+        scope = measured[keys[k]]
+        return total(m.lane_vars, scope.covered, scope.covered_weights,
+                     extra=[(-1.0, m.covered_measure[k])]) == 0
+
+    m.covered_measure_def = pyo.Constraint(m.MEASURED, rule=definition)
+    for k, key in enumerate(keys):
+        index.covered[key] = CoveredMeasure(m.covered_measure[k])
 
 
 def limit_times_covered(m: pyo.ConcreteModel, scope: RuleScope, factor=None):
-    """``(terms, bound)`` for ``limit * X`` moved to a row's bound:
+    """``(terms, bound)`` for ``limit * X`` moved to a row's bound: in GWh,
     ``factor * X = factor * D - sum(factor * unmet)``, so the row gains the
-    terms ``factor * unmet`` and its bound is ``factor * D``. ``factor`` is the
-    rule's limit (a parameter of the model) unless given."""
+    terms ``factor * unmet`` and its bound is ``factor * D``; in another
+    measure the row gains ``-factor * X`` and its bound is 0. ``factor`` is
+    the rule's limit (a parameter of the model) unless given."""
     covered = index_of(m).covered[scope.coverage]
     if factor is None:
         factor = m.rule_limit[scope.rule.name]
+    if isinstance(covered, CoveredMeasure):
+        return [(-factor, covered.variable)], 0.0
     return [(factor, u) for u in covered.unmet], factor * covered.demand
 
 
 def _group_volume(m: pyo.ConcreteModel, scope: RuleScope, extra=()):
-    """V: the group's volume in the scope (plus ``extra`` terms)."""
-    return total(m.lane_vars, scope.members, extra=extra)
+    """V: the group's volume in the scope, in its measure (plus ``extra`` terms)."""
+    return total(m.lane_vars, scope.members, scope.member_weights, extra=extra)
 
 
 def label_is_hard(scope: RuleScope) -> bool:

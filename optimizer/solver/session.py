@@ -35,7 +35,13 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.model.concentration import HHI_TOL, MAX_HHI_ROUNDS, hhi_cut, hhi_values
-from optimizer.model.index import CoveredVolume, ModelIndex, Trivial, index_of
+from optimizer.model.index import (
+    CoveredMeasure,
+    CoveredVolume,
+    ModelIndex,
+    Trivial,
+    index_of,
+)
 from optimizer.solver.highs import HighsModel, SolveStatus
 from optimizer.solver.options import SolverOptions
 
@@ -245,13 +251,19 @@ class Session:
                 self._set_row_limit(self.row(cut), "upper", covered,
                                     math.sqrt(max(value, 0.0)))
 
-    def _set_row_limit(self, r: int, side: str, covered: CoveredVolume | None,
+    def _set_row_limit(self, r: int, side: str, covered: CoveredVolume | CoveredMeasure | None,
                        factor: float) -> None:
-        """Row r's ``side`` bound := factor (x the covered demand D), and the
-        coefficients of the covered unmet demand := factor."""
+        """Row r's limit := factor: its ``side`` bound (x the covered demand D,
+        and the coefficients of the covered unmet demand := factor), or, where
+        X is a column of its own, X's coefficient := -factor."""
         if r < 0:
             return
         hm = self.hm
+        if isinstance(covered, CoveredMeasure):
+            c = self.column(covered.variable)
+            if c >= 0:
+                hm.change_coefficients(np.array([r]), np.array([c]), np.array([-factor]))
+            return
         bound = factor if covered is None else factor * covered.demand
         lower, upper = hm.row_lower0[r], hm.row_upper0[r]
         if side == "upper":
