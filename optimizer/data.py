@@ -55,6 +55,11 @@ class ModelData:
     def name(self) -> str:
         return self.instance.name
 
+    @cached_property
+    def upstream(self) -> Upstream:
+        """Material content and origin shares per lane (upstream tables)."""
+        return Upstream(self.instance, self.lanes)
+
     def scopes_of(self, *kinds: str) -> list[tuple[int, RuleScope]]:
         return [(i, s) for i, s in enumerate(self.scopes) if s.rule.kind in kinds]
 

@@ -65,6 +65,8 @@ class Result:
     tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: per rule: total cost of the rule (all scopes removed at once)
     rule_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: kt of each upstream material by stage, origin country and period
+    materials: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: HHI and top-1/top-3 shares per period and grouping, with and without rules
     concentration: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the optimum, the optimum with no rules at all, and the difference
@@ -249,6 +251,38 @@ def shares_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
     df["share"] = df["gwh"] / df["period"].map(total)
     return df.sort_values(["period", "by", "gwh"], ascending=[True, True, False],
                           kind="stable").reset_index(drop=True)
+
+
+def materials_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
+    """The materials the plan's cells hold, by where they come from: one row
+    per material, stage, origin country and period with ``kt`` (1 GWh x 1
+    kg/kWh = 1 kt) and ``share`` (of that material's kt at that stage in the
+    period). Empty without upstream tables."""
+    columns = ["material", "stage", "country", "period", "kt", "share"]
+    inst = data.instance
+    if not inst.origins or not len(data.lanes):
+        return pd.DataFrame(columns=columns)
+    up = data.upstream
+    period = data.lanes["period"].to_numpy()
+    frames = []
+    for material in (mat.id for mat in inst.materials):
+        mass = x * up.kg(material)
+        if not (mass > 0).any():
+            continue
+        for stage in inst.settings.stages:
+            for country, q in up.shares(material, stage).items():
+                kt = pd.Series(mass * q).groupby(period).sum()
+                frames.append(pd.DataFrame({"material": material, "stage": stage,
+                                            "country": country, "period": kt.index,
+                                            "kt": kt.to_numpy()}))
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    df = pd.concat(frames, ignore_index=True)
+    df = df[df["kt"] > TINY]
+    total = df.groupby(["material", "stage", "period"])["kt"].transform("sum")
+    df = df.assign(share=df["kt"] / total)
+    return df.sort_values(["material", "stage", "period", "kt"],
+                          ascending=[True, True, True, False]).reset_index(drop=True)[columns]
 
 
 class CoveredTotals(dict):
@@ -475,6 +509,7 @@ def plan_from_solution(data: ModelData, session: Session,
         "allocation": allocation,
         "unmet": unmet,
         "shares": shares_table(data, x),
+        "materials": materials_table(data, x),
         "rules": rules,
         "usage": usage,
         "tiers": tiers.drop(columns=["unit_cost", "discount"], errors="ignore"),
@@ -506,6 +541,7 @@ def result_from(data: ModelData, session: Session, status: SolveStatus,
         allocation=plan["allocation"],
         unmet=plan["unmet"],
         shares=plan["shares"],
+        materials=plan["materials"],
         rules=plan["rules"],
         cost_breakdown=plan["cost_breakdown"],
         solver=solver,

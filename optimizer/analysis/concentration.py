@@ -11,7 +11,7 @@ import pandas as pd
 
 from optimizer.analysis.budget import Budget, solve_alone
 from optimizer.data import ModelData
-from optimizer.results import SHARE_GROUPINGS, Result, shares_table
+from optimizer.results import SHARE_GROUPINGS, Result, materials_table, shares_table
 from optimizer.solver.options import SolverOptions
 
 
@@ -29,6 +29,16 @@ def _concentration_of(shares: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _with_origins(shares: pd.DataFrame, materials: pd.DataFrame) -> pd.DataFrame:
+    """The shares table plus, for each material and stage, the origin countries'
+    shares of its kt (grouping ``origin <material> <stage>``)."""
+    if materials.empty:
+        return shares
+    origin = materials.assign(by="origin " + materials["material"] + " " + materials["stage"])
+    origin = origin.rename(columns={"country": "group"})[["period", "by", "group", "share"]]
+    return pd.concat([shares[["period", "by", "group", "share"]], origin], ignore_index=True)
+
+
 def concentration(result: Result, data: ModelData,
                   options: SolverOptions | None = None,
                   budget: Budget | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -44,10 +54,14 @@ def concentration(result: Result, data: ModelData,
                                                  budget.options(options))
         if status.status == "optimal" and status.objective is not None:
             free_objective = float(status.objective)
-            free_shares = shares_table(free_data, session.lane_values())
+            x = session.lane_values()
+            free_shares = _with_origins(shares_table(free_data, x),
+                                        materials_table(free_data, x))
     if free_objective is None:
         budget.missed("no_rules")
-    plan = _concentration_of(result.shares) if not result.shares.empty else pd.DataFrame()
+    shares = _with_origins(result.shares, result.materials) if not result.shares.empty \
+        else result.shares
+    plan = _concentration_of(shares) if not shares.empty else pd.DataFrame()
     other = _concentration_of(free_shares) if not free_shares.empty else pd.DataFrame()
     if plan.empty:
         return plan, {}
@@ -56,8 +70,9 @@ def concentration(result: Result, data: ModelData,
                                               top1_group=None, top3_share=np.nan)
     merged = plan.merge(other, on=["period", "by"], how="left", suffixes=("", "_no_rules"))
     order = {by: i for i, by in enumerate(SHARE_GROUPINGS)}
-    merged = merged.sort_values(["period", "by"], key=lambda c: c.map(order) if c.name == "by"
-                                else c).reset_index(drop=True)
+    merged = merged.sort_values(["period", "by"],
+                                key=lambda c: c.map(lambda b: (order.get(b, len(order)), b))
+                                if c.name == "by" else c).reset_index(drop=True)
     price: dict[str, Any] = {
         "objective": result.objective,
         "objective_no_rules": free_objective,
