@@ -10,12 +10,14 @@ scenario. :mod:`optimizer.model.scenarios` builds the robust model from both;
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from optimizer.data import GROUP_COLUMNS, ModelData
+from optimizer.data_upstream import Upstream
 
 #: the name of the base case in tables
 BASE = "base"
@@ -53,6 +55,12 @@ class ScenarioData:
     spot_premium: float
     shortage_penalty: float
     groupings: tuple[str, ...] = GROUP_COLUMNS
+    #: 1 + the stacked tariff rate, per lane (a price added ex-works pays duty too)
+    tariff_factor: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: per supply: kt of each material per GWh (upstream ``content``)
+    content_kg: dict[str, np.ndarray] = field(default_factory=dict)
+    #: per supply: (material, stage) -> country -> share of the material from it
+    origin_shares: dict[tuple[str, str], dict[str, np.ndarray]] = field(default_factory=dict)
     #: the same columns as arrays (play-outs run many times)
     capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     demand_gwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -72,6 +80,14 @@ class ScenarioData:
     @property
     def n_supplies(self) -> int:
         return len(self.supplies)
+
+    def origin_share(self, material: str, stage: str, countries: Collection[str]) -> np.ndarray:
+        """q: per supply, the share of ``material`` at ``stage`` drawn from ``countries``."""
+        q = np.zeros(self.n_supplies)
+        for country, share in self.origin_shares.get((material, stage), {}).items():
+            if country in countries:
+                q = q + share
+        return q
 
     def lane_index(self, allocation: pd.DataFrame) -> np.ndarray:
         """Position in :attr:`lanes` of each (supplier, application, period) row
@@ -95,6 +111,10 @@ def scenario_data(data: ModelData) -> ScenarioData:
         col = sup[by] if by != "supplier" else sup["supplier"]
         supplies[by] = col.reindex(supplies["supplier"]).to_numpy()
     supplies["period"] = supplies["period"].astype(int)
+    upstream = Upstream(inst, supplies)  # supplies carry supplier, period and chemistry
+    stages = inst.settings.stages
+    origin_shares = {(m.id, k): upstream.shares(m.id, k) for m in inst.materials for k in stages}
+    content_kg = {m.id: upstream.kg(m.id) for m in inst.materials}
     lane_supply = np.asarray(data.supply_of_lane, dtype=np.int64)
 
     demand = data.demand.copy()
@@ -154,6 +174,9 @@ def scenario_data(data: ModelData) -> ScenarioData:
         spot_premium=float(inst.settings.spot_premium),
         shortage_penalty=float(inst.settings.shortage_penalty),
         groupings=groupings,
+        tariff_factor=1.0 + rate,
+        content_kg=content_kg,
+        origin_shares={k: v for k, v in origin_shares.items() if v},
     )
 
 
@@ -174,6 +197,9 @@ class Case:
     kind: str = "scenario"
     group: str | None = None
     draws: tuple[float, ...] = ()
+    #: per supply, USD/kWh added to the ex-works price after ``price`` scales it
+    #: (``price_add`` by origin); None: nothing added
+    price_add: np.ndarray | None = None
 
     @property
     def delivery(self) -> np.ndarray:
@@ -185,7 +211,14 @@ class Case:
         return bool((self.capacity < 1.0).any())
 
     def with_probability(self, p: float) -> Case:
-        return Case(self.name, p, self.capacity, self.price, self.kind, self.group, self.draws)
+        return Case(self.name, p, self.capacity, self.price, self.kind, self.group, self.draws,
+                    self.price_add)
+
+    def added(self, sd: ScenarioData) -> np.ndarray:
+        """Per lane, USD/kWh added to the price paid, duty included: ``a_s (1 + tariff)``."""
+        if self.price_add is None:
+            return np.zeros(sd.n_lanes)
+        return self.price_add[sd.lane_supply] * sd.tariff_factor
 
 
 def base_case(sd: ScenarioData, probability: float) -> Case:

@@ -144,7 +144,8 @@ def test_planted_errors_name_each_cell(tmp_path: Path, capsys: pytest.CaptureFix
     settings = wb["settings"]
     keys = [c.value for c in settings["A"]]
     settings.cell(row=keys.index("discount_rate") + 1, column=2, value=2)  # bad settings value
-    settings.append(["carbon_pric", 3])                    # unknown setting (row 11)
+    settings.append(["carbon_pric", 3])                    # unknown setting (last row)
+    unknown_row = len(keys) + 1
     wb["rules"]["B2"] = "max_shares"                       # bad rule rows
     wb["rules"]["E3"] = 1.5
     wb.create_sheet("Supplier")                            # unknown sheet
@@ -161,7 +162,7 @@ def test_planted_errors_name_each_cell(tmp_path: Path, capsys: pytest.CaptureFix
         "demand!A3": "unknown application 'evv' (did you mean 'ev'?)",
         "countries!C3": "holds a date",
         "settings!B6": "key 'discount_rate' must be <= 1, got 2",
-        "settings!A11": "unknown setting 'carbon_pric' (did you mean 'carbon_price'?)",
+        f"settings!A{unknown_row}": "unknown setting 'carbon_pric' (did you mean 'carbon_price'?)",
         "rules!B2": "kind must be 'max_share'",
         "rules!E3": "limit must be a share between 0 and 1, got 1.5",
         "Supplier!A1": "unknown sheet 'Supplier' (did you mean 'suppliers'?)",
@@ -499,3 +500,60 @@ def test_no_results_workbook_without_a_plan(tmp_path: Path,
     assert main(["solve", str(path), "--out", str(out)]) == 1
     assert (out / "summary.json").exists()
     assert not (out / "results.xlsx").exists()
+
+
+def _cells(wb: openpyxl.Workbook, ref: str) -> list[Any]:
+    """The values of a chart reference such as ``'charts'!$B$2:$B$3``."""
+    from openpyxl.utils.cell import range_boundaries
+
+    sheet, _, cells = ref.rpartition("!")
+    ws = wb[sheet.strip("'")]
+    min_col, min_row, max_col, max_row = range_boundaries(cells.replace("$", ""))
+    return [ws.cell(row=r, column=c).value for r in range(min_row, max_row + 1)
+            for c in range(min_col, max_col + 1)]
+
+
+def test_results_workbook_charts(tmp_path: Path) -> None:
+    from openpyxl.chart import BarChart
+
+    from optimizer.report.xlsx import write_results_xlsx
+
+    result = optimizer.solve(ROOT / "instances/teaching/instance.yaml")
+    write_results_xlsx(result, tmp_path / "results.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "results.xlsx")
+    assert wb.sheetnames[:2] == ["summary", "charts"]
+    ws = wb["charts"]
+    mix, costs = ws._charts
+    assert isinstance(mix, BarChart) and isinstance(costs, BarChart)
+
+    # the mix: GWh by controlling country per year, stacked (README: 2026 70.0% /
+    # 23.3% / 6.7% of 30 GWh, 2027 56.2% / 37.5% / 6.2% of 32 GWh)
+    assert (mix.type, mix.grouping, mix.overlap) == ("col", "stacked", 100)
+    assert [s.tx.strRef.f for s in mix.series] == ["'charts'!B1", "'charts'!C1", "'charts'!D1"]
+    assert [_cells(wb, s.tx.strRef.f)[0] for s in mix.series] == ["CN", "KR", "US"]
+    assert [s.val.numRef.f for s in mix.series] == ["'charts'!$B$2:$B$3", "'charts'!$C$2:$C$3",
+                                                    "'charts'!$D$2:$D$3"]
+    volumes = {_cells(wb, s.tx.strRef.f)[0]: _cells(wb, s.val.numRef.f) for s in mix.series}
+    assert volumes == {"CN": pytest.approx([21, 18]), "KR": pytest.approx([7, 12]),
+                       "US": pytest.approx([2, 2])}
+    categories = {s.cat.numRef.f for s in mix.series}
+    assert categories == {"'charts'!$A$2:$A$3"}
+    assert _cells(wb, categories.pop()) == [2026, 2027]
+    by_period = result.allocation.groupby(["control", "period"])["gwh"].sum()
+    for control, gwh in volumes.items():
+        assert gwh == pytest.approx([by_period[(control, 2026)], by_period[(control, 2027)]])
+
+    # the cost breakdown: one series of the components, beside their labels
+    assert costs.type == "bar"
+    (series,) = costs.series
+    assert series.val.numRef.f == "'charts'!$G$2:$G$4"
+    labels = series.cat.strRef.f if series.cat.strRef is not None else series.cat.numRef.f
+    assert labels == "'charts'!$F$2:$F$4"
+    assert _cells(wb, labels) == ["ex-works price", "tariffs", "freight"]
+    assert _cells(wb, series.val.numRef.f) == pytest.approx([3390.0, 190.0, 58.0])
+    assert sum(_cells(wb, series.val.numRef.f)) == pytest.approx(result.objective)
+    # the charts sit below the tables, side by side
+    assert mix.anchor._from.row == costs.anchor._from.row == 5
+    assert (mix.anchor._from.col, costs.anchor._from.col) == (0, 10)
+    assert ws.freeze_panes == "A2"
+    assert ws["G2"].number_format == "#,##0.00" and ws["B2"].number_format == "#,##0.000"

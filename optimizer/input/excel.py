@@ -13,7 +13,9 @@ by the schema (a supplier id typed as 2026 is ``"2026"``). List cells
 (``applications.chemistries``, a rule's ``group`` ...) are ``;``-separated.
 
 Scenarios are flattened: ``capacity_factor.by``, ``capacity_factor.group``,
-``capacity_factor.factor`` and the same for ``price_factor``. A scenario with
+``capacity_factor.factor`` (and ``.material``, ``.stage`` for ``by: origin``),
+the same for ``price_factor``, and ``price_add.by``, ``.material``, ``.stage``,
+``.group``, ``.usd_per_kg``. A scenario with
 several factors takes one row per factor: the first row carries the name,
 probability and period window, further rows repeat the name and leave
 probability, ``from`` and ``until`` empty.
@@ -36,7 +38,7 @@ from pydantic import ValidationError
 
 from optimizer.errors import Location, Problem, did_you_mean
 from optimizer.input.limits import limits, read_bounded
-from optimizer.input.schema import SETTINGS_KEYS, TABLES, Factor, Row, Supplier
+from optimizer.input.schema import SETTINGS_KEYS, TABLES, Factor, PriceAdd, Row, Supplier
 from optimizer.input.sources import RawInstance, RawTable
 from optimizer.input.typed import friendly
 
@@ -45,16 +47,24 @@ SETTINGS_SHEET = "settings"
 NOTES_SHEET = "notes"
 SETTINGS_COLUMNS = ("key", "value", "note")
 #: settings whose value is a list: ``;``-separated in one cell
-LIST_SETTINGS = ("periods", "attributes")
+LIST_SETTINGS = ("periods", "attributes", "stages")
 #: settings that are free text even when the cell holds a number
 TEXT_SETTINGS = ("name", "description")
 #: table columns that are free text even when the cell holds a number
 TEXT_COLUMNS = {("countries", "name")}
-FACTOR_KEYS = ("capacity_factor", "price_factor")
-FACTOR_PARTS = ("by", "group", "factor")
+FACTOR_KEYS = ("capacity_factor", "price_factor", "price_add")
+#: the parts of each nested factor of a scenario
+FACTOR_PARTS: dict[str, tuple[str, ...]] = {
+    "capacity_factor": ("by", "group", "factor", "material", "stage"),
+    "price_factor": ("by", "group", "factor"),
+    "price_add": ("by", "material", "stage", "group", "usd_per_kg"),
+}
+#: the row model of each nested factor
+FACTOR_MODELS: dict[str, type[Row]] = {
+    "capacity_factor": Factor, "price_factor": Factor, "price_add": PriceAdd}
 #: the scenarios sheet's columns: nested factors flattened as ``key.part``
 SCENARIO_COLUMNS = ("name", "probability", "from", "until",
-                    *(f"{key}.{part}" for key in FACTOR_KEYS for part in FACTOR_PARTS))
+                    *(f"{key}.{part}" for key in FACTOR_KEYS for part in FACTOR_PARTS[key]))
 _SCENARIO_HEAD = ("probability", "from", "until")
 EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                 "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!")
@@ -405,12 +415,12 @@ def _merge_scenarios(table: RawTable, columns: tuple[str, ...],
     for row, loc in zip(table.rows, table.locations, strict=True):
         factors: dict[str, dict[str, Any]] = {}
         for key in FACTOR_KEYS:
-            given = {part: row[f"{key}.{part}"] for part in FACTOR_PARTS
+            given = {part: row[f"{key}.{part}"] for part in FACTOR_PARTS[key]
                      if f"{key}.{part}" in row}
             if not given:
                 continue
             try:
-                Factor.model_validate(given)
+                FACTOR_MODELS[key].model_validate(given)
                 factors[key] = given
             except ValidationError as exc:
                 for err in exc.errors(include_url=False):
@@ -429,7 +439,7 @@ def _merge_scenarios(table: RawTable, columns: tuple[str, ...],
                     f"factors to it leaves probability, from and until empty (two scenarios "
                     "need two names)", field=f))
             if not factors and not repeated and not any(
-                    f"{k}.{p}" in row for k in FACTOR_KEYS for p in FACTOR_PARTS):
+                    f"{k}.{p}" in row for k in FACTOR_KEYS for p in FACTOR_PARTS[k]):
                 problems.append(Problem(
                     loc, f"repeats scenario '{key_name}' (row {start}) but gives no factor",
                     field="name"))

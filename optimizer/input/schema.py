@@ -511,17 +511,81 @@ def _factor_value(value: Any) -> Any:
 FactorValue = Annotated[float | Distribution, BeforeValidator(_factor_value)]
 
 
+def _origin_fields(row: Any) -> list[tuple[str, str]]:
+    """``material`` and ``stage`` go with ``by: origin`` and only with it."""
+    problems = []
+    if row.by == ORIGIN:
+        problems += [(name, "is required with by: origin") for name in ("material", "stage")
+                     if getattr(row, name) is None]
+    else:
+        problems += [(name, f"is used only with by: origin (a {name} of the cells' "
+                            "materials), not with by: " + str(row.by))
+                     for name in ("material", "stage") if getattr(row, name) is not None]
+    return problems
+
+
 class Factor(Row):
     """One group of suppliers whose capacity or price a scenario scales:
-    ``by``/``group`` as in rules, ``factor`` a number or a distribution."""
+    ``by``/``group`` as in rules, ``factor`` a number or a distribution. With
+    ``by: origin`` (capacity only), ``material`` and ``stage`` say whose origin
+    the countries of ``group`` are, and a supplier drawing a share q of that
+    material from them keeps ``1 - q (1 - factor)`` of its capacity."""
 
     by: Text
     group: Annotated[TextList, Field(min_length=1)]
     factor: FactorValue
+    material: Text | None = None
+    stage: Text | None = None
 
     @property
     def random(self) -> bool:
         return isinstance(self.factor, Distribution)
+
+    @model_validator(mode="after")
+    def _origin(self) -> Factor:
+        if problems := _origin_fields(self):
+            raise field_problems(problems)
+        return self
+
+
+def _usd_per_kg(value: Any) -> Any:
+    """A price added per kg: a number >= 0 or a distribution."""
+    try:
+        return _factor_value(value)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("factor must be", "usd_per_kg must be").replace(
+            "(it scales a capacity or a price)", "(USD per kg of the material)").replace(
+            "(it scales a capacity or a price; a larger one is surely a typing error)",
+            "USD per kg (a larger one is surely a typing error)")) from None
+
+
+class PriceAdd(Row):
+    """A price rise on a material from some countries at a stage (SPEC section
+    7): a supplier drawing a share q of ``material`` at ``stage`` from the
+    countries of ``group`` sees ``usd_per_kg x kg_per_kwh x q`` USD/kWh added
+    to its ex-works price. ``by`` is always ``origin``."""
+
+    by: Text
+    material: Text
+    stage: Text
+    group: Annotated[TextList, Field(min_length=1)]
+    usd_per_kg: Annotated[float | Distribution, BeforeValidator(_usd_per_kg)]
+
+    @property
+    def factor(self) -> float | Distribution:
+        """The amount drawn or given (named as a factor's, for sampling)."""
+        return self.usd_per_kg
+
+    @property
+    def random(self) -> bool:
+        return isinstance(self.usd_per_kg, Distribution)
+
+    @model_validator(mode="after")
+    def _by_origin(self) -> PriceAdd:
+        if self.by != ORIGIN:
+            raise field_problems([("by", f"must be origin (a price added per kg of a "
+                                         f"material from some countries), got '{self.by}'")])
+        return self
 
 
 def _to_factor_list(value: Any) -> Any:
@@ -531,6 +595,7 @@ def _to_factor_list(value: Any) -> Any:
 
 
 FactorList = Annotated[list[Factor], BeforeValidator(_to_factor_list)]
+PriceAddList = Annotated[list[PriceAdd], BeforeValidator(_to_factor_list)]
 
 
 class Scenario(Row):
@@ -542,12 +607,23 @@ class Scenario(Row):
     until: Year | None = None
     capacity_factor: FactorList | None = None
     price_factor: FactorList | None = None
+    price_add: PriceAddList | None = None
 
     @property
-    def factors(self) -> list[tuple[str, Factor]]:
-        """``("capacity", f)`` and ``("price", f)`` pairs, in file order."""
+    def factors(self) -> list[tuple[str, Factor | PriceAdd]]:
+        """``("capacity", f)``, ``("price", f)`` and ``("price_add", a)`` pairs,
+        in that order (the order of a sample's draws)."""
         return [*(("capacity", f) for f in self.capacity_factor or []),
-                *(("price", f) for f in self.price_factor or [])]
+                *(("price", f) for f in self.price_factor or []),
+                *(("price_add", a) for a in self.price_add or [])]
+
+    @model_validator(mode="after")
+    def _price_factor_not_by_origin(self) -> Scenario:
+        if any(f.by == ORIGIN for f in self.price_factor or []):
+            raise field_problems([("price_factor", "cannot group by origin: a price rise on "
+                                   "a material is a price_add {by: origin, material, stage, "
+                                   "group, usd_per_kg}")])
+        return self
 
     @property
     def random(self) -> bool:

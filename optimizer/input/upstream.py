@@ -76,23 +76,34 @@ def check_upstream(inst: Instance, err: Callable[..., None], errors: list[Proble
         if rule.measure == "spend" and inst.price_tiers:
             err("rules", i, "measure: spend cannot be used with price tiers (a tier price "
                 "is paid on a supplier's total, not per application)", "measure")
+    for i, sc in enumerate(inst.scenarios):
+        window = [t for t in inst.periods if (sc.from_ is None or t >= sc.from_)
+                  and (sc.until is None or t <= sc.until)]
+        for key, f in ((k, f) for k in ("capacity_factor", "price_add")
+                       for f in getattr(sc, k) or []):
+            if f.by == "origin":
+                _check_named(inst, "scenarios", i, f.material, f.stage, window or None, err,
+                             material_ids, stages, rows, broken, (key, key))
 
 
 def _check_named(inst: Instance, table: str, i: int, material: str | None, stage: str | None,
                  periods: list[int] | None, err: Callable[..., None],
                  material_ids: Collection[str], stages: list[str],
                  rows: dict[tuple[str, str, str, int | None], list[int]],
-                 broken: dict[str, Any]) -> None:
+                 broken: dict[str, Any],
+                 fields: tuple[str, str] = ("material", "stage")) -> None:
     """A rule or scenario naming a material and stage: both exist, and every
-    supplier whose chemistry holds the material has origins there."""
+    supplier whose chemistry holds the material has origins there (in every
+    period of ``periods``, default all). ``fields`` are where the material and
+    the stage are written."""
     if material is None or stage is None:
         return
     ok = True
     if material not in material_ids:
-        err(table, i, f"unknown material '{material}'", "material")
+        err(table, i, f"unknown material '{material}'", fields[0])
         ok = False
     if stage not in stages:
-        err(table, i, f"unknown stage '{stage}' (declare it under 'stages')", "stage")
+        err(table, i, f"unknown stage '{stage}' (declare it under 'stages')", fields[1])
         ok = False
     if not ok or "origins" in broken:
         return
@@ -111,4 +122,4 @@ def _check_named(inst: Instance, table: str, i: int, material: str | None, stage
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more"
                                            if len(missing) > 10 else "")
         err(table, i, f"needs the origins of {material} at stage {stage} for every supplier "
-            f"whose cells hold it; none for {shown}", "material")
+            f"whose cells hold it; none for {shown}", fields[0])

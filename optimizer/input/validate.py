@@ -386,9 +386,9 @@ def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Prob
     total = 0.0
     for i, sc in enumerate(inst.scenarios):
         total += sc.probability
-        for key in ("capacity_factor", "price_factor"):
+        for key in ("capacity_factor", "price_factor", "price_add"):
             for f in getattr(sc, key) or []:
-                if f.by not in groupings:
+                if f.by not in groupings and not (f.by == ORIGIN and key != "price_factor"):
                     err("scenarios", i, f"cannot group by '{f.by}'"
                         f"{did_you_mean(f.by, groupings)}", key)
                     continue

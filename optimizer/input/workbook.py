@@ -63,6 +63,8 @@ SETTINGS_DOCS: dict[str, tuple[str, str | None, bool]] = {
                      "Empty = 0.", "USD per t CO2e", False),
     "attributes": ("Extra supplier columns, ';'-separated (risk_score;union): numeric ones "
                    "can be averaged by rules, text ones group suppliers.", None, False),
+    "stages": ("Upstream stages, in order, ';'-separated (mining;refining;active_material). "
+               "Origins and rules by origin name one of them.", None, False),
     "spot_premium": ("Scenarios: spot purchases cost the scenario price x (1 + premium). "
                      "Empty = 0.2.", "fraction", False),
     "shortage_penalty": ("Scenarios: cost of demand left unmet where the application has no "
@@ -166,6 +168,30 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
         "k": ("max_top_share: how many of the largest groups are summed.", "count"),
         "penalty": ("Makes the rule soft: it may be missed at this cost per unit of miss.",
                     "USD/kWh"),
+        "material": ("by origin: the material whose origin countries the rule groups.", None),
+        "stage": ("by origin: the stage (one of the settings' stages).", None),
+        "measure": ("Share rules: gwh (default) or spend (landed cost, as the objective "
+                    "counts it). Not with by origin (always kt of the material).", None),
+    },
+    "materials": {
+        "id": (_ID, None),
+        "name": ("A readable name. Empty = the id.", None),
+    },
+    "content": {
+        "chemistry": ("Chemistry id.", None),
+        "material": ("Material id.", None),
+        "kg_per_kwh": ("Mass of the material in one kWh of these cells (1 GWh x 1 kg/kWh = "
+                       "1 kt). A chemistry without a row holds none.", "kg/kWh"),
+    },
+    "origins": {
+        "supplier": ("Supplier id.", None),
+        "material": ("Material id.", None),
+        "stage": ("Stage (one of the settings' stages).", None),
+        "country": ("Country the material comes from at this stage.", None),
+        "share": ("Share of the supplier's material from this country; a supplier's shares "
+                  "for one material, stage and period add up to 1.", "fraction"),
+        "period": ("Only this year (overrides the rows without a year). Empty = every "
+                   "year.", "year"),
     },
     "scenarios": {
         "name": ("Scenario name. Several factors: one row each, repeating the name, with "
@@ -181,8 +207,19 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
                                    "triangular(low, mode, high), normal(mean, sd).", "factor"),
         "price_factor.by": ("Price factor: what forms the group (as a rule's 'by').", None),
         "price_factor.group": ("Price factor: the group's values, ';'-separated.", None),
+        "capacity_factor.material": ("Capacity factor by origin: the material whose origin "
+                                     "the group's countries are.", None),
+        "capacity_factor.stage": ("Capacity factor by origin: the stage (mining, refining "
+                                  "...).", None),
         "price_factor.factor": ("Price factor: multiplies the group's ex-works price "
                                 "(1.4 = +40%). Or a distribution, as for capacity.", "factor"),
+        "price_add.by": ("Price added by origin: always 'origin'.", None),
+        "price_add.material": ("Price added: the material whose price rises.", None),
+        "price_add.stage": ("Price added: the stage the group's countries supply.", None),
+        "price_add.group": ("Price added: the countries, ';'-separated.", None),
+        "price_add.usd_per_kg": ("Price added: USD per kg of the material from the group "
+                                 "(x kg per kWh x the supplier's share from the group is "
+                                 "added to its ex-works price). Or a distribution.", "USD/kg"),
     },
 }
 
@@ -207,6 +244,12 @@ REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("tariffs", "origin"): ("countries", "id"),
     ("tariffs", "chemistry"): ("chemistries", "id"),
     ("tariffs", "family"): ("chemistries", "family"),
+    ("content", "chemistry"): ("chemistries", "id"),
+    ("content", "material"): ("materials", "id"),
+    ("origins", "supplier"): ("suppliers", "id"),
+    ("origins", "material"): ("materials", "id"),
+    ("origins", "country"): ("countries", "id"),
+    ("rules", "material"): ("materials", "id"),
 }
 
 
@@ -406,7 +449,7 @@ def _flat_scenarios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 else {"name": sc["name"]}
             for key, items in factors.items():
                 if i < len(items):
-                    for part in FACTOR_PARTS:
+                    for part in FACTOR_PARTS[key]:
                         flat[f"{key}.{part}"] = _factor_cell(items[i].get(part))
             out.append(flat)
     return out

@@ -11,13 +11,14 @@ f the case's capacity factor of the lane's supplier in t, fd = min(f, 1) the
 share of each contract delivered, g the price factor; cp_i = ex-works x (1 +
 tariff) (0 where tiers carry the ex-works cost), ou_i = freight + carbon,
 sp_i = list price x (1 + tariff), tu the tier price x (1 + tariff), pen_r the
-application's ``unmet_penalty``, else ``shortage_penalty``.
+application's ``unmet_penalty``, else ``shortage_penalty``, a_i the USD/kWh a
+``price_add`` by origin adds to the lane's price, duty included (SPEC section 7).
 
 The cost of the plan in case k is ``base_cost + R_k`` with
 
-    R_k = sum_i d_t [(fd g - 1) cp_i + (fd - 1) ou_i] x_i              (index-linked contracts)
+    R_k = sum_i d_t [(fd g - 1) cp_i + fd a_i + (fd - 1) ou_i] x_i     (index-linked contracts)
         + sum_tiers d_t (fd g - 1) tu tier_volume                      (tier prices and volumes)
-        + sum_i d_t (g sp_i (1 + spot_premium) + ou_i) spot[k, i]      (spot purchases)
+        + sum_i d_t ((g sp_i + a_i) (1 + spot_premium) + ou_i) spot[k, i]   (spot purchases)
         + sum_r d_t pen_r shortage[k, r]                               (demand left unmet)
 
 Linear throughout: the extensive form is an LP unless the first stage has binaries.
@@ -85,7 +86,9 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     for k, case in enumerate(cases):
         f, fd, g = case.capacity, case.delivery, case.price
         fl, gl = fd[sd.lane_supply], g[sd.lane_supply]
-        coef = sd.discount * ((fl * gl - 1.0) * sd.contract_price + (fl - 1.0) * sd.other_unit)
+        added = case.added(sd)
+        coef = sd.discount * ((fl * gl - 1.0) * sd.contract_price + fl * added
+                              + (fl - 1.0) * sd.other_unit)
         nz = np.flatnonzero(np.abs(coef) > _ZERO)
         coefs = coef[nz].tolist()
         variables = [lanes_x[i] for i in nz.tolist()]
@@ -107,7 +110,8 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
             members = np.flatnonzero((sd.lane_demand == r) & short_lanes)
             spots = spot_lanes[sd.lane_demand[spot_lanes] == r]
             cover_rows[(k, r)] = (spots.tolist(), members, 1.0 - fl[members])
-        unit = sd.discount * (gl * sd.spot_price * (1.0 + sd.spot_premium) + sd.other_unit)
+        unit = sd.discount * ((gl * sd.spot_price + added) * (1.0 + sd.spot_premium)
+                              + sd.other_unit)
         for i in spot_lanes.tolist():
             spot_index.append((k, i))
             spot_cost[(k, i)] = float(unit[i])

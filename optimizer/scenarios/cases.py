@@ -20,22 +20,34 @@ import numpy as np
 from optimizer.data_scenarios import Case, ScenarioData, base_case
 from optimizer.input import default_instance_path, load_instance
 from optimizer.input.instance import Instance
-from optimizer.input.schema import Distribution, Factor, Scenario
+from optimizer.input.schema import ORIGIN, Distribution, Factor, PriceAdd, Scenario
 from optimizer.scenarios.errors import ScenarioError
 
 #: groupings N-1 can knock out, one group at a time
-N_MINUS_1_BY = ("company", "control")
+N_MINUS_1_BY = ("company", "control", ORIGIN)
 
 
-def _members(sd: ScenarioData, scenario: Scenario, f: Factor) -> np.ndarray:
+def _window(sd: ScenarioData, scenario: Scenario) -> np.ndarray:
     periods = sd.supplies["period"].to_numpy()
     window = np.ones(len(periods), dtype=bool)
     if scenario.from_ is not None:
         window &= periods >= scenario.from_
     if scenario.until is not None:
         window &= periods <= scenario.until
+    return window
+
+
+def _members(sd: ScenarioData, scenario: Scenario, f: Factor) -> np.ndarray:
     values = sd.supplies[f.by].astype(object).to_numpy()
-    return window & np.isin(values, list(f.group))
+    return _window(sd, scenario) & np.isin(values, list(f.group))
+
+
+def _origin_share(sd: ScenarioData, scenario: Scenario, f: Factor | PriceAdd) -> np.ndarray:
+    """q per supply (0 outside the scenario's window)."""
+    assert f.material is not None and f.stage is not None  # the schema requires them
+    holds = sd.content_kg.get(f.material, np.zeros(sd.n_supplies)) > 0
+    return np.where(_window(sd, scenario) & holds,
+                    sd.origin_share(f.material, f.stage, f.group), 0.0)
 
 
 def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None = None,
@@ -43,9 +55,15 @@ def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None
             kind: str = "scenario") -> Case:
     """The factors of ``scenario`` per supply. ``values`` gives a number for each
     factor in :attr:`Scenario.factors` order (the draws of a sample); otherwise
-    every factor must be a number. Factors matching one supplier multiply."""
+    every factor must be a number. Factors matching one supplier multiply.
+
+    By origin (SPEC section 7), with q a supply's share of the material at the
+    stage from the group's countries: a capacity factor f scales its capacity by
+    ``1 - q (1 - f)``; a price added ``usd_per_kg`` adds ``usd_per_kg x
+    kg_per_kwh x q`` USD/kWh to its ex-works price (after price factors scale it)."""
     capacity = np.ones(sd.n_supplies)
     price = np.ones(sd.n_supplies)
+    added: np.ndarray | None = None
     for j, (which, f) in enumerate(scenario.factors):
         if values is not None:
             factor = float(values[j])
@@ -55,11 +73,19 @@ def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None
                 "run with --sample N (and --seed S to repeat the draws)")
         else:
             factor = float(f.factor)
-        hit = _members(sd, scenario, f)
-        (capacity if which == "capacity" else price)[hit] *= factor
+        if isinstance(f, PriceAdd):
+            kg = sd.content_kg.get(f.material, np.zeros(sd.n_supplies))
+            added = (0.0 if added is None else added) + factor * kg * _origin_share(
+                sd, scenario, f)
+        elif f.by == ORIGIN:
+            capacity *= 1.0 - _origin_share(sd, scenario, f) * (1.0 - factor)
+        else:
+            hit = _members(sd, scenario, f)
+            (capacity if which == "capacity" else price)[hit] *= factor
     return Case(name or scenario.name, scenario.probability if probability is None
                 else probability, capacity, price, kind=kind,
-                draws=tuple(float(v) for v in values) if values is not None else ())
+                draws=tuple(float(v) for v in values) if values is not None else (),
+                price_add=added)
 
 
 def base_probability(inst: Instance) -> float:
@@ -125,12 +151,20 @@ def sample_cases(inst: Instance, sd: ScenarioData, n: int, seed: int) -> list[Ca
     return out + drawn
 
 
-def n_minus_1_cases(sd: ScenarioData, by: str) -> list[Case]:
+def n_minus_1_cases(sd: ScenarioData, by: str, material: str | None = None,
+                    stage: str | None = None) -> list[Case]:
     """One case per company (``by="company"``) or controlling country
-    (``by="control"``) that loses all its capacity in every period.
+    (``by="control"``) that loses all its capacity in every period; with
+    ``by="origin"``, one case per country some supplier draws ``material`` from
+    at ``stage``, which stops supplying it: a supplier drawing a share q from it
+    keeps ``1 - q`` of its capacity (a plant short of graphite makes fewer cells).
     Probability 0: N-1 cases are what-ifs, outside every expectation."""
     if by not in N_MINUS_1_BY:
         raise ScenarioError(f"--n-1 takes {' or '.join(N_MINUS_1_BY)}, got '{by}'")
+    if by == ORIGIN:
+        return _origin_cases(sd, material, stage)
+    if material is not None or stage is not None:
+        raise ScenarioError("--material and --stage go with --n-1 origin")
     values = sd.supplies[by].astype(str).to_numpy()
     out = []
     for v in sorted(set(values.tolist())):
@@ -165,3 +199,28 @@ def draw_seed(sample: int | None, seed: int | None) -> int | None:
     if seed is None:
         return int(np.random.default_rng().integers(0, 2**32))
     return int(seed)
+
+
+def _origin_cases(sd: ScenarioData, material: str | None, stage: str | None) -> list[Case]:
+    """N-1 by origin: each country that supplies ``material`` at ``stage`` stops."""
+    if material is None or stage is None:
+        raise ScenarioError("--n-1 origin needs --material and --stage (whose origin "
+                            "countries fail one at a time)")
+    known = sorted({m for m, _ in sd.origin_shares} | set(sd.content_kg))
+    if material not in sd.content_kg:
+        raise ScenarioError(f"--material: no material '{material}' in this instance"
+                            + (f" (it has {', '.join(known)})" if known else
+                               " (it declares no materials)"))
+    shares = sd.origin_shares.get((material, stage))
+    if not shares:
+        raise ScenarioError(f"no origins of {material} at stage '{stage}' in this instance: "
+                            "nothing to fail")
+    holds = sd.content_kg[material] > 0
+    out = []
+    for country in sorted(shares):
+        q = np.where(holds, shares[country], 0.0)
+        if not (q > 0).any():
+            continue
+        out.append(Case(f"N-1 origin {material} {stage} {country}", 0.0, 1.0 - q,
+                        np.ones(sd.n_supplies), kind="n-1", group=country))
+    return out

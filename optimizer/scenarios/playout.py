@@ -5,12 +5,13 @@ case like this (docs/scenarios.md has the same in words, with the choices):
 
 * contracts are index-linked: a supplier whose capacity is scaled by ``f``
   delivers ``min(f, 1)`` times each of its contracts, and every delivered GWh
-  is paid at the case's price: ``d_t * (g * price * (1 + tariff) + freight +
-  carbon)``; a tiered supplier keeps its tier structure, each tier's price
-  times ``g`` and each tier's volume times ``min(f, 1)``;
+  is paid at the case's price: ``d_t * ((g * price + a) * (1 + tariff) +
+  freight + carbon)``, ``a`` the USD/kWh a price_add by origin adds; a tiered
+  supplier keeps its tier structure, each tier's price times ``g`` (plus
+  ``a``) and each tier's volume times ``min(f, 1)``;
 * each application's shortfall (contracted minus delivered) is covered at least
   cost by spot purchases from the spare capacity ``f * capacity - min(f, 1) *
-  contracted`` of any eligible supplier, at ``d_t * (g * price * (1 +
+  contracted`` of any eligible supplier, at ``d_t * ((g * price + a) * (1 +
   spot_premium) * (1 + tariff) + freight + carbon)``, and the rest is left
   unmet at the application's ``unmet_penalty``, else ``shortage_penalty``
   (a small LP per case, solved by HiGHS: cheapest spare capacity first, shared
@@ -55,10 +56,13 @@ def contract_cost(sd: ScenarioData, x: np.ndarray, case: Case | None = None) -> 
     """Discounted cost of what the contracts deliver in ``case`` (base: None)."""
     if case is None:
         fd = g = np.ones(sd.n_supplies)
+        added = np.zeros(sd.n_lanes)
     else:
         fd, g = case.delivery, case.price
+        added = case.added(sd)
     fl, gl = fd[sd.lane_supply], g[sd.lane_supply]
-    cost = float(np.sum(sd.discount * fl * (gl * sd.contract_price + sd.other_unit) * x))
+    cost = float(np.sum(sd.discount * fl * (gl * sd.contract_price + added + sd.other_unit)
+                        * x))
     if len(sd.tier_supply):
         tv = _tier_volumes(sd, x)
         ts = sd.tier_supply
@@ -125,8 +129,8 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
         row_pos[short_rows] = np.arange(len(short_rows))
         lanes = np.flatnonzero((row_pos[sd.lane_demand] >= 0) & (spare[sd.lane_supply] > EPS))
         s = sd.lane_supply[lanes]
-        unit = sd.discount[lanes] * (g[s] * sd.spot_price[lanes] * (1.0 + sd.spot_premium)
-                                     + sd.other_unit[lanes])
+        unit = sd.discount[lanes] * ((g[s] * sd.spot_price[lanes] + case.added(sd)[lanes])
+                                     * (1.0 + sd.spot_premium) + sd.other_unit[lanes])
         y, u = _solve_spot(unit, row_cost[short_rows], short[short_rows],
                            row_pos[sd.lane_demand[lanes]], s, spare)
         spot_gwh, spot_cost = float(y.sum()), float(unit @ y)

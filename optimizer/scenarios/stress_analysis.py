@@ -44,7 +44,8 @@ class StressResult:
 
 def stress(instance: str | Path | Instance | None = None,
            plan: str | Path | pd.DataFrame | Plan | None = None, *,
-           n_minus_1: str | None = None, alpha: float = 0.95, sample: int | None = None,
+           n_minus_1: str | None = None, material: str | None = None,
+           stage: str | None = None, alpha: float = 0.95, sample: int | None = None,
            seed: int | None = None, options: SolverOptions | None = None,
            workers: int = 1, scheduler: Any = None) -> StressResult:
     """Play a plan out in every scenario (SPEC section 5, stress test).
@@ -52,7 +53,10 @@ def stress(instance: str | Path | Instance | None = None,
     ``plan``: None plays the deterministic optimum; a path reads an
     ``allocation.csv``; a DataFrame has columns supplier, application, period,
     gwh. ``n_minus_1`` ("company" or "control") adds one case per group losing
-    all capacity, ranked in :attr:`StressResult.n_minus_1`. ``sample`` draws that
+    all capacity, ranked in :attr:`StressResult.n_minus_1`; ``"origin"`` with
+    ``material`` and ``stage`` one case per country that stops supplying that
+    material at that stage (a supplier drawing a share q from it keeps 1 - q of
+    its capacity). ``sample`` draws that
     many cases (``seed``; see :func:`sample_cases`). ``workers`` / ``scheduler``
     run the play-outs on local processes / a Dask cluster.
     """
@@ -63,12 +67,12 @@ def stress(instance: str | Path | Instance | None = None,
     seed = draw_seed(sample, seed)
     if not inst.scenarios and n_minus_1 is None:
         raise ScenarioError(f"{inst.source} has no scenarios: add a 'scenarios' section "
-                            "(docs/scenarios.md) or ask for --n-1 company|control")
+                            "(docs/scenarios.md) or ask for --n-1 company|control|origin")
     data = prepare(inst)
     sd = scenario_data(data)
     cases = cases_for(inst, sd, sample, seed)
     if n_minus_1 is not None:
-        cases += n_minus_1_cases(sd, n_minus_1)
+        cases += n_minus_1_cases(sd, n_minus_1, material, stage)
     if plan is None:
         the_plan, _ = deterministic_plan(inst, data, sd, options)
     elif isinstance(plan, Plan):
@@ -104,6 +108,7 @@ def stress(instance: str | Path | Instance | None = None,
     if n_minus_1 is not None:
         summary["n_minus_1"] = {
             "by": n_minus_1,
+            **({"material": material, "stage": stage} if n_minus_1 == "origin" else {}),
             "worst": ranking.iloc[0]["group"] if len(ranking) else None,
             "ranking": ranking[["rank", "group", "cost", "extra_cost", "shortfall_gwh",
                                 "spot_gwh", "unmet_gwh"]].to_dict("records"),
