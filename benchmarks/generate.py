@@ -64,10 +64,12 @@ import yaml
 FEATURES = frozenset({"fixed_cost", "min_order", "count", "tiers"})
 
 #: tables written as CSV files beside instance.yaml by ``write(csv=True)``
-CSV_TABLES = ("suppliers", "capacity", "prices", "demand", "lanes", "tariffs", "price_tiers")
+CSV_TABLES = ("suppliers", "capacity", "prices", "demand", "lanes", "tariffs", "price_tiers",
+              "origins")
 
 #: column order in the CSV files (declared attributes follow, in first-seen order)
-COLUMN_ORDER = ["id", "supplier", "application", "origin", "company", "country", "control",
+COLUMN_ORDER = ["id", "supplier", "material", "stage", "application", "origin", "company",
+                "country", "control",
                 "chemistry", "family", "period", "from", "until", "from_gwh", "capacity", "gwh",
                 "price", "rate", "freight", "fixed_cost", "min_order", "carbon_intensity",
                 "available_from", "available_until"]
@@ -484,6 +486,88 @@ def _rules(rng, inst, years, late, storage, app_chems, cap_of, sup_chem, feature
     return out
 
 
+#: upstream materials (id, {chemistry: kg per kWh}), illustrative intensities
+MATERIALS = [
+    ("lithium", {"lfp": 0.10, "nmc": 0.12}),
+    ("graphite", {"lfp": 1.0, "nmc": 0.9}),
+    ("nickel", {"nmc": 0.6}),
+    ("manganese", {"nmc": 0.1, "naion": 0.3}),
+]
+STAGES = ["mining", "refining", "active_material"]
+#: where each stage tends to happen: (country, weight); China dominates refining
+STAGE_COUNTRIES = {
+    "mining": [("CN", 0.25), ("ID", 0.2), ("CA", 0.15), ("US", 0.1), ("SE", 0.1),
+               ("MX", 0.1), ("KR", 0.1)],
+    "refining": [("CN", 0.6), ("KR", 0.1), ("JP", 0.1), ("US", 0.1), ("DE", 0.1)],
+    "active_material": [("CN", 0.55), ("KR", 0.15), ("JP", 0.15), ("PL", 0.05),
+                        ("US", 0.1)],
+}
+
+
+def add_upstream(inst: dict, seed: int, materials: int = 4, stages: int = 3,
+                 rules: bool = True) -> dict:
+    """``inst`` with upstream tables (SPEC section 7): ``materials`` of
+    :data:`MATERIALS`, the first ``stages`` of :data:`STAGES`, content per
+    chemistry, and for every supplier whose cells hold a material, its origin
+    at each stage: one to three countries, shares in thousandths adding up to
+    1, some suppliers with a different split in the last period. With
+    ``rules``, origin rules: no country above 70% of any material at any
+    stage (CRMA-like, on the last period), China-refined graphite out of
+    defense, and a kt cap on Chinese active graphite. Returns a new dict."""
+    rng = np.random.default_rng(seed + 7919)
+    out = {**inst}
+    mats = MATERIALS[:materials]
+    stage_ids = STAGES[:stages]
+    out["materials"] = [{"id": m} for m, _ in mats]
+    out["stages"] = stage_ids
+    out["content"] = [{"chemistry": c, "material": m, "kg_per_kwh": kg}
+                      for m, per in mats for c, kg in per.items()]
+    last = inst["periods"][-1]
+    origins = []
+    for s in inst["suppliers"]:
+        for m, per in mats:
+            if s["chemistry"] not in per:
+                continue
+            for k in stage_ids:
+                names = [c for c, _ in STAGE_COUNTRIES[k]]
+                weights = np.array([w for _, w in STAGE_COUNTRIES[k]])
+                for period in (None, last) if rng.random() < 0.15 else (None,):
+                    n = int(rng.integers(1, 4))
+                    picks = rng.choice(len(names), size=n, replace=False,
+                                       p=weights / weights.sum())
+                    raw = rng.dirichlet(np.ones(n))
+                    parts = np.floor(raw * 1000).astype(int)
+                    parts[0] += 1000 - parts.sum()
+                    for j, part in zip(picks, parts, strict=True):
+                        if part <= 0:
+                            continue
+                        row = {"supplier": s["id"], "material": m, "stage": k,
+                               "country": names[j], "share": float(part) / 1000}
+                        if period is not None:
+                            row["period"] = period
+                        origins.append(row)
+    out["origins"] = origins
+    if rules:
+        extra = []
+        for m, _ in mats:
+            extra.append({"name": f"crma-{m}", "kind": "max_share", "by": "origin",
+                          "material": m, "stage": stage_ids[-1], "limit": 0.7,
+                          "periods": [last]})
+        apps = {a["id"] for a in inst["applications"]}
+        if "defense" in apps and any(m == "graphite" for m, _ in mats) and "refining" in \
+                stage_ids:
+            extra.append({"name": "defense-no-cn-graphite", "kind": "exclude",
+                          "by": "origin", "material": "graphite", "stage": "refining",
+                          "group": ["CN"], "applications": ["defense"]})
+        if any(m == "graphite" for m, _ in mats):
+            extra.append({"name": "cn-graphite-kt", "kind": "max_volume", "by": "origin",
+                          "material": "graphite", "stage": stage_ids[-1], "group": ["CN"],
+                          "limit": _r(rng.uniform(200, 400) * len(inst["suppliers"]) / 100,
+                                      1)})
+        out["rules"] = [*inst.get("rules", []), *extra]
+    return out
+
+
 def _bloc(s):
     return next(c[2] for c in COUNTRIES if c[0] == s["country"])
 
@@ -546,6 +630,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated: fixed_cost,min_order,count,tiers (binaries: "
                         "the model becomes a MIP)")
     p.add_argument("--no-rules", action="store_true")
+    p.add_argument("--upstream", type=int, default=0, metavar="M",
+                   help="add upstream tables for M materials (1-4) x 3 stages")
     p.add_argument("--inline", action="store_true", help="all tables inline in the YAML")
     p.add_argument("--out", required=True, type=Path)
     a = p.parse_args(argv)
@@ -557,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if a.upstream:
+        inst = add_upstream(inst, a.seed, a.upstream, rules=not a.no_rules)
     path = write(inst, a.out, csv=not a.inline)
     print(f"{path}: {len(inst['suppliers'])} suppliers, {len(inst['demand'])} demand rows, "
           f"{len(inst['lanes'])} lane overrides, {len(inst.get('rules', []))} rules, "

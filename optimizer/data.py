@@ -340,8 +340,9 @@ def _apply_exclusions(inst: Instance, lanes: pd.DataFrame) -> tuple[pd.DataFrame
         assert rule.by is not None and rule.group is not None
         if rule.by_origin:
             assert rule.material is not None and rule.stage is not None
-            mask = _scope_mask(rule, lanes) & (upstream.share_of(
-                rule.material, rule.stage, rule.group) > 0)
+            # cells without the material carry none from the group, whatever origins say
+            mask = _scope_mask(rule, lanes) & (upstream.kg(rule.material) > 0) & (
+                upstream.share_of(rule.material, rule.stage, rule.group) > 0)
         else:
             mask = _scope_mask(rule, lanes) & lanes[rule.by].isin(rule.group).to_numpy()
         by_rule[mask & ~hit] = rule.name

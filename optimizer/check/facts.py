@@ -185,7 +185,8 @@ class _Facts:
             if rule.by_origin:
                 assert rule.material is not None and rule.stage is not None
                 shares = self.origin(s, rule.material, rule.stage, t)
-                if sum(shares.get(g, 0.0) for g in rule.group) > 0:
+                if self.kg(s, rule.material) > 0 and \
+                        sum(shares.get(g, 0.0) for g in rule.group) > 0:
                     return rule.name
             elif self.value(s, rule.by) in rule.group:
                 return rule.name

@@ -58,7 +58,7 @@ def _check_rule(d, r, plan, tol):
     if kind == "exclude":
         return []                     # reported per lane as ineligible
     errs = []
-    groups = d.rule_groups(r)
+    groups = d.rule_groups(r) if r.get("by") != "origin" else []
     for (t, aa) in d.rule_scopes(r):
         vols = [(s, a, q) for (s, a, tt), q in plan.items() if tt == t and a in aa and s in d.sup]
         X = sum(q for _, _, q in vols)
@@ -76,6 +76,9 @@ def _check_rule(d, r, plan, tol):
                 n = sum(1 for v in Vs.values() if v >= thr * X - et)
                 if n < lim:
                     errs.append(f"{scope}: {n} groups at/above threshold < limit {lim:g}")
+            continue
+        if r.get("by") == "origin" or r.get("measure") == "spend":
+            errs += _check_weighted(d, r, t, vols, scope, tol)
             continue
         for g, mem in groups:
             V = sum(q for s, _, q in vols if s in mem)
@@ -99,6 +102,49 @@ def _check_rule(d, r, plan, tol):
                     errs.append(f"{where}: average {avg:.6g} < limit {lim:g}")
             elif kind in ("max_top_share", "max_hhi"):
                 raise NotImplementedError(kind)
+    return errs
+
+
+def _check_weighted(d, r, t, vols, scope, tol):
+    """Rules by origin (kt of a material by country, SPEC section 7) and share
+    rules measured in spend (landed cost)."""
+    kind, lim = r["kind"], r.get("limit")
+    if r.get("by") == "origin":
+        m, k = r["material"], r["stage"]
+        X = sum(q * d.kg(s, m) for s, _, q in vols)
+        countries = sorted({c for s in d.sup for c in d.origin(s, m, k, t)})
+        if r.get("group"):
+            groups = [("+".join(r["group"]), set(r["group"]))]
+        else:
+            groups = [(c, {c}) for c in countries]
+        V = {g: sum(q * d.kg(s, m) * d.q(s, m, k, G, t) for s, _, q in vols)
+             for g, G in groups}
+    else:
+        X = sum(q * d.unit_cost(s, a, t) for s, a, q in vols)
+        V = {g: sum(q * d.unit_cost(s, a, t) for s, a, q in vols if s in mem)
+             for g, mem in d.rule_groups(r)}
+    et = tol * max(1.0, X)
+    errs = []
+    if kind == "max_top_share":
+        top = sum(sorted(V.values(), reverse=True)[:r["k"]])
+        if top > lim * X + et:
+            errs.append(f"{scope}: top {r['k']} share {top / X:.6g} > limit {lim:g}")
+        return errs
+    if kind == "max_hhi":
+        hhi = sum((v / X) ** 2 for v in V.values()) if tol < X else 0.0
+        if hhi > lim + 1e-6:
+            errs.append(f"{scope}: HHI {hhi:.6g} > limit {lim:g}")
+        return errs
+    for g, v in V.items():
+        where = f"{scope} group {g}"
+        if kind == "max_share" and lim * X + et < v:
+            errs.append(f"{where}: share {v / X:.6g} > limit {lim:g}")
+        elif kind == "min_share" and lim * X - et > v:
+            errs.append(f"{where}: share {v / X if X else 0:.6g} < limit {lim:g}")
+        elif kind == "max_volume" and lim + tol < v:
+            errs.append(f"{where}: volume {v:g} kt > limit {lim:g}")
+        elif kind == "min_volume" and lim - tol > v:
+            errs.append(f"{where}: volume {v:g} kt < limit {lim:g}")
     return errs
 
 

@@ -11,10 +11,11 @@ import os
 import yaml
 
 TABLES = ("chemistries", "countries", "applications", "demand", "suppliers", "capacity",
-          "prices", "tariffs", "price_tiers", "lanes", "rules", "scenarios")
+          "prices", "tariffs", "price_tiers", "lanes", "rules", "scenarios", "materials",
+          "content", "origins")
 FLOATS = {"gwh", "price", "rate", "freight", "capacity", "fixed_cost", "min_order",
           "carbon_intensity", "unmet_penalty", "from_gwh", "limit", "threshold", "penalty",
-          "probability"}
+          "probability", "kg_per_kwh", "share"}
 INTS = {"period", "available_from", "available_until", "from", "until", "k"}
 LISTS = {"chemistries", "group", "applications", "periods"}   # list-valued cells
 LIST_TABLES = {"applications", "rules"}   # tables where LISTS columns are lists
@@ -163,6 +164,12 @@ class Data:
             if rr["kind"] == "min_count" and not rr.get("threshold", 0) > 0:
                 raise ValueError(f"rule {rr['name']}: min_count needs threshold > 0")
         self.rules = rules
+        # upstream (SPEC section 7): kg per kWh by chemistry, origin shares
+        self.kg_of = {(c["chemistry"], c["material"]): c["kg_per_kwh"] for c in inst["content"]}
+        self._origins = {}
+        for o in inst["origins"]:
+            key = (o["supplier"], o["material"], o["stage"], o.get("period"))
+            self._origins.setdefault(key, {})[o["country"]] = o["share"]
 
     # ---- supplier facts -------------------------------------------------
     def value(self, s, by):
@@ -235,6 +242,20 @@ class Data:
             tot += p * max(0.0, min(y, top) - b)
         return tot * (1 + self.tariff(s, t))
 
+    # ---- upstream -------------------------------------------------------
+    def kg(self, s, m):
+        """kt of material m per GWh of supplier s's cells."""
+        return self.kg_of.get((self.sup[s]["chemistry"], m), 0.0)
+
+    def origin(self, s, m, k, t):
+        """{country: share} of material m at stage k for supplier s in period t."""
+        dated = self._origins.get((s, m, k, t))
+        return dated if dated is not None else self._origins.get((s, m, k, None), {})
+
+    def q(self, s, m, k, countries, t):
+        """Share of s's material m at stage k that comes from `countries` in t."""
+        return sum(v for c, v in self.origin(s, m, k, t).items() if c in countries)
+
     # ---- eligibility ----------------------------------------------------
     def ineligible(self, s, a, t):
         """None if lane-period (s,a,t) may carry volume, else the reason."""
@@ -246,8 +267,14 @@ class Data:
         if t < sp.get("available_from", t) or t > sp.get("available_until", t):
             return f"{t} outside availability window"
         for r in self.rules:
-            if r["kind"] == "exclude" and a in self.rule_apps(r) and t in self.rule_periods(r) \
-                    and self.value(s, r["by"]) in r["group"]:
+            if r["kind"] != "exclude" or a not in self.rule_apps(r) \
+                    or t not in self.rule_periods(r):
+                continue
+            if r["by"] == "origin":
+                if self.kg(s, r["material"]) > 0 and \
+                        self.q(s, r["material"], r["stage"], r["group"], t) > 0:
+                    return f"excluded by rule {r['name']}"
+            elif self.value(s, r["by"]) in r["group"]:
                 return f"excluded by rule {r['name']}"
         return None
 

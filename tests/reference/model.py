@@ -72,6 +72,7 @@ class _Builder:
 
 def solve(path_or_dict, drop_rules=(), override_limits=None):
     d = Data(path_or_dict, drop_rules, override_limits)
+    # rules by origin (SPEC section 7): V = sum x kg q(G), X = sum x kg over the scope
     for r in d.rules:
         if r["kind"] in UNSUPPORTED or r.get("penalty") is not None:
             raise NotImplementedError(f"rule {r['name']}: {r['kind']}"
@@ -132,7 +133,7 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
         kind, lim = r["kind"], r.get("limit")
         if kind == "exclude":
             continue                               # lanes already removed
-        groups = d.rule_groups(r)
+        groups = d.rule_groups(r) if r.get("by") != "origin" else []
         for (t, aa) in d.rule_scopes(r):
             L = [(s, a) for a in aa for s in d.sup if (s, a, t) in x]
             X = [(x[s, a, t], 1.0) for (s, a) in L]
@@ -155,6 +156,34 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
                     B.row(bs, hi=lim)
                 else:
                     B.row(bs, lo=lim)
+                continue
+            if r.get("by") == "origin":             # kt of a material by country
+                m, k = r["material"], r["stage"]
+                X = [(x[s, a, t], d.kg(s, m)) for (s, a) in L]
+                if r.get("group"):
+                    countries = [set(r["group"])]
+                else:
+                    countries = [{c} for c in sorted({c for s in d.sup for c in
+                                                      d.origin(s, m, k, t)})]
+                for G in countries:
+                    V = [(x[s, a, t], d.kg(s, m) * d.q(s, m, k, G, t)) for (s, a) in L]
+                    if kind == "max_share":
+                        B.row(V + [(j, -lim * w) for j, w in X], hi=0.0)
+                    elif kind == "min_share":
+                        B.row(V + [(j, -lim * w) for j, w in X], lo=0.0)
+                    elif kind == "max_volume":
+                        B.row(V, hi=lim)
+                    elif kind == "min_volume":
+                        B.row(V, lo=lim)
+                    else:
+                        raise NotImplementedError(kind)
+                continue
+            if r.get("measure") == "spend":         # landed cost instead of GWh
+                X = [(x[s, a, t], d.unit_cost(s, a, t)) for (s, a) in L]
+                for _, mem in groups:
+                    V = [(x[s, a, t], d.unit_cost(s, a, t)) for (s, a) in L if s in mem]
+                    B.row(V + [(j, -lim * w) for j, w in X],
+                          **({"hi": 0.0} if kind == "max_share" else {"lo": 0.0}))
                 continue
             for _, mem in groups:
                 V = [(x[s, a, t], 1.0) for (s, a) in L if s in mem]
