@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import optimizer
@@ -268,8 +270,17 @@ def test_repair_max_share(write_instance, tmp_path, capsys):
     assert all(r["rule"] == "china-cap" and r["limit"] == 0.25 for r in fixes.values())
     assert fixes[2026]["required"] == pytest.approx(0.30, abs=1e-6)
     assert fixes[2027]["required"] == pytest.approx(1 / 3, abs=1e-6)
+    assert {r["unit"] for r in fixes.values()} == {"share"}
+    # in percent; 1/3 is shown rounded up, as 33.3% would still leave no plan
+    assert fixes[2026]["message"] == "raise 'china-cap' in 2026 from 25% to 30%"
+    assert fixes[2027]["message"] == "raise 'china-cap' in 2027 from 25% to 33.4%"
     printed = capsys.readouterr().out
-    assert "raise 'china-cap' in 2026 from 0.25 to 0.3" in printed
+    assert "raise 'china-cap' in 2026 from 25% to 30%" in printed
+    # repairs.csv keeps the numbers as fractions, beside the sentence
+    csv = pd.read_csv(tmp_path / "rep" / "repairs.csv").set_index("period")
+    assert csv.loc[2027, "limit"] == 0.25 and csv.loc[2027, "unit"] == "share"
+    assert csv.loc[2027, "required"] == pytest.approx(1 / 3, abs=1e-6)
+    assert csv.loc[2027, "message"] == "raise 'china-cap' in 2027 from 25% to 33.4%"
     assert summary["conflicts"] == ["china-cap"]
     assert any("china-cap" in item for item in summary["irreducible_conflict"])
 
@@ -282,7 +293,7 @@ def test_repair_min_share(write_instance, tmp_path):
     (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
     assert fix["rule"] == "alt-floor" and fix["period"] == 2026
     assert fix["limit"] == 0.15 and fix["required"] == pytest.approx(0.10, abs=1e-6)
-    assert fix["message"].startswith("lower 'alt-floor'")
+    assert fix["message"] == "lower 'alt-floor' in 2026 to 10% instead of 15%"
 
 
 def test_repair_min_volume(write_instance, tmp_path):
@@ -292,6 +303,8 @@ def test_repair_min_volume(write_instance, tmp_path):
     supplier(inst, "us1")["capacity"] = 12
     (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
     assert fix["rule"] == "peak-floor" and fix["required"] == pytest.approx(12)
+    assert fix["unit"] == "GWh"
+    assert fix["message"] == "lower 'peak-floor' in 2026 to 12 GWh instead of 25 GWh"
 
 
 def test_repair_max_average(write_instance, tmp_path):
@@ -301,6 +314,8 @@ def test_repair_max_average(write_instance, tmp_path):
     supplier(inst, "us1")["capacity"] = 50
     (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
     assert fix["rule"] == "low-risk" and fix["required"] == pytest.approx(0.15, abs=1e-6)
+    assert fix["unit"] == "risk_score"
+    assert fix["message"] == "raise 'low-risk' in 2026 from 0.12 risk_score to 0.15 risk_score"
 
 
 def test_repair_demand(write_instance, tmp_path, capsys):
@@ -315,7 +330,11 @@ def test_repair_demand(write_instance, tmp_path, capsys):
     (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
     assert fix["demand"] == "defense" and fix["period"] == 2026
     assert fix["limit"] == 5 and fix["required"] == pytest.approx(3)
-    assert "defense demand in 2026 exceeds" in capsys.readouterr().out
+    assert fix["unit"] == "GWh"
+    message = ("defense demand in 2026 exceeds what the eligible suppliers can deliver under "
+               "the rules by 2 GWh (at most 3 GWh of 5 GWh can be served)")
+    assert fix["message"] == message
+    assert message in " ".join(capsys.readouterr().out.split())
 
 
 def test_repair_min_count(write_instance, tmp_path):
@@ -324,6 +343,8 @@ def test_repair_min_count(write_instance, tmp_path):
                          "limit": 4, "threshold": 0.1}])
     (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
     assert fix["rule"] == "four-makers" and fix["required"] == 3
+    assert fix["unit"] == "groups"
+    assert fix["message"] == "require only 3 instead of 4 groups in 'four-makers' in 2026"
 
 
 def test_repair_demand_without_any_offer(write_instance, tmp_path):
@@ -336,6 +357,33 @@ def test_repair_demand_without_any_offer(write_instance, tmp_path):
                          {"application": "long", "period": 2026, "gwh": 4}])
     (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
     assert fix["demand"] == "long" and fix["required"] == 0 and fix["limit"] == 4
+    assert fix["message"].startswith("long demand in 2026 is 4 GWh, but no supplier can deliver")
+
+
+def test_repair_max_hhi_in_points(write_instance, tmp_path):
+    # an HHI cap of 2,500 points on three companies with 100, 100 and 30 GWh of
+    # capacity: the least concentrated plan buys 35 + 35 + 30 (HHI 3,350 points).
+    # The repair of an HHI cap is the HHI of the elastic model's plan (no
+    # bisection): at least that, and the message gives it in points, rounded up.
+    inst = world(rules=[{"name": "hhi-cap", "kind": "max_hhi", "by": "company",
+                         "limit": 0.25}])
+    supplier(inst, "us1")["capacity"] = 30
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["rule"] == "hhi-cap" and fix["unit"] == "hhi" and fix["limit"] == 0.25
+    assert 0.335 - 1e-6 <= fix["required"] <= 0.5
+    points = math.ceil(fix["required"] * 10_000 - 1e-6)
+    assert fix["message"] == f"raise 'hhi-cap' in 2026 from HHI 2,500 to HHI {points:,}"
+
+
+def test_repair_max_top_share_in_percent(write_instance, tmp_path):
+    # the two largest companies at most 50%, but Peak can make only 20 of 100 GWh:
+    # the top two hold at least 80 GWh (40 + 40)
+    inst = world(rules=[{"name": "top-two", "kind": "max_top_share", "by": "company",
+                         "k": 2, "limit": 0.5}])
+    supplier(inst, "us1")["capacity"] = 20
+    (fix,) = repairs_of(write_instance(inst), tmp_path)["repairs"]
+    assert fix["unit"] == "share" and fix["required"] == pytest.approx(0.8, abs=1e-6)
+    assert fix["message"] == "raise 'top-two' in 2026 from 50% to 80%"
 
 
 def test_changed_limit_in_the_model_is_reported(write_instance):

@@ -30,7 +30,7 @@ import numpy as np
 from optimizer.data import ModelData, RuleScope
 from optimizer.input.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
 from optimizer.model.index import CoveredMeasure, Trivial
-from optimizer.report.format import limit_change, limit_text
+from optimizer.report.format import limit_change, limit_phrase
 from optimizer.solver.elastic import ElasticCopy
 from optimizer.solver.elastic import irreducible_subset as whole_irreducible_subset
 from optimizer.solver.session import Session
@@ -178,7 +178,7 @@ def rule_unit(scope: RuleScope) -> str:
 def _repair_item(info: RowInfo, required: float, change: float) -> dict[str, Any]:
     if info.kind == "demand":
         demand, served = limit_change(info.limit, required, "GWh")
-        short = limit_text(change, "GWh", up=True)
+        short = limit_phrase(change, "GWh", up=True)
         return {
             "demand": info.application, "application": info.application,
             "period": info.period, "limit": info.limit, "required": required,
@@ -189,7 +189,7 @@ def _repair_item(info: RowInfo, required: float, change: float) -> dict[str, Any
         }
     if info.kind == "capacity":
         now, needed = limit_change(info.limit, required, "GWh")
-        more = limit_text(change, "GWh", up=True)
+        more = limit_phrase(change, "GWh", up=True)
         return {
             "capacity": info.supplier, "supplier": info.supplier, "period": info.period,
             "limit": info.limit, "required": required, "change": change, "unit": "GWh",
@@ -334,7 +334,7 @@ def trivial_repairs(trivial: list[Trivial],
                 "demand": a, "application": a, "period": t, "limit": gwh, "required": 0.0,
                 "change": -gwh,
                 "unit": "GWh",
-                "message": f"{a} demand in {t} is {limit_text(gwh, 'GWh')}, but no supplier "
+                "message": f"{a} demand in {t} is {limit_phrase(gwh, 'GWh')}, but no supplier "
                            "can deliver "
                            "to it at all (allowed chemistries, capacity, availability and "
                            "exclusions leave no offer) and it has no unmet_penalty",
@@ -352,7 +352,7 @@ def trivial_repairs(trivial: list[Trivial],
                 "change": required - limit, "unit": unit,
                 "message": f"lower {_scope_text(scope)} to {new} instead of {old}: "
                            + ("no supplier in the group can deliver there" if required == 0
-                              else f"only {limit_text(required, 'groups')} exist there"),
+                              else f"only {limit_phrase(required, 'groups')} exist there"),
             })
     return out
 

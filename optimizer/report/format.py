@@ -167,3 +167,125 @@ def marginal_cost(v: Any, missing: str = DASH) -> str:
 def per_unit(unit: str) -> str:
     """The unit a marginal cost is per: a percentage point of a share, a GWh, ..."""
     return {"share": "pt", "GWh": "GWh", "groups": "group"}.get(unit, unit or "unit")
+
+
+# --------------------------------------------------------------------------- limits in sentences
+
+#: decimals a limit is written with in a sentence, by unit (shares in
+#: percent, HHI in points of 0-10,000); volumes and attribute averages
+#: depend on their size (:func:`limit_phrase`)
+LIMIT_DECIMALS = {"share": 1, "hhi": 0, "groups": 0}
+
+
+def round_toward(v: float, step: float, up: bool | None = None) -> float:
+    """``v`` as a multiple of ``step``: rounded up, down or (None) to the
+    nearest. A value within a millionth of a step of a multiple counts as that
+    multiple (solver noise): 0.3000000004 rounded up to 0.001 is 0.3."""
+    q = v / step
+    if up is None:
+        n = round(q)
+    elif up:
+        n = math.ceil(q - 1e-6)
+    else:
+        n = math.floor(q + 1e-6)
+    return n * step
+
+
+def _limit_decimals(f: float, unit: str) -> int:
+    if unit in LIMIT_DECIMALS:
+        return LIMIT_DECIMALS[unit]
+    size = abs(f)
+    if unit in ("GWh", "kt"):  # as gwh(): two decimals, whole from 1,000 up
+        return 0 if size >= 1000 else 2 if size >= 1 or size == 0 else 3
+    # an attribute's average: four significant digits
+    return max(0, 3 - math.floor(math.log10(size))) if size > 0 else 0
+
+
+#: what a limit is multiplied by to be shown, by unit
+_SHOWN_AS = {"share": 100.0, "hhi": 10_000.0}
+
+
+def _plain_decimals(f: float, decimals: int) -> str:
+    text = f"{f:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def limit_phrase(v: Any, unit: str, up: bool | None = None, extra_digits: int = 0,
+                 missing: str = DASH) -> str:
+    """A rule's limit (or a demand, a capacity) in a sentence, with its unit:
+    shares as percentages (``33.4%``), ``max_hhi`` limits in HHI points
+    (``HHI 2,500``), volumes as :func:`gwh` does (``12.5 GWh``, ``3 kt``),
+    counts (``3 groups``), averages to four significant digits with the
+    attribute's name (``0.15 risk_score``). No trailing zeros.
+
+    ``up`` rounds up (True) or down (False) to the digits shown, rather than
+    to the nearest: a cap raised to a value shown rounded up, or a floor
+    lowered to one shown rounded down, still holds what the exact value holds.
+    ``extra_digits`` shows that many more decimals."""
+    f = as_number(v)
+    if f is None:
+        return missing
+    decimals = _limit_decimals(f, unit) + extra_digits
+    scale = _SHOWN_AS.get(unit, 1.0)
+    text = _plain_decimals(scale * round_toward(f, 10.0 ** -decimals / scale, up), decimals)
+    if unit == "share":
+        return f"{text}%"
+    if unit == "hhi":
+        return f"HHI {text}"
+    if unit == "groups":
+        return f"{text} group" + ("" if text == "1" else "s")
+    return f"{text} {unit}".strip()
+
+
+def _shown_exactly(f: float, unit: str, extra_digits: int) -> bool:
+    step = 10.0 ** -(_limit_decimals(f, unit) + extra_digits) / _SHOWN_AS.get(unit, 1.0)
+    return abs(f / step - round(f / step)) < 1e-6
+
+
+def limit_change(limit: Any, required: Any, unit: str) -> tuple[str, str]:
+    """A limit and the one it must become, as two :func:`limit_phrase`. The
+    limit is shown as it is (up to three more decimals than usual: a cap of
+    0.125 reads 12.5%, of 0.0012 0.12%); the new one is rounded towards the
+    change (up when it is larger, down when it is smaller: never short of
+    what is required), with as many decimals as the limit, and more until the
+    two read differently (up to four more)."""
+    lo, req = as_number(limit), as_number(required)
+    up = None if lo is None or req is None else req > lo
+    first = 0
+    while lo is not None and first < 3 and not _shown_exactly(lo, unit, first):
+        first += 1
+    old = new = ""
+    for extra in range(first, max(first + 1, 5)):
+        old = limit_phrase(limit, unit, extra_digits=extra)
+        new = limit_phrase(required, unit, up=up, extra_digits=extra)
+        if old != new:
+            break
+    return old, new
+
+
+def usd_per_kwh(v: Any, missing: str = DASH) -> str:
+    """A price or landed cost in USD/kWh, to the cent: ``49.74`` (the unit is
+    said around it)."""
+    return number(v, 2, missing)
+
+
+def pct_short(v: Any, missing: str = DASH) -> str:
+    """A fraction as a percentage without trailing zeros: 0.4 -> ``40%``,
+    0.425 -> ``42.5%`` (limits on an axis or in a sweep)."""
+    f = as_number(v)
+    return missing if f is None else f"{round(100 * f, 6):g}%"
+
+
+def limit_text(v: Any, kind: str | None = None, missing: str = DASH) -> str:
+    """A rule's limit as a buyer reads it, by the rule's kind: a share
+    (``max_share``, ``min_share``, ``max_top_share``) as a percentage
+    (:func:`pct_short`), an HHI cap in points of 0-10,000 (``HHI 2,500``),
+    anything else to four significant digits."""
+    f = as_number(v)
+    if f is None:
+        return missing
+    if kind == "max_hhi":
+        return f"HHI {number(10_000 * f, 0)}"
+    if kind is not None and kind.endswith("_share"):
+        return pct_short(f)
+    return sig(f)

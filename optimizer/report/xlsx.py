@@ -1,10 +1,13 @@
 """The results workbook (``results.xlsx``): the plan for people who work in Excel.
 
 Sheets: ``summary`` (status, cost and its parts, price of the rules),
-``allocation`` (one row per supplier, application and year), ``pivot`` (GWh per
-supplier and year, with totals), ``shares``, ``rules`` (every rule scope with
-its slack and marginal cost), ``rule_costs`` and ``concentration`` when the
-analysis ran, ``demand`` (bought and unmet) and ``usage`` (capacity use).
+``charts`` (native Excel charts: the mix per year as stacked columns of GWh by
+controlling country, and the cost breakdown as bars, each drawn from a small
+table on the same sheet), ``allocation`` (one row per supplier, application
+and year), ``pivot`` (GWh per supplier and year, with totals), ``shares``,
+``rules`` (every rule scope with its slack and marginal cost), ``rule_costs``
+and ``concentration`` when the analysis ran, ``demand`` (bought and unmet)
+and ``usage`` (capacity use).
 
 Every sheet has its header row frozen and filterable, units in the column
 names (``gwh (GWh)``, ``cost (USD million)``) and number formats that suit the
@@ -21,11 +24,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.report.format import XLSX_FRACTION, XLSX_SECONDS, cost_label
+from optimizer.report.format import (
+    COST_ALWAYS,
+    COST_LABELS,
+    XLSX_FRACTION,
+    XLSX_SECONDS,
+    cost_label,
+    grouping_label,
+)
 from optimizer.report.format import XLSX_GWH as GWH
 from optimizer.report.format import XLSX_MUSD as MUSD
 from optimizer.report.format import XLSX_PLAIN as PLAIN
@@ -159,6 +170,84 @@ def _pivot_sheet(wb: Workbook, allocation: pd.DataFrame) -> Worksheet:
     return ws
 
 
+def mix_table(allocation: pd.DataFrame, by: str = "control") -> pd.DataFrame:
+    """GWh bought per period (rows) and group of ``by`` (columns, the largest
+    over all periods first), summed over applications."""
+    if allocation.empty or by not in allocation.columns:
+        return pd.DataFrame()
+    table = allocation.pivot_table(index="period", columns=by, values="gwh", aggfunc="sum",
+                                   fill_value=0.0).sort_index()
+    order = table.sum().sort_values(ascending=False, kind="stable").index
+    return table[order]
+
+
+def cost_rows(result: Result) -> list[tuple[str, float]]:
+    """(label, USD million) of each cost component, as the reports list them:
+    ex-works, tariffs and freight always, the others when they are not zero."""
+    costs = result.cost_breakdown
+    return [(cost_label(key), float(costs.get(key) or 0.0)) for key in COST_LABELS
+            if key in COST_ALWAYS or abs(float(costs.get(key) or 0.0)) > 1e-9]
+
+
+#: size of each chart on the charts sheet, in cm
+CHART_SIZE = (16.0, 9.0)
+
+
+def _charts_sheet(wb: Workbook, result: Result) -> Worksheet:
+    """Two tables side by side from A1, each drawn as a chart below them: GWh
+    per period by controlling country (a stacked column chart) and the cost
+    breakdown (a bar chart). The charts read the tables' cells, so a reader
+    who edits a number sees the chart follow."""
+    ws = wb.create_sheet("charts")
+    mix = mix_table(result.allocation)
+    groups = [str(g) for g in mix.columns]
+    _headers(ws, ["period", *groups])
+    for r, (period, row) in enumerate(zip(mix.index.tolist(), mix.to_numpy().tolist(),
+                                          strict=True), start=2):
+        ws.cell(row=r, column=1, value=int(period)).number_format = YEAR
+        for c, value in enumerate(row, start=2):
+            ws.cell(row=r, column=c, value=float(value)).number_format = GWH
+    first = len(groups) + 3  # the cost table, one empty column to the right
+    costs = cost_rows(result)
+    for c, label in enumerate(("cost component", "USD million (discounted)"), start=first):
+        cell = ws.cell(row=1, column=c, value=label)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        ws.column_dimensions[get_column_letter(c)].width = 26
+    for r, (label, value) in enumerate(costs, start=2):
+        ws.cell(row=r, column=first, value=label)
+        ws.cell(row=r, column=first + 1, value=value).number_format = MUSD
+    anchor = f"A{max(len(mix), len(costs)) + 3}"
+    width, height = CHART_SIZE
+    if len(mix) and groups:
+        chart = BarChart()
+        chart.type = "col"
+        chart.grouping = "stacked"
+        chart.overlap = 100
+        chart.title = f"Mix by {grouping_label('control')} (GWh)"
+        chart.y_axis.title = "GWh"
+        chart.x_axis.title = "period"
+        chart.add_data(Reference(ws, min_col=2, max_col=len(groups) + 1, min_row=1,
+                                 max_row=len(mix) + 1), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=len(mix) + 1))
+        chart.width, chart.height = width, height
+        ws.add_chart(chart, anchor)
+        anchor = f"{get_column_letter(11)}{anchor[1:]}"
+    if costs:
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = "Cost breakdown (USD million, discounted)"
+        chart.x_axis.title = "cost component"
+        chart.y_axis.title = "USD million"
+        chart.legend = None
+        chart.add_data(Reference(ws, min_col=first + 1, min_row=1, max_row=len(costs) + 1),
+                       titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=first, min_row=2, max_row=len(costs) + 1))
+        chart.width, chart.height = width, height
+        ws.add_chart(chart, anchor)
+    return ws
+
+
 def summary_rows(result: Result) -> list[tuple[str, Any, str]]:
     """(item, value, unit) rows of the summary sheet."""
     rows: list[tuple[str, Any, str]] = [
@@ -215,6 +304,7 @@ def _summary_sheet(wb: Workbook, result: Result) -> Worksheet:
 def results_workbook(result: Result) -> Workbook:
     wb = Workbook()
     _summary_sheet(wb, result)
+    _charts_sheet(wb, result)
     frame_sheet(wb, "allocation", result.allocation)
     _pivot_sheet(wb, result.allocation)
     frame_sheet(wb, "shares", result.shares)
