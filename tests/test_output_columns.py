@@ -90,6 +90,12 @@ def rich_world() -> dict[str, Any]:
                     "capacity_factor": {"by": "control", "group": ["CN"], "factor": 0.0}},
                    {"name": "markup", "probability": 0.2,
                     "price_factor": {"by": "control", "group": ["CN"], "factor": 1.3}}],
+        # upstream tables: materials.csv and the concentration by origin
+        materials=[{"id": "graphite"}],
+        stages=["active_material"],
+        content=[{"chemistry": "lfp", "material": "graphite", "kg_per_kwh": 1.0}],
+        origins=[{"supplier": s, "material": "graphite", "stage": "active_material",
+                  "country": c, "share": 1.0} for s, c in (("cn1", "CN"), ("kr1", "KR"))],
     )
     return inst
 

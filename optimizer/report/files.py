@@ -335,6 +335,8 @@ def write_result(result: Result, out: str | Path,
                 od.csv("concentration.csv", result.concentration)
             if not result.tiers.empty:
                 od.csv("tiers.csv", result.tiers)
+            if not result.materials.empty:
+                od.csv("materials.csv", result.materials)
         if result.repairs:
             od.csv("repairs.csv", pd.DataFrame(result.repairs))
         if result.has_plan and workbook:

@@ -6,7 +6,8 @@ controlling country, and the cost breakdown as bars, each drawn from a small
 table on the same sheet), ``allocation`` (one row per supplier, application
 and year), ``pivot`` (GWh per supplier and year, with totals), ``shares``,
 ``rules`` (every rule scope with its slack and marginal cost), ``rule_costs``
-and ``concentration`` when the analysis ran, ``demand`` (bought and unmet)
+and ``concentration`` when the analysis ran, ``materials`` (kt by origin
+country, material and stage) with upstream tables, ``demand`` (bought and unmet)
 and ``usage`` (capacity use).
 
 Every sheet has its header row frozen and filterable, units in the column
@@ -54,8 +55,8 @@ COLUMNS: dict[str, tuple[str | None, str | None]] = {
     "demand": ("GWh", GWH),
     "bought": ("GWh", GWH),
     "unmet": ("GWh", GWH),
-    "group_gwh": ("GWh", GWH),
-    "covered_gwh": ("GWh", GWH),
+    "group_gwh": ("see measure", GWH),
+    "covered_gwh": ("see measure", GWH),
     "from_gwh": ("GWh", GWH),
     "ex_works": ("USD/kWh", USD_KWH),
     "tariff": ("USD/kWh", USD_KWH),
@@ -71,6 +72,7 @@ COLUMNS: dict[str, tuple[str | None, str | None]] = {
     "total_cost": ("USD million", MUSD),
     "marginal_cost": ("USD million per unit tightened", MUSD),
     "share": ("%", SHARE),
+    "kt": ("kt", GWH),
     "utilisation": ("%", SHARE),
     "top1_share": ("%", SHARE),
     "top3_share": ("%", SHARE),
@@ -313,6 +315,8 @@ def results_workbook(result: Result) -> Workbook:
         frame_sheet(wb, "rule_costs", result.rule_summary)
     if not result.concentration.empty:
         frame_sheet(wb, "concentration", result.concentration)
+    if not result.materials.empty:
+        frame_sheet(wb, "materials", result.materials)
     if not result.unmet.empty:
         frame_sheet(wb, "demand", result.unmet)
     if not result.usage.empty:
