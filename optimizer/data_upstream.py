@@ -17,7 +17,7 @@ sum_i kg_i x_i over the covered lanes (kt of the material).
 from __future__ import annotations
 
 from collections.abc import Collection
-from functools import cache
+from functools import cache, cached_property
 
 import numpy as np
 import pandas as pd
@@ -53,25 +53,38 @@ class Upstream:
                 if o.material == material and o.stage == stage]
         if not rows or not len(self.lanes):
             return {}
-        df = pd.DataFrame(rows, columns=["supplier", "period", "country", "share"])
-        lanes = self.lanes[["supplier", "period"]]
-        dated = df[df["period"].notna()].astype({"period": int})
-        general = df[df["period"].isna()]
-        has_dated = pd.MultiIndex.from_frame(lanes).isin(
-            pd.MultiIndex.from_frame(dated[["supplier", "period"]].drop_duplicates())) \
-            if len(dated) else np.zeros(len(lanes), dtype=bool)
-        out: dict[str, np.ndarray] = {}
-        for country in sorted(df["country"].unique()):
-            q = np.zeros(len(lanes))
-            g = general[general["country"] == country].set_index("supplier")["share"]
-            if len(g):
-                q = lanes["supplier"].map(g).fillna(0.0).to_numpy(dtype=float)
-            d = dated[dated["country"] == country].set_index(["supplier", "period"])["share"]
-            if len(dated):
-                specific = d.reindex(pd.MultiIndex.from_frame(lanes)).fillna(0.0).to_numpy()
-                q = np.where(has_dated, specific, q)
-            out[str(country)] = q
-        return out
+        codes, known = self._supplier_codes
+        position = {s: i for i, s in enumerate(known)}
+        countries = sorted({r[2] for r in rows})
+        column = {c: j for j, c in enumerate(countries)}
+        rows = [r for r in rows if r[0] in position]  # suppliers without lanes: no effect
+        # general rows: one line per supplier; dated rows: one line per (supplier, period)
+        general = np.zeros((len(known), len(countries)))
+        dated_key: dict[tuple[int, int], int] = {}
+        dated_rows: list[tuple[int, int, float]] = []
+        for supplier, period, country, share in rows:
+            if period is None:
+                general[position[supplier], column[country]] += share
+            else:
+                k = dated_key.setdefault((position[supplier], int(period)), len(dated_key))
+                dated_rows.append((k, column[country], share))
+        q = general[codes]
+        if dated_key:
+            dated = np.zeros((len(dated_key), len(countries)))
+            for k, j, share in dated_rows:
+                dated[k, j] += share
+            keys = pd.MultiIndex.from_tuples(list(dated_key))
+            at = keys.get_indexer(pd.MultiIndex.from_arrays(
+                [codes, self.lanes["period"].to_numpy(dtype=np.int64)]))
+            hit = at >= 0
+            q[hit] = dated[at[hit]]
+        return {c: np.ascontiguousarray(q[:, j]) for c, j in column.items()}
+
+    @cached_property
+    def _supplier_codes(self) -> tuple[np.ndarray, list[str]]:
+        """Per lane, the position of its supplier in the list of suppliers with lanes."""
+        codes, known = pd.factorize(self.lanes["supplier"].to_numpy(dtype=object))
+        return np.asarray(codes, dtype=np.int64), [str(s) for s in known]
 
     def share_of(self, material: str, stage: str, countries: Collection[str]) -> np.ndarray:
         """q(G): the share of ``material`` at ``stage`` from ``countries``, per lane."""

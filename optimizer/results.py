@@ -263,21 +263,20 @@ def materials_table(data: ModelData, x: np.ndarray) -> pd.DataFrame:
     if not inst.origins or not len(data.lanes):
         return pd.DataFrame(columns=columns)
     up = data.upstream
-    period = data.lanes["period"].to_numpy()
-    frames = []
+    codes, periods = pd.factorize(data.lanes["period"].to_numpy(dtype=np.int64), sort=True)
+    rows: list[tuple[str, str, str, int, float]] = []
     for material in (mat.id for mat in inst.materials):
         mass = x * up.kg(material)
         if not (mass > 0).any():
             continue
         for stage in inst.settings.stages:
             for country, q in up.shares(material, stage).items():
-                kt = pd.Series(mass * q).groupby(period).sum()
-                frames.append(pd.DataFrame({"material": material, "stage": stage,
-                                            "country": country, "period": kt.index,
-                                            "kt": kt.to_numpy()}))
-    if not frames:
+                kt = np.bincount(codes, weights=mass * q, minlength=len(periods))
+                rows += [(material, stage, country, int(t), float(v))
+                         for t, v in zip(periods, kt, strict=True)]
+    if not rows:
         return pd.DataFrame(columns=columns)
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.DataFrame(rows, columns=["material", "stage", "country", "period", "kt"])
     df = df[df["kt"] > TINY]
     total = df.groupby(["material", "stage", "period"])["kt"].transform("sum")
     df = df.assign(share=df["kt"] / total)

@@ -206,6 +206,8 @@ def supplier_extra_names(supplier: Supplier) -> list[str]:
 #: a cell holding a number written with more characters than this is refused
 MAX_NUMBER_CHARS = 100
 _NUMBER = re.compile(r"^[\s+-]*[0-9_.,]+(?:[eE][+-]?[0-9]+)?\s*$")
+#: Unicode category Cc (control characters): C0, DEL and C1
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _unsafe_cells(row: dict[str, Any]) -> list[tuple[str, str]]:
@@ -216,8 +218,9 @@ def _unsafe_cells(row: dict[str, Any]) -> list[tuple[str, str]]:
     for name, value in row.items():
         if not isinstance(value, str):
             continue
-        bad = next((c for c in value if unicodedata.category(c) == "Cc"), None)
-        if bad is not None:
+        found = _CONTROL.search(value)
+        if found is not None:
+            bad = found.group()
             out.append((name, f"contains the control character U+{ord(bad):04X}: ids, names "
                               "and other text must be plain printable text"))
         elif len(value) > MAX_NUMBER_CHARS and _NUMBER.match(value):
