@@ -102,6 +102,17 @@ def test_origin_max_share_binding(write_instance):
     agrees_with_reference(path, res)
 
 
+@pytest.mark.parametrize(("penalty", "expected", "miss"), [(5, 4200, 40), (30, 4800, 0)])
+def test_soft_origin_share(solve_dict, penalty, expected, miss):
+    # the penalty is per kt of miss (USD million per kt = USD/kg). Meeting the 60% cap
+    # costs 20 per kt of CN graphite moved (see above), so a penalty of 5 is paid on
+    # all 40 kt (4000 + 200) and one of 30 is not paid at all (4800)
+    res = solve_dict(upstream_world([origin_rule("cap", "max_share", group=["CN"],
+                                                 limit=0.6, penalty=penalty)]))
+    assert res.objective == pytest.approx(expected, rel=REL)
+    assert row_of(res, "cap")["miss"] == pytest.approx(miss, abs=1e-6)
+
+
 def test_origin_max_share_slack(solve_dict):
     # with CATL <= 10%: CN graphite is 55% <= 60%
     res = solve_dict(upstream_world([origin_rule("cap", "max_share", group=["CN"],
