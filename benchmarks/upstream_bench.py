@@ -58,7 +58,8 @@ def run_once(path: Path, out: Path) -> dict:
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if status != 0:
-        raise SystemExit(f"{path}: exit {status >> 8}: {proc.stderr.read().decode()}")
+        err = proc.stderr.read().decode() if proc.stderr is not None else ""
+        raise SystemExit(f"{path}: exit {status >> 8}: {err}")
     summary = json.loads((out / "summary.json").read_text())
     return {"wall": wall, "rss_mb": usage.ru_maxrss / 1024, "summary": summary}
 

@@ -33,8 +33,10 @@ import pytest
 import optimizer
 from optimizer.cli import main
 from optimizer.cli.common import EXIT_NO_PLAN, EXIT_PLAN
+from optimizer.report import html
 from optimizer.report.files import write_result
-from optimizer.report.html import MAX_SERIES, mix_series, render_html
+from optimizer.report.format import gwh
+from optimizer.report.html import MAX_SERIES, mix_series, render_html, what_to_buy
 
 from .conftest import world
 
@@ -307,6 +309,10 @@ def test_user_text_is_escaped(nasty_result: optimizer.Result) -> None:
     assert f"Top company 50.0% {nasty}" in page.plain
     company = page.table("conc")[1]
     assert company[:2] == ["company", "2026"]
+    # in the what-to-buy table: a cell with exactly the text, and an option of nothing
+    bought = {r["supplier"]: r for r in buy_rows(page)}
+    assert bought["cn1"]["company"] == nasty
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#34;Co&#34;" in text
     assert company[5:7] == [f"{nasty} 50.0%", f"{nasty} 100.0%"]
     # a frontier line named after hostile text: in the table and the blob, inert
     frontier = pd.DataFrame({"rule": [nasty] * 2, "limit": [0.5, 0.6],
@@ -315,8 +321,116 @@ def test_user_text_is_escaped(nasty_result: optimizer.Result) -> None:
     assert "<script>alert" not in text
     page = Page(text)
     assert page.data["frontier"]["series"][0]["name"] == nasty
-    assert [nasty, "0.5", "4,500.0"] in [row for _, rows in page.tables for row in rows]
+    # (no rule kind: which way is tighter is unknown, so no step costs)
+    assert [nasty, "0.5", "4,500.0", "–"] in [row for _, rows in page.tables for row in rows]
     assert [t for t, _ in page.elements].count("script") == 2
+
+
+# ------------------------------------------------------------- what to buy, notes, glossary
+
+BUY_HEADER = ["supplier", "company", "production country", "controlling country", "chemistry",
+              "application", "year", "GWh", "landed USD/kWh", "USD million"]
+
+
+def buy_rows(page: Page) -> list[dict[str, str]]:
+    rows = page.table("buy")
+    assert rows[0] == BUY_HEADER
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def test_what_to_buy_teaching(teaching: optimizer.Result) -> None:
+    page = Page(render_html(teaching))
+    rows = buy_rows(page)
+    alloc = teaching.allocation
+    # one row per allocation row, with the same GWh, landed cost and cost
+    assert len(rows) == len(alloc) == 9
+    got = sorted((r["supplier"], r["application"], r["year"], r["GWh"], r["landed USD/kWh"],
+                  r["USD million"]) for r in rows)
+    want = sorted((a.supplier, a.application, str(a.period), f"{a.gwh:g}",
+                   f"{a.unit_landed_cost:.2f}", f"{a.cost:,.2f}") for a in alloc.itertuples())
+    assert got == want
+    # per supplier and year, as worked by hand in the instance's comments: catl 11 GWh in 2026
+    # at 40 x 1.25 + 2 = 52 USD/kWh, catl-hu 10 at 40 x 1.25 + 1 ... lges 7 and 12 at 70, peak 2
+    # at 75; china-cap holds CN-controlled cells (catl, catl-hu) to 21 GWh in 2026
+    total: dict[tuple[str, str], float] = {}
+    for r in rows:
+        key = (r["supplier"], r["year"])
+        total[key] = total.get(key, 0.0) + float(r["GWh"])
+    assert total == pytest.approx({("catl", "2026"): 11, ("catl-hu", "2026"): 10,
+                                   ("lges", "2026"): 7, ("peak", "2026"): 2,
+                                   ("catl", "2027"): 8, ("catl-hu", "2027"): 10,
+                                   ("lges", "2027"): 12, ("peak", "2027"): 2})
+    landed = {r["supplier"]: r["landed USD/kWh"] for r in rows}
+    assert landed == {"catl": "52.00", "catl-hu": "51.00", "lges": "70.00", "peak": "75.00"}
+    assert {r["controlling country"] for r in rows if r["supplier"].startswith("catl")} == {"CN"}
+    assert {r["production country"] for r in rows if r["supplier"] == "catl-hu"} == {"HU"}
+    # the rows carry their numbers for sorting and the totals line; the count line adds up
+    body = [a for t, a in page.elements if t == "tr" and "data-app" in a]
+    assert len(body) == 9
+    assert sum(float(a["data-gwh"] or 0) for a in body) == pytest.approx(62.0)
+    assert sum(float(a["data-cost"] or 0) for a in body) == pytest.approx(alloc["cost"].sum())
+    assert "Showing 9 of 9 rows: 62 GWh, USD 3,638.0 m." in page.plain
+    # the application selector offers each application once
+    options = [a.get("value") for t, a in page.elements if t == "option"]
+    assert options == ["", "ev", "storage"]
+    assert 'data-sortable' in render_html(teaching)
+
+
+def test_what_to_buy_lists_every_supplier_of_a_large_plan(north_america: optimizer.Result,
+                                                          monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    r = north_america
+    suppliers = set(r.allocation["supplier"])
+    assert len(r.allocation) > 20 and len(suppliers) >= 10
+    rows = buy_rows(Page(render_html(r)))
+    assert len(rows) == len(r.allocation)
+    assert sum(float(x["GWh"].replace(",", "")) for x in rows) == pytest.approx(
+        r.allocation["gwh"].sum(), abs=0.01 * len(rows))
+    # a plan larger than the page lists: the largest rows, every supplier among them, a note
+    limit = len(suppliers) + 3
+    monkeypatch.setattr(html, "MAX_BUY_ROWS", limit)
+    page = Page(render_html(r))
+    rows = buy_rows(page)
+    assert len(rows) == limit
+    assert {x["supplier"] for x in rows} == suppliers
+    biggest = r.allocation.sort_values("gwh", ascending=False, kind="stable").drop_duplicates(
+        "supplier")
+    for b in biggest.itertuples():  # each supplier's largest row is the one listed
+        assert any(x["supplier"] == b.supplier and x["application"] == b.application
+                   and x["year"] == str(b.period) for x in rows)
+    assert (f"The plan has {len(r.allocation)} rows; the {limit} shown here are the largest"
+            in page.plain)
+    assert "The full list is in allocation.csv" in page.plain
+    # every row at most: nothing cut, no note
+    assert what_to_buy(r, limit=len(r.allocation))["more"] is False  # type: ignore[index]
+
+
+GLOSSARY_TERMS = ["Landed cost", "Binding rule, binding scope", "Marginal cost",
+                  "Total cost of a rule", "HHI (Herfindahl-Hirschman index)", "Top-k share",
+                  "CVaR (conditional value at risk)", "VSS (value of the stochastic solution)",
+                  "EVPI (expected value of perfect information)", "N-1", "Spot purchase",
+                  "Unmet demand", "Controlling country and production country"]
+
+
+def glossary_terms(text: str) -> list[str]:
+    section = re.search(r'<section id="glossary">(.*?)</section>', text, re.DOTALL)
+    assert section is not None
+    return [re.sub(r"\s+", " ", t).strip() for t in
+            re.findall(r"<dt[^>]*>(.*?)</dt>", section.group(1), re.DOTALL)]
+
+
+def test_glossary_and_notes(teaching: optimizer.Result, solve_dict: Any) -> None:
+    text = render_html(teaching)
+    assert glossary_terms(text) == GLOSSARY_TERMS
+    plain = Page(text).plain
+    assert "above 2,500 highly concentrated" in plain
+    assert "made in HU and controlled by CN" in plain
+    # a plain-language note under each section
+    sections = re.findall(r'<section id="([\w-]+)"', text)
+    assert sections == ["what-to-buy", "mix", "costs", "rules", "concentration", "glossary"]
+    assert text.count('<p class="what"><strong>What this shows:</strong>') == len(sections) - 1
+    # the page explaining an infeasible instance has the glossary too
+    assert glossary_terms(render_html(solve_dict(infeasible_world()))) == GLOSSARY_TERMS
 
 
 def test_page_is_self_contained(north_america: optimizer.Result) -> None:
@@ -715,12 +829,77 @@ def test_browser_shows_hostile_names_as_text(browser: Browser, nasty_result: opt
       legend: [...document.querySelectorAll('[data-chart="mix-company"] .legend li')]
         .map(li => li.textContent),
       title: document.querySelector('h1').textContent,
+      buy: [...document.querySelectorAll('table[data-table="buy"] tbody td:nth-child(2)')]
+        .map(td => td.textContent).sort(),
       images: document.images.length}))()"""
     out = tmp_path / "nasty"
     write_result(nasty_result, out)
     run = browser.open(out / "report.html", probe)
     assert run.errors == [] and run.requests == []
-    assert run.state == {"legend": [NASTY, "LGES"], "title": f"Plan {NASTY}", "images": 0}
+    assert run.state == {"legend": [NASTY, "LGES"], "title": f"Plan {NASTY}",
+                         "buy": sorted([NASTY, "LGES"]), "images": 0}
+
+
+#: the what-to-buy table as the browser shows it: sorted by a header, filtered by
+#: the text box and the application selector
+BUY_PROBE = """(() => {
+  const table = document.querySelector('table[data-table="buy"]');
+  const heads = [...table.tHead.rows[0].cells].map(th => th.textContent.trim());
+  const col = name => heads.indexOf(name);
+  const visible = () => [...table.tBodies[0].rows].filter(r => !r.hidden);
+  const cells = name => visible().map(r => r.cells[col(name)].textContent.trim());
+  const sortBy = name => table.tHead.rows[0].cells[col(name)].querySelector('button').click();
+  const box = document.querySelector('[data-filter="buy"]');
+  const select = document.querySelector('[data-select="buy"]');
+  const count = () => document.querySelector('[data-count="buy"]').textContent;
+  const out = {suppliers: cells('supplier'), rows: visible().length, start: count()};
+  sortBy('GWh'); out.gwhUp = cells('GWh'); out.ariaUp = table.tHead.rows[0].cells[col('GWh')]
+    .getAttribute('aria-sort');
+  sortBy('GWh'); out.gwhDown = cells('GWh');
+  sortBy('company'); out.companies = cells('company');
+  box.value = 'catl 2027'; box.dispatchEvent(new Event('input'));
+  out.filtered = visible().map(r => [...r.cells].map(c => c.textContent.trim()));
+  out.filteredCount = count();
+  box.value = ''; box.dispatchEvent(new Event('input'));
+  select.value = 'defense'; select.dispatchEvent(new Event('change'));
+  out.defense = cells('application'); out.defenseCount = count();
+  return out;
+})()"""
+
+
+def test_browser_sorts_and_filters_what_to_buy(browser: Browser,
+                                               north_america: optimizer.Result,
+                                               tmp_path: Path) -> None:
+    r = north_america
+    out = tmp_path / "buy"
+    write_result(r, out)
+    run = browser.open(out / "report.html", BUY_PROBE)
+    assert run.errors == [] and run.requests == []
+    got = run.state
+    # every supplier the plan buys from is a cell of the table, one row per allocation row
+    assert set(got["suppliers"]) == set(r.allocation["supplier"])
+    assert got["rows"] == len(r.allocation)
+    assert got["start"] == (f"Showing {len(r.allocation)} of {len(r.allocation)} rows: "
+                            f"{gwh(r.allocation['gwh'].sum())} GWh, USD "
+                            f"{r.allocation['cost'].sum():,.1f} m.")
+    # a click on GWh sorts by it, smallest first; a second click, largest first
+    up = [float(v.replace(",", "")) for v in got["gwhUp"]]
+    assert up == sorted(up) and got["ariaUp"] == "ascending"
+    assert [float(v.replace(",", "")) for v in got["gwhDown"]] == sorted(up, reverse=True)
+    assert got["companies"] == sorted(got["companies"], key=str.lower)
+    # "catl 2027": the rows holding both words (supplier ids catl-..., company CATL, year)
+    catl = r.allocation[(r.allocation["company"] == "CATL") & (r.allocation["period"] == 2027)]
+    assert len(catl) > 0
+    assert sorted((row[0], row[5]) for row in got["filtered"]) == sorted(
+        zip(catl["supplier"], catl["application"], strict=True))
+    assert got["filteredCount"].startswith(f"Showing {len(catl)} of {len(r.allocation)} rows: "
+                                           f"{gwh(catl['gwh'].sum())} GWh")
+    # the application selector: defense alone, with its totals
+    defense = r.allocation[r.allocation["application"] == "defense"]
+    assert got["defense"] == ["defense"] * len(defense) and len(defense) > 0
+    assert got["defenseCount"] == (f"Showing {len(defense)} of {len(r.allocation)} rows: "
+                                   f"{gwh(defense['gwh'].sum())} GWh, USD "
+                                   f"{defense['cost'].sum():,.1f} m.")
 
 
 def test_browser_harness_detects_errors(browser: Browser, tmp_path: Path) -> None:

@@ -50,7 +50,9 @@ from .conftest import world
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "optimizer"
 TEACHING = ROOT / "instances" / "teaching" / "instance.yaml"
-TEMPLATE_FILES = {"report.html.j2", "sections.html.j2", "report.css", "report.js"}
+TEMPLATE_FILES = {"base.html.j2", "report.html.j2", "sections.html.j2", "glossary.html.j2",
+                  "stress.html.j2", "robust.html.j2", "frontier.html.j2", "report.css",
+                  "charts.js", "report.js"}
 
 
 @pytest.fixture(scope="module")
@@ -268,9 +270,11 @@ def test_page_carries_the_stylesheet_and_script_as_they_are(teaching: optimizer.
     page = html.render_html(teaching)
     folder = importlib.resources.files("optimizer.report") / html.TEMPLATES
     css = (folder / "report.css").read_text(encoding="utf-8")
+    charts = (folder / "charts.js").read_text(encoding="utf-8")
     js = (folder / "report.js").read_text(encoding="utf-8")
     assert f"<style>\n{css}</style>" in page
-    assert f"<script>\n{js}</script>" in page
+    # the chart code, then the page's own script, in one element
+    assert f"<script>\n{charts}{js}</script>" in page
     assert page.count("<style") == 1 and page.count("<script") == 2
     blob = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page,
                      re.DOTALL)

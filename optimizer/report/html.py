@@ -7,16 +7,22 @@ It loads nothing from the network, so it opens the same way on a laptop in a
 plane as on a server.
 
 The page is laid out by Jinja2 templates shipped with the package
-(``optimizer/report/templates``: ``report.html.j2`` and its sections in
-``sections.html.j2``; the stylesheet ``report.css`` and the script ``report.js``
-are copied into the page as they are). This module computes what the
-templates show: table rows and cards with their numbers already written out
+(``optimizer/report/templates``: ``report.html.j2`` on the skeleton
+``base.html.j2``, its sections in ``sections.html.j2`` and the glossary in
+``glossary.html.j2``; the stylesheet ``report.css`` and the scripts
+``charts.js`` and ``report.js`` are copied into the page as they are; see
+:mod:`optimizer.report.html_base`). This module computes what the templates
+show: table rows and cards with their numbers already written out
 (:mod:`optimizer.report.format`), and the data the charts are drawn from.
 Autoescaping is on: every piece of text from an instance is escaped where
 the template puts it; the JSON blob is written so that it cannot end its
-``<script>`` element (:func:`_json_for_script`). The charts are drawn in the
-browser from the JSON blob, with text set through the DOM (``textContent``),
-never parsed as markup.
+``<script>`` element. The charts are drawn in the browser from the JSON blob,
+with text set through the DOM (``textContent``), never parsed as markup.
+
+Near the top, "What to buy" lists the plan row by row (supplier, company,
+countries, chemistry, application, year, GWh, landed USD/kWh, USD million),
+sortable by any column and filtered by a text box and an application
+selector (at most :data:`MAX_BUY_ROWS` rows; allocation.csv has them all).
 
 Each chart container carries ``data-chart="<name>"``; once drawn it gets
 ``data-rendered="true"`` (or ``"error"``, with the error logged to the
@@ -27,23 +33,17 @@ JavaScript.
 The optional ``frontier`` argument takes a cost-versus-limit sweep as
 ``optimizer.frontier`` returns it (one row per point; columns ``limit`` and
 ``objective``, optionally ``rule``, and ``rule_2``/``limit_2`` for a grid of two
-rules) and adds a line chart of it: one line per rule, or per second limit.
+rules) and adds a line chart of it: one line per rule, or per second limit
+(:func:`optimizer.report.frontier_html.sweep_lines`).
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import math
-from dataclasses import dataclass, field
 from typing import Any
 
-import jinja2
-import markupsafe
 import numpy as np
 import pandas as pd
 
-from optimizer.input.schema import SHARE_KINDS
 from optimizer.report.format import (
     COST_ALWAYS,
     COST_LABELS,
@@ -60,82 +60,46 @@ from optimizer.report.format import (
     per_unit,
     rule_value,
     sig,
+    usd_per_kwh,
 )
-from optimizer.report.jsonsafe import json_safe
+from optimizer.report.frontier_html import sweep_lines, sweep_table
+from optimizer.report.html_base import (
+    OTHERS_COLOUR,
+    PALETTE,
+    TEMPLATES,
+    Card,
+    Cell,
+    Row,
+    Table,
+    card_columns,
+    environment,
+    json_for_script,
+    render,
+)
 from optimizer.results import Result
+
+__all__ = ["MAX_BUY_ROWS", "MAX_SERIES", "MIX_CHARTS", "PAGE_TEMPLATE", "TEMPLATES", "Card",
+           "Cell", "Row", "Table", "environment", "json_for_script", "mix_series",
+           "page_context", "render_html", "report_data", "what_to_buy"]
 
 #: the groupings shown as stacked bars
 MIX_CHARTS: tuple[str, ...] = ("control", "company", "family")
 
 #: a chart shows at most this many groups; beyond it, the smallest are pooled
 MAX_SERIES = 9
-#: Paul Tol's "muted" scheme, distinguishable with the common colour-vision deficiencies
-PALETTE = ("#332288", "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677",
-           "#882255", "#AA4499")
-OTHERS_COLOUR = "#BBBBBB"
 
 #: at most this many binding scopes are listed (all of them are in rules.csv)
 MAX_SCOPE_ROWS = 200
+#: at most this many rows of the plan are listed under "What to buy" (all of
+#: them are in allocation.csv): a browser sorts and filters a few thousand rows
+#: at once, not a hundred thousand
+MAX_BUY_ROWS = 2000
 
-#: the templates' folder inside the package, and the page's template
-TEMPLATES = "templates"
+#: the page's template
 PAGE_TEMPLATE = "report.html.j2"
 
 
-# --------------------------------------------------------------------------- what templates show
-
-@dataclass(frozen=True)
-class Cell:
-    """A table cell: its text, and an optional note shown muted after it."""
-
-    text: str
-    note: str = ""
-
-
-@dataclass
-class Row:
-    cells: list[Cell]
-    #: a total: every cell in bold
-    strong: bool = False
-
-
-@dataclass
-class Table:
-    """A table of text: ``columns`` are (label, numeric?) pairs."""
-
-    columns: list[tuple[str, bool]]
-    rows: list[Row] = field(default_factory=list)
-    cls: str = ""
-
-    def add(self, *cells: str | Cell, strong: bool = False) -> None:
-        if len(cells) != len(self.columns):
-            raise ValueError(f"a row of {len(cells)} cells in a table of "
-                             f"{len(self.columns)} columns")
-        self.rows.append(Row([c if isinstance(c, Cell) else Cell(c) for c in cells], strong))
-
-
-@dataclass
-class Card:
-    """A headline number: ``before`` and ``after`` are units set small around it."""
-
-    key: str
-    label: str
-    value: str
-    before: str = ""
-    after: str = ""
-    note: str = ""
-    #: the objective as Python writes it (``repr``), for the ``data-objective`` attribute
-    objective: str | None = None
-
-
 # --------------------------------------------------------------------------- helpers
-
-def _json_for_script(data: Any) -> str:
-    """JSON that cannot end the ``<script>`` element it sits in."""
-    text = json.dumps(json_safe(data), ensure_ascii=False, allow_nan=False)
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
 
 def _listed(value: Any) -> str:
     """Pooled groups and applications are joined with ";" in the tables: show a list."""
@@ -197,35 +161,6 @@ def _rule_cost_items(result: Result) -> list[dict[str, Any]]:
             for r in df.to_dict("records")]
 
 
-def _frontier_data(frontier: pd.DataFrame | None) -> dict[str, Any] | None:
-    """Lines of the frontier chart: one per rule (a curve of each rule's limit),
-    or, for a grid of two rules (``rule_2``, ``limit_2``), one per second limit."""
-    if frontier is None or frontier.empty:
-        return None
-    missing = {"limit", "objective"} - set(frontier.columns)
-    if missing:
-        raise ValueError(f"frontier needs the columns limit and objective; missing: "
-                         f"{', '.join(sorted(missing))}")
-    rules = [str(r) for r in frontier["rule"].unique()] if "rule" in frontier.columns else []
-    if "limit_2" in frontier.columns:
-        second = str(frontier["rule_2"].iloc[0]) if "rule_2" in frontier.columns else "limit 2"
-        groups = [(f"{second} = {v:g}", g) for v, g in frontier.groupby("limit_2", sort=True)]
-    elif rules:
-        groups = [(str(r), g) for r, g in frontier.groupby("rule", sort=False)]
-    else:
-        groups = [("optimum", frontier)]
-    series = []
-    for i, (name, g) in enumerate(groups):
-        g = g.sort_values("limit", kind="stable")
-        series.append({"name": name, "colour": PALETTE[i % len(PALETTE)],
-                       "points": [[as_number(x), as_number(y)] for x, y in
-                                  zip(g["limit"], g["objective"], strict=True)]})
-    x_label = f"limit of {rules[0]}" if len(rules) == 1 else "limit"
-    kinds = frontier.attrs.get("kinds") or []
-    x_share = bool(kinds) and kinds[0] in SHARE_KINDS
-    return {"series": series, "x_label": x_label, "x_share": x_share}
-
-
 def report_data(result: Result, frontier: pd.DataFrame | None = None) -> dict[str, Any]:
     """Everything the page's script draws, as plain JSON-able data."""
     mix = []
@@ -237,11 +172,13 @@ def report_data(result: Result, frontier: pd.DataFrame | None = None) -> dict[st
         "mix": mix,
         "costs": _cost_items(result),
         "rule_costs": _rule_cost_items(result),
-        "frontier": _frontier_data(frontier),
+        "frontier": sweep_lines(frontier),
+        "charts": {},
     }
 
 
-NO_CHARTS: dict[str, Any] = {"mix": [], "costs": [], "rule_costs": [], "frontier": None}
+NO_CHARTS: dict[str, Any] = {"mix": [], "costs": [], "rule_costs": [], "frontier": None,
+                             "charts": {}}
 
 
 # --------------------------------------------------------------------------- sections
@@ -413,14 +350,63 @@ def concentration_table(result: Result) -> Table | None:
 
 
 def frontier_table(data: dict[str, Any]) -> Table | None:
-    fr = data["frontier"]
-    if fr is None:
+    return sweep_table(data["frontier"])
+
+
+#: the columns of "What to buy": (allocation column, label, numeric?)
+BUY_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("supplier", "supplier", False), ("company", "company", False),
+    ("country", grouping_label("country"), False), ("control", grouping_label("control"), False),
+    ("chemistry", "chemistry", False), ("application", "application", False),
+    ("period", "year", True), ("gwh", "GWh", True),
+    ("unit_landed_cost", "landed USD/kWh", True), ("cost", "USD million", True))
+
+
+def _buy_rows(alloc: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The rows listed: all of them, or the ``limit`` largest by GWh with every
+    supplier's largest row among them (so that each supplier shows), in the
+    order year, application, GWh (largest first)."""
+    if len(alloc) > limit:
+        order = alloc.sort_values("gwh", ascending=False, kind="stable")
+        firsts = order.drop_duplicates("supplier").head(limit)
+        rest = order.drop(index=firsts.index).head(limit - len(firsts))
+        alloc = alloc.loc[firsts.index.union(rest.index)]
+    return alloc.sort_values(["period", "application", "gwh"], ascending=[True, True, False],
+                             kind="stable")
+
+
+def buy_count(rows: int, total_rows: int, total_gwh: Any, total_cost: Any) -> str:
+    """The line above the table (the page's script rewrites it as rows are filtered)."""
+    return (f"Showing {rows} of {total_rows} rows: {gwh(total_gwh)} GWh, "
+            f"USD {money(total_cost)} m.")
+
+
+def what_to_buy(result: Result, limit: int | None = None) -> dict[str, Any] | None:
+    """The plan as a sortable, filterable table: one row per supplier,
+    application and year (allocation.csv's rows), at most ``limit`` of them
+    (default :data:`MAX_BUY_ROWS`)."""
+    alloc = result.allocation
+    if alloc.empty:
         return None
-    table = Table([("line", False), ("limit", True), ("total cost, USD m", True)])
-    for s in fr["series"]:
-        for x, y in s["points"]:
-            table.add(s["name"], sig(x), money(y, missing="no plan"))
-    return table
+    rows = _buy_rows(alloc, MAX_BUY_ROWS if limit is None else limit)
+    table = Table([(label, num) for _, label, num in BUY_COLUMNS], cls="buy", sortable=True,
+                  key="buy")
+    for r in rows.to_dict("records"):
+        g, unit, cost = as_number(r.get("gwh")), as_number(r.get("unit_landed_cost")), \
+            as_number(r.get("cost"))
+        table.add(*[Cell("" if is_missing(r.get(c)) else str(r.get(c)))
+                    for c, _, _ in BUY_COLUMNS[:6]],
+                  Cell(str(r["period"]), sort=int(r["period"])),
+                  Cell(gwh(g), sort=g), Cell(usd_per_kwh(unit), sort=unit),
+                  Cell(money(cost, 2), sort=cost),
+                  data={"app": str(r.get("application")), "gwh": repr(g or 0.0),
+                        "cost": repr(cost or 0.0)})
+    applications = sorted({str(a) for a in alloc["application"]})
+    return {"table": table, "applications": applications,
+            "count": buy_count(len(rows), len(rows), rows["gwh"].sum(),
+                               rows["cost"].sum() if "cost" in rows else None),
+            "more": len(alloc) > len(rows), "total_rows": f"{len(alloc):,}",
+            "shown_rows": f"{len(rows):,}"}
 
 
 def unmet_table(result: Result) -> Table | None:
@@ -484,9 +470,7 @@ def page_context(result: Result, frontier: pd.DataFrame | None = None) -> dict[s
         data = report_data(result, frontier)
         cards = headline_cards(result)
         context.update(
-            cards=cards,
-            # one row up to six cards, else two even rows
-            card_columns=len(cards) if len(cards) <= 6 else math.ceil(len(cards) / 2),
+            cards=cards, card_columns=card_columns(cards), buy=what_to_buy(result),
             unmet=unmet_table(result), mix=mix_boxes(data),
             costs=cost_section(result, data), rules=rules_section(result, data),
             frontier=frontier_table(data), concentration=concentration_table(result))
@@ -497,28 +481,6 @@ def page_context(result: Result, frontier: pd.DataFrame | None = None) -> dict[s
     return context
 
 
-def _asset(env: jinja2.Environment, name: str) -> markupsafe.Markup:
-    """A stylesheet or script from the templates' folder, copied into the page as
-    it is (never read as a template)."""
-    assert env.loader is not None
-    text = env.loader.get_source(env, name)[0]
-    if "</style" in text.lower() or "</script" in text.lower():
-        raise ValueError(f"{name} would end the element it is copied into")
-    return markupsafe.Markup(text)
-
-
-@functools.cache
-def environment() -> jinja2.Environment:
-    """The templates, loaded from the installed package (autoescaping on)."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("optimizer.report", TEMPLATES),
-        autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters["script_json"] = lambda data: markupsafe.Markup(_json_for_script(data))
-    env.globals["asset"] = functools.partial(_asset, env)
-    return env
-
-
 def render_html(result: Result, frontier: pd.DataFrame | None = None) -> str:
     """The report as one self-contained HTML page.
 
@@ -527,4 +489,4 @@ def render_html(result: Result, frontier: pd.DataFrame | None = None) -> str:
     no plan exists; optionally ``rule``, and ``rule_2``/``limit_2`` for a grid),
     drawn as a line chart.
     """
-    return environment().get_template(PAGE_TEMPLATE).render(page_context(result, frontier))
+    return render(PAGE_TEMPLATE, page_context(result, frontier))
