@@ -54,11 +54,20 @@ def test_solve_writes_outputs(write_instance, tmp_path, capsys):
 
 
 def test_solve_terminal_shows_mix(write_instance, capsys):
-    assert main(["solve", str(write_instance(world(rules=[CAP])))]) == 0
+    path = str(write_instance(world(rules=[CAP])))
+    assert main(["solve", path, "--verbose"]) == 0
     printed = capsys.readouterr().out
     for text in ("Mix by controlling country", "Mix by company", "Mix by chemistry family",
                  "30.0%", "70.0%", "Binding rules"):
         assert text in printed
+    # by default one screen: the mix by controlling country and what the rules cost
+    assert main(["solve", path]) == 0
+    printed = capsys.readouterr().out
+    for text in ("Mix by controlling country", "30.0%", "70.0%",
+                 "The rules that cost the most", "Where the limits bind hardest",
+                 "every table here: --verbose"):
+        assert text in printed
+    assert "Mix by company" not in printed
 
 
 def test_infeasible_names_the_rule(write_instance, tmp_path, capsys):
@@ -148,7 +157,8 @@ def test_console_script_exit_codes(write_instance):
     assert "periods" in proc.stderr
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["solve", "--help"], ["validate", "INSTANCE"]])
+@pytest.mark.parametrize("argv", [["--help"], ["solve", "--help"], ["validate", "INSTANCE"],
+                                  ["examples"]])
 def test_light_commands_start_without_the_solving_stack(write_instance, argv):
     """Help and ``validate`` import neither pandas, Pyomo nor HiGHS (together
     about 0.5 s of start-up: ``optimizer --help`` took 0.75 s when they did)."""

@@ -421,7 +421,6 @@ def test_cli_exit_1_when_no_point_has_a_plan(write_instance, tmp_path):
     (["--rule", "cn-cap", "--values", "1.5"], "not a share between 0 and 1"),
     (["--rule", "cn-cap", "--values", ","], "is empty"),
     (["--rule", "cn-cap", "--values", "abc"], "'abc' is not a number"),
-    (["--rule", "cn-cap"], "give its limits with --values"),
     (["--rule", "cn-cap", "--from", "1", "--to", "0"], "needs --steps"),
     (["--rule", "cn-cap", "--values", "1", "--from", "1"], "either --values or"),
     (["--rule", "cn-cap", "--values", "1", "--rule", "cn-cap", "--values", "0"],
@@ -441,7 +440,11 @@ def test_cli_html_report_carries_the_frontier(write_instance, tmp_path):
     out = tmp_path / "html"
     assert main(["frontier", str(path), "--rule", "company-cap", "--values", "0.9,0.45",
                  "--out", str(out), "--html"]) == 0
-    page = (out / "report.html").read_text(encoding="utf-8")
+    # one whole run: the sweep's files and the plan at the instance's limits
+    assert sorted(p.name for p in out.iterdir()) == [".optimizer-output.json", "frontier.csv",
+                                                      "frontier.png",
+                                                      "plan.html", "report.html"]
+    page = (out / "plan.html").read_text(encoding="utf-8")
     assert 'data-chart="frontier"' in page and "company-cap" in page
     assert main(["frontier", str(path), "--rule", "company-cap", "--values", "0.9",
                  "--html"]) == 2                      # --html needs --out

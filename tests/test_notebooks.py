@@ -25,13 +25,14 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-EXPECTED = ["01_quickstart", "02_price_of_diversification", "03_cartel_stress"]
+EXPECTED = ["01_quickstart", "02_price_of_diversification", "03_cartel_stress",
+            "04_upstream_graphite"]
 KERNEL = "battery-sourcing-tests"
 #: seconds per cell (the slowest cell solves a robust plan, about a second)
 CELL_TIMEOUT = 300
 
 
-def test_the_three_notebooks_are_there():
+def test_the_four_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

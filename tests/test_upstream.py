@@ -393,6 +393,29 @@ def test_stress_by_origin(write_instance):
     assert res.summary["n_minus_1"]["material"] == "graphite"
 
 
+def test_cli_n_minus_1_by_origin(write_instance, tmp_path, capsys):
+    # the same world as above, from the command line: CN first (7200, +3200), then KR
+    path = write_instance(upstream_world(scenarios=SCENARIOS))
+    out = tmp_path / "n1"
+    assert main(["stress", str(path), "--n-1", "origin", "--material", "graphite",
+                 "--stage", "active_material", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "each origin country of graphite (active_material) stopping supply" in text
+    assert "+3,200.0" in text
+    ranking = pd.read_csv(out / "n_minus_1.csv")
+    assert ranking["group"].tolist()[:2] == ["CN", "KR"]
+    assert ranking["cost"].tolist()[:2] == pytest.approx([7200, 4000])
+    assert (out / "report.html").is_file()
+    # the flags go together; a material the instance does not have is named
+    assert main(["stress", str(path), "--n-1", "origin"]) == 2
+    assert "--material and --stage" in capsys.readouterr().err
+    assert main(["stress", str(path), "--n-1", "company", "--material", "graphite"]) == 2
+    assert "go with --n-1 origin" in capsys.readouterr().err
+    assert main(["stress", str(path), "--n-1", "origin", "--material", "lead",
+                 "--stage", "refining"]) == 2
+    assert "no material 'lead'" in capsys.readouterr().err
+
+
 def test_price_add_pays_duty_and_spot_premium(write_instance):
     # a 10% duty on HU-made cells: cn1 costs 44; +5 USD/kWh ex-works becomes +5.5
     inst = upstream_world(scenarios=[SCENARIOS[1]], tariffs=[{"origin": "HU", "rate": 0.1}])

@@ -13,11 +13,13 @@ please report it with the output of ``--debug``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 from types import ModuleType
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -25,6 +27,7 @@ from rich.markup import escape
 from optimizer.cli.commands import (
     check,
     convert,
+    examples,
     frontier,
     robust,
     solve,
@@ -42,8 +45,8 @@ from optimizer.cli.common import (
 from optimizer.errors import InputError, OutputError
 
 #: the commands, in the order --help lists them
-COMMANDS: tuple[ModuleType, ...] = (solve, validate, check, frontier, stress, robust, template,
-                                    convert)
+COMMANDS: tuple[ModuleType, ...] = (solve, validate, check, frontier, stress, robust, examples,
+                                    template, convert)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
@@ -69,14 +72,84 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     return parser, commands
 
 
+class ClosedPipeGuard:
+    """A stream (stdout, stderr) that outlives a closed pipe.
+
+    ``optimizer solve | head`` closes the pipe after ten lines; the next write
+    raises BrokenPipeError. From then on the stream's file descriptor points
+    to the null device and the command carries on quietly: it still writes
+    its files and exits with its own status, with no traceback.
+    """
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.closed_pipe = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def _to_devnull(self) -> None:
+        self.closed_pipe = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, self.stream.fileno())
+            finally:
+                os.close(null)
+            self.stream.flush()  # what was left in its buffer goes to the null device
+        except (OSError, ValueError):  # no file descriptor (a test's capture): nothing to do
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _guarded(stream: TextIO) -> TextIO:
+    return stream if isinstance(stream, ClosedPipeGuard) else ClosedPipeGuard(stream)  # type: ignore[return-value]
+
+
+def _width() -> int | None:
+    """The terminal's width; a pipe or a file gets ``COLUMNS`` if set, else 120
+    (rather than rich's 80)."""
+    if sys.stdout.isatty():
+        return None
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return 120
+    return columns if columns >= 40 else 120
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line; the exit code. Output to a pipe that closes early
+    (``optimizer solve | head``) is dropped quietly (:class:`ClosedPipeGuard`)."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _guarded(sys.stdout), _guarded(sys.stderr)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser, commands = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
-    # a pipe or a file gets 120 columns rather than rich's 80
-    width = None if sys.stdout.isatty() else 120
+    width = _width()
     # no emoji codes: a name such as ":x:" is shown as written
     console = Console(highlight=False, soft_wrap=False, width=width, emoji=False)
     err_console = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
@@ -122,8 +195,9 @@ def run() -> None:
     code = main()
     # The work is done and every file is written and closed. Leave without
     # tearing down a model of a million Python objects one by one (seconds).
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # a closed pipe: nothing to say
+            stream.flush()
     os._exit(code)
 
 

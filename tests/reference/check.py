@@ -55,6 +55,8 @@ def check_plan(path_or_dict, allocation_rows, tol=1e-6):
 
 def _check_rule(d, r, plan, tol):
     kind, lim, name = r["kind"], r.get("limit"), r["name"]
+    if r.get("penalty") is not None:
+        return []                     # a soft rule may be missed: its price is in the objective
     if kind == "exclude":
         return []                     # reported per lane as ineligible
     errs = []
@@ -169,4 +171,33 @@ def plan_cost(path_or_dict, allocation_rows, tol=1e-9):
         pen = d.apps[a].get("unmet_penalty")
         if pen is not None and t in d.df:
             total += d.df[t] * pen * max(0.0, dem - bought.get((a, t), 0.0))
+    for r in d.rules:
+        if r.get("penalty") is not None:
+            total += _soft_cost(d, r, plan)
     return total
+
+
+def _soft_cost(d, r, plan):
+    """What a soft share or volume rule's misses cost: per scope and group, the
+    discounted penalty times how far the plan is past the limit (GWh, or kt for
+    a rule by origin)."""
+    kind, lim, cost = r["kind"], r["limit"], 0.0
+    if kind not in ("max_share", "min_share", "max_volume", "min_volume") \
+            or r.get("measure") == "spend":
+        raise NotImplementedError(f"soft {kind}")
+    for (t, aa) in d.rule_scopes(r):
+        vols = [(s, q) for (s, a, tt), q in plan.items() if tt == t and a in aa and s in d.sup]
+        if r.get("by") == "origin":
+            m, k = r["material"], r["stage"]
+            X = sum(q * d.kg(s, m) for s, q in vols)
+            groups = [set(r["group"])] if r.get("group") else \
+                [{c} for c in sorted({c for s in d.sup for c in d.origin(s, m, k, t)})]
+            Vs = [sum(q * d.kg(s, m) * d.q(s, m, k, G, t) for s, q in vols) for G in groups]
+        else:
+            X = sum(q for _, q in vols)
+            Vs = [sum(q for s, q in vols if s in mem) for _, mem in d.rule_groups(r)]
+        for V in Vs:
+            bound = lim * X if kind.endswith("share") else lim
+            over = V - bound if kind.startswith("max") else bound - V
+            cost += d.df[t] * r["penalty"] * max(0.0, over)
+    return cost

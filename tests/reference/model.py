@@ -74,7 +74,9 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
     d = Data(path_or_dict, drop_rules, override_limits)
     # rules by origin (SPEC section 7): V = sum x kg q(G), X = sum x kg over the scope
     for r in d.rules:
-        if r["kind"] in UNSUPPORTED or r.get("penalty") is not None:
+        soft_ok = r["kind"] in ("max_share", "min_share", "max_volume", "min_volume") \
+            and r.get("measure") != "spend"
+        if r["kind"] in UNSUPPORTED or (r.get("penalty") is not None and not soft_ok):
             raise NotImplementedError(f"rule {r['name']}: {r['kind']}"
                                       + (" (soft)" if r.get("penalty") is not None else ""))
     B = _Builder()
@@ -129,6 +131,13 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
                     B.row([(q[k], 1.0), (delta, -w[k])], hi=0.0)
                     B.row([(q[k - 1], 1.0), (delta, -w[k - 1])], lo=0.0)
 
+    def miss(r, t, upper):
+        """A soft rule's miss (in the rule's unit) at the discounted penalty:
+        -miss in a <= row, +miss in a >= row; nothing for a hard rule."""
+        if r.get("penalty") is None:
+            return []
+        return [(B.var(cost=d.df[t] * r["penalty"]), -1.0 if upper else 1.0)]
+
     for r in d.rules:
         kind, lim = r["kind"], r.get("limit")
         if kind == "exclude":
@@ -167,6 +176,7 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
                                                       d.origin(s, m, k, t)})]
                 for G in countries:
                     V = [(x[s, a, t], d.kg(s, m) * d.q(s, m, k, G, t)) for (s, a) in L]
+                    V += miss(r, t, kind.startswith("max"))
                     if kind == "max_share":
                         B.row(V + [(j, -lim * w) for j, w in X], hi=0.0)
                     elif kind == "min_share":
@@ -187,6 +197,8 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
                 continue
             for _, mem in groups:
                 V = [(x[s, a, t], 1.0) for (s, a) in L if s in mem]
+                if kind in ("max_share", "min_share", "max_volume", "min_volume"):
+                    V += miss(r, t, kind.startswith("max"))
                 if kind == "max_share":
                     B.row(V + [(j, -lim) for j, _ in X], hi=0.0)
                 elif kind == "min_share":

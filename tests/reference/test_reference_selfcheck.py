@@ -222,5 +222,5 @@ def test_unsupported():
     with pytest.raises(NotImplementedError):
         solve(inst([{"name": "h", "kind": "max_hhi", "by": "company", "limit": 0.5}]))
     with pytest.raises(NotImplementedError):
-        solve(inst([{"name": "s", "kind": "max_share", "by": "company", "limit": 0.5,
-                     "penalty": 10}]))
+        solve(inst([{"name": "s", "kind": "max_count", "by": "company", "limit": 1,
+                     "threshold": 0.2, "penalty": 10}]))

@@ -77,9 +77,11 @@ def renderables(report: CheckReport, plan: str, limit: int = 200) -> list[Render
         for row in v.head(limit).itertuples(index=False):
             where = " ".join(str(x) for x in (row.supplier, row.application, row.period,
                                                row.group) if _given(x))
-            table.add_row(str(row.kind), str(row.rule) if _given(row.rule) else "", where,
-                          _num(row.value), _num(row.limit), _num(row.excess),
-                          str(row.unit) if _given(row.unit) else "")
+            unit = str(row.unit) if _given(row.unit) else ""
+            # ids and names are data, never markup; shares read as percentages
+            table.add_row(Text(str(row.kind)), Text(str(row.rule) if _given(row.rule) else ""),
+                          Text(where), _num(row.value, unit), _num(row.limit, unit),
+                          _num(row.excess, unit), Text(unit))
         out.append(table)
         if n > limit:
             out.append(Text(f"... and {n - limit} more"))
@@ -110,7 +112,9 @@ def _given(x: object) -> bool:
     return x is not None and not (isinstance(x, float) and math.isnan(x)) and x != ""
 
 
-def _num(x: object) -> str:
-    from optimizer.report.format import sig
+def _num(x: object, unit: str = "") -> str:
+    from optimizer.report.format import pct, sig
 
-    return sig(x, 6, missing="") if _given(x) else ""
+    if not _given(x):
+        return ""
+    return pct(x, 2, missing="") if unit == "share" else sig(x, 6, missing="")

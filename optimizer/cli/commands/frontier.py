@@ -4,10 +4,14 @@ the cost of diversification as a curve.
 For each value of a rule's limit: the optimum, the premium over the loosest
 value, the marginal cost and the mix by controlling country and family. Values
 come as a list (``--values 0.6,0.5,0.4``; shares also as ``60%,50%``) or a range
-(``--from 0.6 --to 0.2 --steps 9``). Two ``--rule`` options (each followed by
-its values) sweep a grid of every pair. ``--out DIR`` writes ``frontier.csv``
-and ``frontier.png`` (``--html`` adds ``report.html``: the plan at the
-instance's own limits with the frontier chart).
+(``--from 0.6 --to 0.2 --steps 9``); a rule given without either is swept
+around its own limit L (:func:`default_values`: a share from 20 points looser
+to 30 points tighter in steps of 5 points, L included; a volume, an average or
+a count from half as tight to half again as tight, in steps of a tenth of L).
+Two ``--rule`` options (each followed by its values) sweep a grid of every
+pair. ``--out DIR`` writes ``frontier.csv``, ``frontier.png`` and
+``report.html`` (the premium charts; ``--html`` adds ``plan.html``: the plan at
+the instance's own limits with the frontier chart).
 
 ``--workers N`` spreads the points over N local processes; ``--scheduler
 ADDRESS`` sends them to a Dask cluster (``dask scheduler`` / ``dask worker
@@ -22,12 +26,12 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from optimizer.cli.common import (
     EXIT_INPUT,
@@ -49,6 +53,20 @@ HELP = "sweep a rule's limit: the cost of diversification as a curve (or a grid 
 PROGRESS_AFTER = 2.0
 #: list at most this many points in the terminal (all are in frontier.csv)
 MAX_PRINTED = 60
+#: a share rule swept without limits: this much looser and tighter than its
+#: own limit, in steps of this much (shares: 0.05 is 5 percentage points)
+SHARE_LOOSER, SHARE_TIGHTER, SHARE_STEP = 0.20, 0.30, 0.05
+#: any other rule swept without limits: from (1 + SCALE) x its limit to
+#: (1 - SCALE) x its limit (for a floor the other way round), in steps of
+#: SCALE_STEP x its limit (counts: whole numbers)
+SCALE, SCALE_STEP = 0.5, 0.1
+
+DEFAULT_RANGE_HELP = (
+    "Without --values or --from/--to/--steps, the rule is swept around its own limit L, "
+    "from the loosest value to the tightest: a share (max_share, min_share, max_top_share, "
+    "max_hhi) from L+0.2 to L-0.3 (a floor: L-0.2 to L+0.3), kept within 0 and 1, at every "
+    "multiple of 0.05 between and L itself; a volume, an average or a count from 1.5 L to "
+    "0.5 L (a floor: 0.5 L to 1.5 L) in steps of 0.1 L (counts: every whole number between).")
 
 
 class _Axis(argparse.Action):
@@ -76,7 +94,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("what to sweep (give --rule twice for a grid)")
     g.add_argument("--rule", action=_Axis, dest="rule", metavar="NAME", required=True,
                    help="the rule whose limit is swept (a share, volume, count or average "
-                        "rule; not an exclusion)")
+                        "rule; not an exclusion). " + DEFAULT_RANGE_HELP.replace("%", "%%"))
     g.add_argument("--values", action=_Axis, dest="values", metavar="V1,V2,...",
                    help="comma-separated limits, e.g. 1.0,0.8,0.6 (shares also as 60%%)")
     g.add_argument("--from", action=_Axis, dest="start", metavar="A",
@@ -85,8 +103,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--steps", action=_Axis, dest="steps", metavar="N",
                    help="number of points from A to B, both included")
     p.set_defaults(axes=None)
-    p.add_argument("--out", metavar="DIR", help="write frontier.csv and frontier.png here")
-    p.add_argument("--html", action="store_true", help="with --out: also write report.html "
+    p.add_argument("--out", metavar="DIR",
+                   help="write frontier.csv, frontier.png and report.html here")
+    p.add_argument("--html", action="store_true", help="with --out: also write plan.html "
                    "(the plan at the instance's own limits, with the frontier chart)")
     r = p.add_argument_group("where to run")
     r.add_argument("--workers", type=whole_number(1), default=1, metavar="N",
@@ -114,10 +133,47 @@ def _number(text: str, what: str, percent_ok: bool) -> float:
     return round(v * scale, 12)
 
 
-def _axis_values(axis: dict[str, Any], kind: str | None) -> list[float]:
+def _multiples(lo: float, hi: float, step: float) -> list[float]:
+    """The multiples of ``step`` from ``lo`` to ``hi`` (both included when they are)."""
+    first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+    return [round(k * step, 12) for k in range(first, last + 1)]
+
+
+def default_values(kind: str, limit: float) -> list[float]:
+    """The limits a rule of ``kind`` whose own limit is ``limit`` is swept
+    over when none are given, loosest first (see :data:`DEFAULT_RANGE_HELP`).
+    A UsageError when no range can be made around it (a volume or an average
+    limit of 0)."""
+    from optimizer.analysis.frontier import FRACTION_KINDS
+    from optimizer.input.schema import COUNT_KINDS
+
+    cap = kind.startswith("max_")
+    if kind in FRACTION_KINDS:
+        lo = max(0.0, limit - (SHARE_TIGHTER if cap else SHARE_LOOSER))
+        hi = min(1.0, limit + (SHARE_LOOSER if cap else SHARE_TIGHTER))
+        values = {*_multiples(lo, hi, SHARE_STEP), round(lo, 12), round(hi, 12),
+                  round(limit, 12)}
+    elif kind in COUNT_KINDS:
+        lo = max(0, math.floor((1 - SCALE) * limit))
+        hi = max(math.ceil((1 + SCALE) * limit), round(limit) + 1)
+        values = {float(v) for v in range(min(lo, max(0, round(limit) - 1)), hi + 1)}
+    else:
+        if limit == 0:
+            raise UsageError("its limit is 0, so there is no range in proportion to it: give "
+                             "its limits with --values V1,V2,... or --from A --to B --steps N")
+        size = abs(limit)
+        values = {round(limit + k * SCALE_STEP * size, 12)
+                  for k in range(-round(SCALE / SCALE_STEP), round(SCALE / SCALE_STEP) + 1)}
+        if kind.endswith("_volume"):
+            values = {v for v in values if v >= 0}
+    return sorted(values, reverse=cap)
+
+
+def _axis_values(axis: dict[str, Any], rule: Any) -> list[float]:
     from optimizer.analysis.frontier import FRACTION_KINDS, value_range
 
     name = axis["rule"]
+    kind = rule.kind if rule is not None else None
     pct = kind is None or kind in FRACTION_KINDS  # an unknown rule is reported later
     ranged = [k for k in ("start", "stop", "steps") if k in axis]
     if "values" in axis and ranged:
@@ -133,8 +189,12 @@ def _axis_values(axis: dict[str, Any], kind: str | None) -> list[float]:
         missing = [f"--{'from' if k == 'start' else 'to' if k == 'stop' else k}"
                    for k in ("start", "stop", "steps") if k not in axis]
         if not ranged:
-            raise UsageError(f"rule '{name}': give its limits with --values V1,V2,... or "
-                             "--from A --to B --steps N")
+            if rule is None or rule.limit is None:  # reported by the sweep, with the reason
+                return []
+            try:
+                return default_values(rule.kind, float(rule.limit))
+            except UsageError as err:
+                raise UsageError(f"rule '{name}': {err}") from None
         raise UsageError(f"rule '{name}': a range needs {', '.join(missing)} as well")
     start = _number(axis["start"][1], f"rule '{name}' --from", pct)
     stop = _number(axis["stop"][1], f"rule '{name}' --to", pct)
@@ -157,9 +217,15 @@ def sweep_spec(axes: list[dict[str, Any]] | None, inst) -> dict[str, list[float]
         name = axis["rule"]
         if name in spec:
             raise UsageError(f"rule '{name}' is swept twice; a grid needs two different rules")
-        kind = next((r.kind for r in inst.rules if r.name == name), None)
-        spec[name] = _axis_values(axis, kind)
+        rule = next((r for r in inst.rules if r.name == name), None)
+        spec[name] = _axis_values(axis, rule)
     return spec
+
+
+def defaulted(axes: list[dict[str, Any]] | None) -> list[str]:
+    """The rules of the command line given without limits (swept around their own)."""
+    return [a["rule"] for a in axes or [] if "rule" in a
+            and not any(k in a for k in ("values", "start", "stop", "steps"))]
 
 
 # --------------------------------------------------------------------------- progress
@@ -201,12 +267,30 @@ class LazyProgress:
 
 
 # --------------------------------------------------------------------------- output
-def _limit_text(v: float, kind: str) -> str:
-    from optimizer.analysis.frontier import FRACTION_KINDS
+def unit_of(kind: str, attribute: str | None = None) -> str:
+    """The unit of a rule's limit, as the rules table names it (``share``,
+    ``hhi``, ``GWh``, ``groups`` or the attribute averaged)."""
+    from optimizer.input.schema import COUNT_KINDS, VOLUME_KINDS
 
-    if kind in FRACTION_KINDS:
-        return f"{100 * v:g}%"
-    return f"{v:g}"
+    if kind == "max_hhi":
+        return "hhi"
+    if kind in VOLUME_KINDS:
+        return "GWh"
+    if kind in COUNT_KINDS:
+        return "groups"
+    if kind.endswith("_average"):
+        return attribute or ""
+    return "share"
+
+
+def _limit_text(v: float, kind: str) -> str:
+    """A swept limit as the rules table writes it (:func:`optimizer.report.format.
+    rule_value`): shares as percentages (``35.0%``), volumes in GWh (``60 GWh``),
+    counts in groups; an HHI cap in points of 0-10,000 (``HHI 2,500``)."""
+    from optimizer.report.format import number, rule_value
+
+    unit = unit_of(kind)
+    return f"HHI {number(10_000 * v, 0)}" if unit == "hhi" else rule_value(v, unit)
 
 
 def _num(v: Any, fmt: str) -> str:
@@ -214,66 +298,53 @@ def _num(v: Any, fmt: str) -> str:
 
 
 def frontier_table(df: pd.DataFrame) -> Table:
+    """The sweep, one row per point, narrow enough for 80 columns: a point
+    without a plan says its status in the cost column."""
     rules, kinds, units = df.attrs["rules"], df.attrs["kinds"], df.attrs["units"]
-    title = "Frontier: " + " x ".join(f"{r} ({k})" for r, k in zip(rules, kinds, strict=True))
-    t = Table(title=title, title_justify="left")
-    for r in rules:
-        t.add_column(r if len(rules) > 1 else "limit", justify="right")
-    t.add_column("status")
-    t.add_column("cost, USD m", justify="right")
-    t.add_column("premium, USD m", justify="right")
-    t.add_column("premium", justify="right")
-    for i, r in enumerate(rules):
-        if kinds[i] not in ("max_count", "min_count"):
-            head = f"marginal{f' {r}' if len(rules) > 1 else ''}, USD m / {units[i]}"
-            t.add_column(head, justify="right")
+    priced = [i for i in range(len(rules)) if kinds[i] not in ("max_count", "min_count")]
+    grid = len(rules) > 1
+    tag = [f" {i + 1}" if grid else "" for i in range(len(rules))]
+    names = " x ".join(f"{'rule' + tag[i] + ' = ' if grid else ''}{r} ({k})"
+                       for i, (r, k) in enumerate(zip(rules, kinds, strict=True)))
+    per = ", ".join(f"per {units[i]}{tag[i] and ' of rule' + tag[i]}" for i in priced)
+    title = (f"Frontier of {names}: cost in USD million (discounted), premium over the "
+             f"loosest point" + (f", marginal cost {per} tighter" if priced else ""))
+    # rule names are data, never markup
+    t = Table(title=Text(title), title_justify="left")
+    for i in range(len(rules)):
+        t.add_column(f"rule{tag[i]}" if grid else "limit", justify="right", no_wrap=True)
+    t.add_column("cost", justify="right", no_wrap=True)
+    t.add_column("premium", justify="right", no_wrap=True)
+    t.add_column("%", justify="right", no_wrap=True)
+    for i in priced:
+        t.add_column(f"marginal{tag[i]}", justify="right", overflow="fold")
     shown = df if len(df) <= MAX_PRINTED else df.iloc[:MAX_PRINTED]
+    not_proven = False
     for _, row in shown.iterrows():
-        cells = [_limit_text(row["limit" if i == 0 else f"limit_{i + 1}"], kinds[i])
-                 for i in range(len(rules))]
-        status = row["status"]
-        cells.append(status if status == "optimal" else f"[red]{status}[/]")
-        cells += [_num(row["objective"], "{:,.1f}"), _num(row["premium"], "{:+,.1f}"),
-                  _num(row["premium_pct"], "{:+.2f}%")]
-        for i in range(len(rules)):
-            if kinds[i] not in ("max_count", "min_count"):
-                col = "marginal_cost" if i == 0 else f"marginal_cost_{i + 1}"
-                cells.append(_num(row[col], "{:,.2f}"))
+        cells: list[str | Text] = [
+            _limit_text(row["limit" if i == 0 else f"limit_{i + 1}"], kinds[i])
+            for i in range(len(rules))]
+        status, objective = str(row["status"]), row["objective"]
+        has_plan = objective is not None and math.isfinite(objective)
+        if not has_plan:
+            cells.append(Text(status, style="red"))
+        else:
+            star = "" if status == "optimal" else "*"
+            not_proven = not_proven or bool(star)
+            cells.append(_num(objective, "{:,.1f}") + star)
+        cells += [_num(row["premium"], "{:+,.1f}"), _num(row["premium_pct"], "{:+.1f}%")]
+        for i in priced:
+            col = "marginal_cost" if i == 0 else f"marginal_cost_{i + 1}"
+            cells.append(_num(row[col], "{:,.2f}"))
         t.add_row(*cells)
+    notes = []
+    if not_proven:
+        notes.append("* stopped at the time limit: maybe not optimal")
     if len(df) > MAX_PRINTED:
-        t.caption = f"first {MAX_PRINTED} of {len(df)} points; all are in frontier.csv"
+        notes.append(f"first {MAX_PRINTED} of {len(df)} points; all are in frontier.csv")
+    if notes:
+        t.caption = "; ".join(notes)
     return t
-
-
-def report_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """The frontier as the HTML report draws it (``rule``, ``limit``,
-    ``objective``): one line per value of the second rule for a grid."""
-    if "limit_2" not in df.columns:
-        return df[["rule", "limit", "objective"]]
-    import pandas as pd
-
-    label = df["rule"] + " (" + df["rule_2"] + " = " + df["limit_2"].map("{:g}".format) + ")"
-    return pd.DataFrame({"rule": label, "limit": df["limit"], "objective": df["objective"]})
-
-
-def _write_html(args: argparse.Namespace, df: pd.DataFrame) -> list:
-    from optimizer.api import solve
-    from optimizer.report.files import OutputDir
-    from optimizer.report.html import render_html
-
-    result = solve(args.instance, solver_options(args), analysis=False)
-    page = render_html(result, frontier=report_frame(df))
-
-    def write(path: Path) -> None:
-        path.write_text(page, encoding="utf-8")
-
-    od = OutputDir(args.out)
-    try:
-        od.write("report.html", write)
-        return od.publish()
-    except BaseException:
-        od.discard()
-        raise
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -282,7 +353,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.report.scenario_files import write_frontier
 
     if args.html and not args.out:
-        raise UsageError("--html writes report.html into the --out directory: give --out DIR")
+        raise UsageError("--html writes plan.html into the --out directory: give --out DIR")
     inst = load_instance(args.instance or default_instance_path())
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     bar = LazyProgress(err)
@@ -298,12 +369,25 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_INPUT
     finally:
         bar.close()
-    console.print(frontier_table(df))
+    for name in defaulted(args.axes):
+        rule = inst.rule(name)
+        values = spec[name]
+        assert rule.limit is not None  # a rule without a limit is refused by the sweep
+        console.print(f"no limits given for '{escape(name)}': swept from "
+                      f"{_limit_text(values[0], rule.kind)} to {_limit_text(values[-1], rule.kind)}"
+                      f" ({len(values)} points) around its own limit, "
+                      f"{_limit_text(float(rule.limit), rule.kind)} (--values or --from/--to/"
+                      "--steps to choose)", highlight=False)
+    from optimizer.report.terminal import titled
+
+    console.print(titled(frontier_table(df)))
     base = df.attrs.get("baseline_objective")
-    loosest = ", ".join(f"{r} = {v:g}" for r, v in zip(df.attrs["rules"], df.attrs["loosest"],
-                                                       strict=True))
+    loosest = escape(", ".join(f"{r} = {_limit_text(v, k)}" for r, v, k in
+                               zip(df.attrs["rules"], df.attrs["loosest"], df.attrs["kinds"],
+                                   strict=True)))
     if base is not None and math.isfinite(base):
-        console.print(f"premium over the loosest point ({loosest}): {base:,.1f} USD million")
+        console.print(f"premiums are over the loosest point ({loosest}), which costs "
+                      f"{base:,.1f} USD million")
     else:
         console.print(f"[yellow]the loosest point ({loosest}) has no plan: no premiums[/]")
     if "warning" in df.columns and df["warning"].notna().any():
@@ -313,8 +397,9 @@ def run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"{n_plan} of {len(df)} points have a plan; "
                   f"{df.attrs['seconds']:.1f} s ({df.attrs['mode']} re-solves)")
     if args.out:
-        written = write_frontier(df, args.out)
-        if args.html:
-            written += _write_html(args, df)
+        from optimizer.api import solve
+
+        plan = solve(inst, solver_options(args), analysis=False) if args.html else None
+        written = write_frontier(df, args.out, instance=inst, plan=plan)
         console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
     return EXIT_PLAN if n_plan > 0 else EXIT_NO_PLAN

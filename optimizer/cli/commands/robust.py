@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from optimizer.cli.commands.stress import money, no_plan, scenario_args
 from optimizer.cli.common import EXIT_PLAN, UsageError, solver_args, solver_options
@@ -43,13 +44,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-evpi", dest="evpi", action="store_false",
                    help="skip the wait-and-see solves (one per scenario) behind EVPI")
     p.add_argument("--out", metavar="DIR", help="write summary.json, allocation.csv (the "
-                   "robust plan), allocation_deterministic.csv, scenarios.csv here")
+                   "robust plan), allocation_deterministic.csv, scenarios.csv and report.html here")
     scenario_args(p)
     solver_args(p)
 
 
 def _pct(v: float) -> str:
-    return f"{100 * v:.1f}%" if v >= 0.0005 else "–"
+    from optimizer.report.format import pct
+
+    return pct(v) if v >= 0.0005 else "–"
 
 
 def comparison_table(res: RobustResult) -> Table:
@@ -69,8 +72,8 @@ def comparison_table(res: RobustResult) -> Table:
     row("expected cost", "expected_cost")
     row(f"CVaR {res.alpha:g}", "cvar")
     wd, wr = det["worst_scenario"], rob["worst_scenario"]
-    t.add_row("worst scenario", f"{wd['scenario']}: {money(wd['cost'])}",
-              f"{wr['scenario']}: {money(wr['cost'])}", f"{wr['cost'] - wd['cost']:+,.1f}")
+    t.add_row("worst scenario", Text(f"{wd['scenario']}: {money(wd['cost'])}"),
+              Text(f"{wr['scenario']}: {money(wr['cost'])}"), f"{wr['cost'] - wd['cost']:+,.1f}")
     t.add_row("expected spot GWh", f"{det['expected_spot_gwh']:,.2f}",
               f"{rob['expected_spot_gwh']:,.2f}",
               f"{rob['expected_spot_gwh'] - det['expected_spot_gwh']:+,.2f}")
@@ -90,7 +93,7 @@ def mix_table(res: RobustResult, by: str, title: str) -> Table:
     for group, r in df.head(MIX_ROWS).iterrows():
         a, b = float(r["deterministic"]), float(r["robust"])
         change = round(100 * (b - a), 1) + 0.0  # no "-0.0"
-        t.add_row(str(group), _pct(a), _pct(b), f"{change:+.1f}")
+        t.add_row(Text(str(group)), _pct(a), _pct(b), f"{change:+.1f}")
     if len(df) > MIX_ROWS:
         t.caption = f"first {MIX_ROWS} of {len(df)}"
     return t
@@ -122,6 +125,7 @@ def print_robust(res: RobustResult, console: Console) -> None:
 def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.report.scenario_files import write_robust
     from optimizer.scenarios import NoPlanError, ScenarioError, robust
+    from optimizer.scenarios.cases import instance_of
 
     try:
         res = robust(args.instance, weight=args.cvar_weight, alpha=args.alpha,
@@ -133,6 +137,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return no_plan(console, exc)
     print_robust(res, console)
     if args.out:
-        written = write_robust(res, args.out)
+        written = write_robust(res, args.out, instance=instance_of(args.instance))
         console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
     return EXIT_PLAN

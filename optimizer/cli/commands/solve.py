@@ -20,8 +20,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="write summary.json, allocation.csv, "
                    "shares.csv, rules.csv, ... here")
     solver_args(p)
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="print every table: the cost breakdown, the mix by controlling "
+                        "country, company and chemistry family, every binding rule, what each "
+                        "rule costs, concentration (default: one screen with the headline, "
+                        "the mix by controlling country and the rules that cost the most)")
     p.add_argument("--all-rules", action="store_true", help="list every rule scope, "
-                   "not only the binding ones")
+                   "not only the binding ones (implies --verbose)")
     _on_off(p, "analysis", "analysis",
             "compute each rule's total cost and the concentration report "
             "(default: only for models up to 20,000 variables, and for a model "
@@ -55,7 +60,7 @@ def _after_solve_imports() -> None:
     import optimizer.check
     import optimizer.report.files
     import optimizer.report.html
-    import optimizer.report.terminal  # noqa: F401
+    import optimizer.report.terminal_short  # noqa: F401
 
 
 def _run(args: argparse.Namespace, console: Console) -> int:
@@ -80,11 +85,15 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         return EXIT_BUG
 
     from optimizer.report.files import workbook_rows, write_result
-    from optimizer.report.terminal import solve_report, titled
+    from optimizer.report.terminal import solve_report, titled, where_files_are
+    from optimizer.report.terminal_short import short_report
 
     result.timings["load"] = loaded
     t2 = time.perf_counter()
-    for item in solve_report(result, all_rules=args.all_rules):
+    verbose = args.verbose or args.all_rules
+    items = solve_report(result, all_rules=args.all_rules, width=console.width) if verbose \
+        else short_report(result, width=console.width)
+    for item in items:
         console.print(titled(item))
         console.print()
     result.timings["report"] = time.perf_counter() - t2
@@ -94,13 +103,15 @@ def _run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"rule total costs and the concentration report skipped: the model has "
                       f"{result.model_size['variables']:,} variables (they run by themselves up "
                       f"to {ANALYSIS_AUTO_LIMIT:,}; --analysis runs them anyway)")
+    names: list[str] = []
     if args.out:
         written = write_result(result, args.out, workbook=args.workbook)
-        console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
-        if result.has_plan and not any(p.name == "results.xlsx" for p in written) \
-                and args.workbook is None:
+        names = [p.name for p in written]
+        console.print(f"wrote {', '.join(names)} to {escape(str(args.out))}")
+        if result.has_plan and "results.xlsx" not in names and args.workbook is None:
             console.print(f"results.xlsx skipped: it would hold {workbook_rows(result):,} rows "
                           "(--xlsx writes it anyway)")
+    console.print(where_files_are(args.out, names, verbose, console.width))
     if result.status == "optimal":
         return EXIT_PLAN
     if result.status == "time_limit" and result.has_plan:

@@ -1,4 +1,5 @@
-"""``optimizer stress INSTANCE [--plan CSV] [--n-1 company|control] [--out DIR]``:
+"""``optimizer stress INSTANCE [--plan CSV] [--n-1 company|control|origin [--material M
+--stage K]] [--out DIR]``:
 a plan played out in every disruption and cartel scenario (SPEC section 5)."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from optimizer.cli.common import (
     EXIT_NO_PLAN,
@@ -58,11 +60,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plan", metavar="CSV", help="play this plan out instead of the "
                    "deterministic optimum: columns supplier, application, period, gwh "
                    "(e.g. allocation.csv of solve --out)")
-    p.add_argument("--n-1", dest="n_minus_1", choices=["company", "control"],
+    p.add_argument("--n-1", dest="n_minus_1", choices=["company", "control", "origin"],
                    help="add one scenario per company (or controlling country) that loses "
-                        "all capacity, and rank them")
+                        "all capacity, and rank them; origin (with --material and --stage): "
+                        "one per country that stops supplying that material at that stage")
+    p.add_argument("--material", metavar="M", help="with --n-1 origin: the material "
+                   "(an id of the instance's materials table, e.g. graphite)")
+    p.add_argument("--stage", metavar="K", help="with --n-1 origin: the stage (e.g. refining)")
     p.add_argument("--out", metavar="DIR", help="write scenarios.csv, summary.json, "
-                   "shortfalls.csv, allocation.csv (and n_minus_1.csv) here")
+                   "shortfalls.csv, allocation.csv, report.html (and n_minus_1.csv) here")
     scenario_args(p)
     solver_args(p)
 
@@ -83,7 +89,7 @@ def scenario_table(df: pd.DataFrame, title: str) -> Table:
                        ("unmet GWh", True)):
         t.add_column(col, justify="right" if right else "left")
     for row in df.head(MAX_ROWS).itertuples(index=False):
-        t.add_row(str(row.scenario), f"{row.probability:.4g}", money(row.cost),
+        t.add_row(Text(str(row.scenario)), f"{row.probability:.4g}", money(row.cost),
                   f"{row.extra_cost:+,.1f}", gwh(row.shortfall_gwh), gwh(row.spot_gwh),
                   gwh(row.unmet_gwh))
     if len(df) > MAX_ROWS:
@@ -91,13 +97,15 @@ def scenario_table(df: pd.DataFrame, title: str) -> Table:
     return t
 
 
-def ranking_table(df: pd.DataFrame, by: str) -> Table:
-    t = Table(title=f"N-1: each {by} losing all capacity, most expensive first",
-              title_justify="left")
+def ranking_table(df: pd.DataFrame, by: str, material: str | None = None,
+                  stage: str | None = None) -> Table:
+    what = f"each {by} losing all capacity" if by != "origin" else \
+        f"each origin country of {material} ({stage}) stopping supply"
+    t = Table(title=Text(f"N-1: {what}, most expensive first"), title_justify="left")
     for col in ("rank", by, "extra cost, USD m", "shortfall GWh", "spot GWh", "unmet GWh"):
         t.add_column(col, justify="left" if col == by else "right")
     for row in df.head(MAX_ROWS).itertuples(index=False):
-        t.add_row(str(row.rank), str(row.group), f"{row.extra_cost:+,.1f}",
+        t.add_row(str(row.rank), Text(str(row.group)), f"{row.extra_cost:+,.1f}",
                   gwh(row.shortfall_gwh), gwh(row.spot_gwh), gwh(row.unmet_gwh))
     if len(df) > MAX_ROWS:
         t.caption = f"first {MAX_ROWS} of {len(df)}; all are in n_minus_1.csv"
@@ -123,7 +131,9 @@ def print_stress(res: StressResult, console: Console, n_minus_1: str | None) -> 
                       f"probability {worst['probability']:.4g})")
     if n_minus_1 is not None:
         console.print()
-        console.print(ranking_table(res.n_minus_1, n_minus_1))
+        n1 = s.get("n_minus_1") or {}
+        console.print(ranking_table(res.n_minus_1, n_minus_1, n1.get("material"),
+                                    n1.get("stage")))
     for w in s.get("warnings", []):
         console.print(f"[yellow]warning:[/] {escape(str(w))}", highlight=False)
 
@@ -139,9 +149,11 @@ def no_plan(console: Console, exc: Exception) -> int:
 def run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.report.scenario_files import write_stress
     from optimizer.scenarios import NoPlanError, ScenarioError, stress
+    from optimizer.scenarios.cases import instance_of
 
     try:
-        res = stress(args.instance, args.plan, n_minus_1=args.n_minus_1, alpha=args.alpha,
+        res = stress(args.instance, args.plan, n_minus_1=args.n_minus_1,
+                     material=args.material, stage=args.stage, alpha=args.alpha,
                      sample=args.sample, seed=args.seed, options=solver_options(args),
                      workers=args.workers, scheduler=args.scheduler)
     except ScenarioError as exc:
@@ -150,6 +162,6 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return no_plan(console, exc)
     print_stress(res, console, args.n_minus_1)
     if args.out:
-        written = write_stress(res, args.out)
+        written = write_stress(res, args.out, instance=instance_of(args.instance))
         console.print(f"wrote {', '.join(p.name for p in written)} to {escape(str(args.out))}")
     return EXIT_PLAN
