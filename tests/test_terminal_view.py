@@ -65,6 +65,31 @@ def test_default_instance_fits_one_screen(capsys, monkeypatch):
         assert table not in text
 
 
+def test_default_view_names_the_largest_upstream_origin(capsys, monkeypatch):
+    """The bundled instance's refined graphite in 2030, worked out from the
+    plan, the content table and origins.csv alone: CN share = sum x k q_CN /
+    sum x k over the plan's purchases of 2030."""
+    import pandas as pd
+
+    res = optimizer.solve(optimizer.default_instance_path(), analysis=False)
+    inst = optimizer.load_instance(optimizer.default_instance_path())
+    kg = {c.chemistry: c.kg_per_kwh for c in inst.content if c.material == "graphite"}
+    origins = pd.read_csv(ROOT / "instances" / "north-america" / "origins.csv", comment="#")
+    cn = origins[(origins["material"] == "graphite") & (origins["stage"] == "refining")
+                 & (origins["country"] == "CN") & origins["period"].isna()]
+    q = dict(zip(cn["supplier"], cn["share"], strict=True))
+    buy = res.allocation[res.allocation["period"] == 2030]
+    mass = buy["gwh"] * buy["chemistry"].map(kg).fillna(0.0)
+    share = float((mass * buy["supplier"].map(q).fillna(0.0)).sum() / mass.sum())
+    code, lines = solve_80(["solve"], capsys, monkeypatch)
+    assert code == 0
+    assert_one_screen(lines)
+    text = " ".join(lines)
+    assert "Upstream in 2030, largest origin of each material:" in text
+    assert f"graphite refining CN {100 * share:.1f}%" in text
+    assert "nickel refining ID 62.0%" in text        # every nmc plant: ID 0.62
+
+
 def test_verbose_prints_every_table(capsys, monkeypatch):
     code, lines = solve_80(["solve", str(TEACHING), "-v"], capsys, monkeypatch)
     assert code == 0

@@ -172,6 +172,25 @@ def concentration_line(result: Result, by: str = "control", width: int = 80) -> 
     return Text(lines_of(parts, width, " "))
 
 
+def upstream_line(result: Result, width: int = 80) -> Text | None:
+    """The last year's largest origin country of each material and stage
+    (instances with upstream tables; :attr:`Result.materials`)."""
+    df = result.materials
+    if df is None or df.empty:
+        return None
+    last = df[df["period"] == df["period"].max()]
+    top = last.sort_values("kt", ascending=False, kind="stable") \
+        .drop_duplicates(["material", "stage"])
+    order = {m: i for i, m in enumerate(dict.fromkeys(df["material"]))}
+    top = top.sort_values(["material", "stage"], key=lambda c: c.map(order) if c.name ==
+                          "material" else c, kind="stable")
+    parts = [f"Upstream in {last['period'].iloc[0]}, largest origin of each material:"]
+    items = [f"{r.material} {str(r.stage).replace('_', ' ')} {r.country} "
+             f"{pct(r.share, missing=NA)}" for r in top.itertuples(index=False)]
+    parts += [f"{text}{',' if i < len(items) - 1 else '.'}" for i, text in enumerate(items)]
+    return Text(lines_of(parts, width, " "))
+
+
 def _short_items(result: Result, width: int, sizes: Sizes) -> list[RenderableType]:
     head = headline(result, width, brief=True)
     if result.has_plan:
@@ -192,6 +211,10 @@ def _short_items(result: Result, width: int, sizes: Sizes) -> list[RenderableTyp
         assert unmet is not None
         unmet.caption = f"the largest {sizes.lists} of {n}; all in unmet.csv"
     concentration = concentration_line(result, width=width) if sizes.concentration else None
+    upstream = upstream_line(result, width) if sizes.concentration else None
+    if concentration is not None and upstream is not None:
+        concentration.append("\n")
+        concentration.append_text(upstream)
     for extra in (unmet, rule_cost_table(result, sizes.rules),
                   binding_costs_table(result, sizes.scopes), price_of_rules_line(result, width),
                   concentration):
