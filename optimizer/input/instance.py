@@ -24,6 +24,7 @@ from optimizer.input.schema import (
     Supplier,
     Tariff,
 )
+from optimizer.input.schema_building import Contract, Expansion
 
 
 @dataclass
@@ -53,6 +54,8 @@ class Instance:
     materials: list[Material] = field(default_factory=list)
     content: list[Content] = field(default_factory=list)
     origins: list[Origin] = field(default_factory=list)
+    expansions: list[Expansion] = field(default_factory=list)
+    contracts: list[Contract] = field(default_factory=list)
     locations: dict[str, list[Location]] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -90,13 +93,24 @@ class Instance:
     def without_rules(self, *names: str) -> Instance:
         return replace(self, rules=[r for r in self.rules if r.name not in names])
 
+    def without_contracts(self, *names: str) -> Instance:
+        """A copy without the contracts ``names`` (what is a contract worth?)."""
+        return replace(self, contracts=[c for c in self.contracts if c.name not in names],
+                       locations={**self.locations, "contracts": []})
+
+    def without_expansions(self, *positions: int) -> Instance:
+        """A copy without the expansion rows at ``positions`` (0-based)."""
+        return replace(self, expansions=[e for i, e in enumerate(self.expansions)
+                                         if i not in positions],
+                       locations={**self.locations, "expansions": []})
+
     def to_dict(self) -> dict[str, Any]:
         """The instance as plain data (the YAML layout, all tables inline)."""
         out: dict[str, Any] = self.settings.model_dump(exclude_none=True, by_alias=True)
         for table in (
             "chemistries", "countries", "applications", "demand", "suppliers", "capacity",
             "prices", "tariffs", "price_tiers", "lanes", "rules", "scenarios", "materials",
-            "content", "origins",
+            "content", "origins", "expansions", "contracts",
         ):
             rows = getattr(self, table)
             if rows:

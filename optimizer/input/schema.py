@@ -12,7 +12,6 @@ import itertools
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,91 +20,21 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-
-def _to_text(value: Any) -> Any:
-    """Ids are text even when they look like numbers (``2026`` -> ``"2026"``)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, float):
-        return repr(value)
-    return value
-
-
-def _to_list(value: Any) -> Any:
-    """A list, a single value, or a ``;``-separated string (CSV and Excel cells)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(";") if part.strip() != ""]
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [value]
-
-
-def _not_bool(value: Any) -> Any:
-    """``true`` is not a number (pydantic would read it as 1)."""
-    if isinstance(value, bool):
-        raise PydanticCustomError(
-            "bool_not_number", "must be a number, got {value}", {"value": str(value).lower()}
-        )
-    return value
-
-
-#: type of the error a model validator raises for problems with named fields
-ROW_FIELDS = "row_fields"
-
-
-def field_problems(problems: list[tuple[str, str]]) -> PydanticCustomError:
-    """Problems with named fields of one row, found by a model validator: the
-    loader reports each one against its own field."""
-    return PydanticCustomError(
-        ROW_FIELDS,
-        "{summary}",
-        {"summary": "; ".join(f"'{f}' {m}" for f, m in problems), "fields": tuple(problems)},
-    )
-
-
-Text = Annotated[str, BeforeValidator(_to_text), Field(min_length=1)]
-TextList = Annotated[list[Text], BeforeValidator(_to_list)]
-#: the largest volume (GWh), price (USD/kWh), sum of money (USD million) or rate an
-#: instance may hold: far beyond any real market, and small enough that products of
-#: them (price x tariffs, carbon intensity x carbon price) stay numbers HiGHS can use
-MAX_AMOUNT = 1e6
-#: the largest rule limit or averaged attribute (in the attribute's own unit)
-MAX_NUMBER = 1e9
-
-
-def _at_most(bound: float) -> Any:
-    def check(value: float) -> float:
-        if abs(value) > bound:
-            raise PydanticCustomError(
-                "too_large", "must be at most {bound} in size (larger numbers are surely a "
-                "typo, and no solver could work with them), got {value}",
-                {"bound": f"{bound:,.0f}", "value": f"{value:g}"})
-        return value
-    return AfterValidator(check)
-
-
-Number = Annotated[float, BeforeValidator(_not_bool), _at_most(MAX_NUMBER)]
-NonNegative = Annotated[float, BeforeValidator(_not_bool), Field(ge=0), _at_most(MAX_AMOUNT)]
-Fraction = Annotated[float, BeforeValidator(_not_bool), Field(ge=0, le=1)]
-#: a calendar year (periods, availability windows, tariff and scenario windows)
-Year = Annotated[int, BeforeValidator(_not_bool), Field(ge=1, le=9999)]
-YearList = Annotated[list[Year], BeforeValidator(_to_list)]
-
-
-class Row(BaseModel):
-    """A table row: unknown fields, NaN and infinity are refused."""
-
-    model_config = ConfigDict(
-        extra="forbid", allow_inf_nan=False, str_strip_whitespace=True, frozen=True
-    )
+from optimizer.input.fields import (
+    Fraction,
+    NonNegative,
+    Number,
+    Row,
+    Text,
+    TextList,
+    Year,
+    YearList,
+    _not_bool,
+    _to_list,
+    field_problems,
+)
+from optimizer.input.schema_building import Contract, Expansion
 
 
 class Chemistry(Row):
@@ -145,6 +74,7 @@ SUPPLIER_FIELDS = (
     "carbon_intensity",
     "available_from",
     "available_until",
+    "qualification_cost",
 )
 
 
@@ -169,6 +99,8 @@ class Supplier(Row):
     carbon_intensity: NonNegative | None = None
     available_from: Year | None = None
     available_until: Year | None = None
+    #: USD million, charged once in the first period the supplier delivers
+    qualification_cost: NonNegative | None = None
 
     @property
     def attributes(self) -> dict[str, Any]:
@@ -237,6 +169,7 @@ RuleKind = Literal[
     "min_average",
     "max_top_share",
     "max_hhi",
+    "max_change",
 ]
 
 class Material(Row):
@@ -270,6 +203,8 @@ class Origin(Row):
 
 SHARE_KINDS = ("max_share", "min_share")
 VOLUME_KINDS = ("max_volume", "min_volume")
+#: how fast a group's volume may move between consecutive periods (GWh)
+CHANGE_KINDS = ("max_change",)
 COUNT_KINDS = ("max_count", "min_count")
 CONCENTRATION_KINDS = ("max_top_share", "max_hhi")
 #: rules whose scope holds several groups at once (rather than one V)
@@ -371,6 +306,8 @@ class Rule(Row):
         if limit is not None:
             if kind in (*SHARE_KINDS, "max_top_share", "max_hhi") and not 0 <= limit <= 1:
                 problems.append(("limit", f"must be a share between 0 and 1, got {limit:g}"))
+            elif kind in CHANGE_KINDS and limit < 0:
+                problems.append(("limit", f"must be a change in volume >= 0 GWh, got {limit:g}"))
             elif kind in VOLUME_KINDS and limit < 0:
                 unit = "kt" if self.by == ORIGIN else "GWh"
                 problems.append(("limit", f"must be a volume >= 0 {unit}, got {limit:g}"))
@@ -674,6 +611,8 @@ TABLES: dict[str, tuple[type[Row], bool]] = {
     "materials": (Material, False),
     "content": (Content, False),
     "origins": (Origin, False),
+    "expansions": (Expansion, False),
+    "contracts": (Contract, False),
 }
 
 SETTINGS_KEYS = tuple(Settings.model_fields)

@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from optimizer.errors import Location, Problem, did_you_mean
-from optimizer.input.schema import ROW_FIELDS, Row, Settings, Supplier
+from optimizer.input.fields import ROW_FIELDS, Row
+from optimizer.input.schema import Settings, Supplier
 from optimizer.input.sources import RawTable
 
 

@@ -11,11 +11,12 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from optimizer.errors import Location, Problem, did_you_mean
+from optimizer.input.building import check_building, expandable
+from optimizer.input.fields import MAX_NUMBER
 from optimizer.input.instance import Instance
 from optimizer.input.schema import (
     AVERAGE_KINDS,
     BUILTIN_GROUPINGS,
-    MAX_NUMBER,
     ORIGIN,
     SUPPLIER_FIELDS,
     Rule,
@@ -230,9 +231,15 @@ def check_instance(
     _check_scenarios(inst, err, errors, extra)
     check_upstream(inst, err, errors, ref, unique, extra)
 
+    def warn(table: str, i: int, message: str, field: str | None = None) -> None:
+        warnings.append(Problem(inst.location(table, i), message, field=field,
+                                severity="warning"))
+
+    check_building(inst, err, ref, unique, supplier_ids, warn)
+    funded = expandable(inst)
     for i, s in enumerate(inst.suppliers):
         cap = _capacity_by_period(inst).get(s.id, {})
-        if not any(v > 0 for v in cap.values()):
+        if not any(v > 0 for v in cap.values()) and not funded.get(s.id):
             warnings.append(Problem(inst.location("suppliers", i),
                                     f"supplier '{s.id}' has no capacity in any period and "
                                     "can never deliver", field="capacity", severity="warning"))
@@ -290,6 +297,7 @@ def _check_prices(inst: Instance, err: Callable[..., None], broken: Broken) -> N
     price_rows = {(p.supplier, p.period) for p in inst.prices}
     tiered = {(t.supplier, t.period) for t in inst.price_tiers}
     capacity = _capacity_by_period(inst)
+    funded = expandable(inst)
     # suppliers with a price or tier row that failed to parse (already reported)
     unsure = [_known(set(), broken, table, "supplier") for table in ("prices", "price_tiers")]
     for i, s in enumerate(inst.suppliers):
@@ -297,7 +305,7 @@ def _check_prices(inst: Instance, err: Callable[..., None], broken: Broken) -> N
             continue
         missing = []
         for t, cap in capacity.get(s.id, {}).items():
-            if cap <= 0:
+            if cap <= 0 and t not in funded.get(s.id, ()):
                 continue
             if s.available_from is not None and t < s.available_from:
                 continue
@@ -313,7 +321,7 @@ def _check_prices(inst: Instance, err: Callable[..., None], broken: Broken) -> N
                 missing.append(t)
         if missing:
             err("suppliers", i,
-                f"supplier '{s.id}' has capacity but no price in "
+                f"supplier '{s.id}' has capacity (or could, once funded) but no price in "
                 f"{', '.join(map(str, missing))} (give 'price', rows in 'prices', "
                 "or 'price_tiers')", "price")
 

@@ -43,7 +43,8 @@ from optimizer.input.schema import BUILTIN_GROUPINGS, SETTINGS_KEYS, TABLES, Rul
 from optimizer.input.sources import RawInstance
 
 #: tables written to CSV files beside the YAML file (the others stay inline)
-CSV_TABLES = ("suppliers", "demand", "capacity", "prices", "tariffs", "price_tiers", "lanes")
+CSV_TABLES = ("suppliers", "demand", "capacity", "prices", "tariffs", "price_tiers", "lanes",
+              "expansions", "contracts")
 NOTES_COLUMNS = ("table", "before_row", "note")
 #: the last row a drop-down covers (and of the lists it offers)
 LAST_ROW = 1_048_576  # the whole column
@@ -114,6 +115,9 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
                              "rules.", "kg CO2e/kWh"),
         "available_from": ("First year it can deliver. Empty = from the start.", "year"),
         "available_until": ("Last year it can deliver. Empty = to the end.", "year"),
+        "qualification_cost": ("Charged once, in the first year the supplier delivers "
+                               "anything (testing, audits). Empty = already qualified.",
+                               "USD million"),
     },
     "capacity": {
         "supplier": ("Supplier id.", None),
@@ -150,13 +154,15 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
     "rules": {
         "name": ("Unique name; reports and repairs use it.", None),
         "kind": ("max_share, min_share, max_volume, min_volume, exclude, max_count, "
-                 "min_count, max_average, min_average, max_top_share or max_hhi.", None),
+                 "min_count, max_average, min_average, max_top_share, max_hhi or "
+                 "max_change.", None),
         "by": ("What forms groups: supplier, company, country, control, bloc, chemistry, "
                "family or a declared text attribute. Not for average rules.", None),
         "group": ("Values pooled into one group, ';'-separated. Empty = each value of 'by' "
                   "separately.", None),
-        "limit": ("A share (0-1), a volume (GWh), a count, or an average (unit of the "
-                  "attribute), depending on the kind.", "depends on kind"),
+        "limit": ("A share (0-1), a volume (GWh), a count, an average (unit of the "
+                  "attribute) or a change from one year to the next (GWh, max_change), "
+                  "depending on the kind.", "depends on kind"),
         "applications": ("Applications covered, pooled, ';'-separated. Empty = all.", None),
         "per_application": ("TRUE: the rule holds for each covered application separately. "
                             "Empty = FALSE.", None),
@@ -192,6 +198,35 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
                   "for one material, stage and period add up to 1.", "fraction"),
         "period": ("Only this year (overrides the rows without a year). Empty = every "
                    "year.", "year"),
+    },
+    "expansions": {
+        "supplier": ("Supplier id whose capacity the buyer may co-fund.", None),
+        "step_gwh": ("Capacity one step adds, every year from when it is there.",
+                     "GWh per year"),
+        "cost": ("What the buyer pays for one step, in the year it funds it.", "USD million"),
+        "lead_time": ("Years from funding to capacity (0 = the same year). Empty = 0.",
+                      "years"),
+        "max_steps": ("Steps at most, over all years. Empty = 1.", "steps"),
+        "first": ("First year it may be funded. Empty = the first year.", "year"),
+        "last": ("Last year it may be funded. Empty = the last year.", "year"),
+        "integer": ("TRUE: whole steps only; FALSE: fractions too (the model stays "
+                    "linear). Empty = TRUE.", None),
+    },
+    "contracts": {
+        "name": ("Unique name of the offtake agreement; reports use it.", None),
+        "supplier": ("Supplier id the agreement is with.", None),
+        "from": ("First year it covers. Empty = the first year.", "year"),
+        "until": ("Last year it covers. Empty = the last year.", "year"),
+        "min_gwh": ("Once signed, the supplier's volume in each covered year is at least "
+                    "this.", "GWh"),
+        "max_gwh": ("Once signed, at most this in each covered year. Empty = no maximum.",
+                    "GWh"),
+        "discount": ("Lowers the ex-works price of every GWh from the supplier in the "
+                     "covered years (0.05 = 5%). Empty = 0.", "fraction"),
+        "take_or_pay": ("TRUE: GWh below min_gwh are paid for (at the ex-works price with "
+                        "tariffs) instead of bought. Empty = FALSE.", None),
+        "signed": ("TRUE: already signed; FALSE or empty: the model decides whether to "
+                   "sign.", None),
     },
     "scenarios": {
         "name": ("Scenario name. Several factors: one row each, repeating the name, with "
@@ -250,6 +285,8 @@ REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("origins", "material"): ("materials", "id"),
     ("origins", "country"): ("countries", "id"),
     ("rules", "material"): ("materials", "id"),
+    ("expansions", "supplier"): ("suppliers", "id"),
+    ("contracts", "supplier"): ("suppliers", "id"),
 }
 
 
