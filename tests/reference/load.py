@@ -12,13 +12,19 @@ import yaml
 
 TABLES = ("chemistries", "countries", "applications", "demand", "suppliers", "capacity",
           "prices", "tariffs", "price_tiers", "lanes", "rules", "scenarios", "materials",
-          "content", "origins")
+          "content", "origins", "expansions", "contracts")
 FLOATS = {"gwh", "price", "rate", "freight", "capacity", "fixed_cost", "min_order",
           "carbon_intensity", "unmet_penalty", "from_gwh", "limit", "threshold", "penalty",
           "probability", "kg_per_kwh", "share"}
 INTS = {"period", "available_from", "available_until", "from", "until", "k"}
 LISTS = {"chemistries", "group", "applications", "periods"}   # list-valued cells
 LIST_TABLES = {"applications", "rules"}   # tables where LISTS columns are lists
+# building supply (SPEC section 8): typed only in their own tables
+TABLE_FLOATS = {"expansions": {"step_gwh", "cost"},
+                "contracts": {"min_gwh", "max_gwh", "discount"},
+                "suppliers": {"qualification_cost"}}
+TABLE_INTS = {"expansions": {"lead_time", "max_steps", "first", "last"}}
+TABLE_BOOLS = {"expansions": {"integer"}, "contracts": {"take_or_pay", "signed"}}
 
 
 def sid(v):
@@ -66,8 +72,13 @@ def _typed(table, row, attributes):
             elif not isinstance(v, (list, tuple)):
                 v = [v]
             v = [_int(p) for p in v] if k == "periods" else [sid(p) for p in v]
-        elif k == "per_application":
+        elif k == "per_application" or k in TABLE_BOOLS.get(table, ()):
             v = _bool(v)
+        elif k in TABLE_INTS.get(table, ()):
+            v = _int(v)
+        elif k in TABLE_FLOATS.get(table, ()) and not (table == "suppliers"
+                                                       and k in attributes):
+            v = float(v)
         elif k in INTS and table != "scenarios":
             v = _int(v)
         elif k in FLOATS and not (table == "suppliers" and k in attributes):
@@ -116,7 +127,8 @@ def load(path_or_dict, base_dir=None):
 
 
 KINDS = {"max_share", "min_share", "max_volume", "min_volume", "exclude", "max_average",
-         "min_average", "max_count", "min_count", "max_top_share", "max_hhi"}
+         "min_average", "max_count", "min_count", "max_top_share", "max_hhi",
+         "max_change"}
 
 
 class Data:
@@ -170,6 +182,27 @@ class Data:
         for o in inst["origins"]:
             key = (o["supplier"], o["material"], o["stage"], o.get("period"))
             self._origins.setdefault(key, {})[o["country"]] = o["share"]
+        # building supply (SPEC section 8): expansions by position, contracts by name
+        first, last = self.periods[0], self.periods[-1]
+        self.expansions = []
+        for e in inst["expansions"]:
+            e = {"lead_time": 0, "max_steps": 1, "first": first, "last": last,
+                 "integer": True, **e}
+            if e["supplier"] not in self.sup:
+                raise ValueError(f"expansion of unknown supplier {e['supplier']}")
+            self.expansions.append(e)
+        self._maxcap = {}
+        self.contracts = []
+        for c in inst["contracts"]:
+            c = {"from": first, "until": last, "discount": 0.0, "take_or_pay": False,
+                 "signed": False, **c}
+            if c["supplier"] not in self.sup:
+                raise ValueError(f"contract {c['name']} of unknown supplier {c['supplier']}")
+            if not 0 <= c["discount"] <= 1:
+                raise ValueError(f"contract {c['name']}: discount outside 0..1")
+            self.contracts.append(c)
+        if len({c["name"] for c in self.contracts}) != len(self.contracts):
+            raise ValueError("contract names must be unique")
 
     # ---- supplier facts -------------------------------------------------
     def value(self, s, by):
@@ -190,7 +223,63 @@ class Data:
         raise ValueError(f"unknown `by`: {by}")
 
     def cap(self, s, t):
+        """Base capacity (without any co-funded expansion)."""
         return self._cap.get((s, t), self.sup[s].get("capacity", 0.0))
+
+    def in_window(self, s, t):
+        sp = self.sup[s]
+        return sp.get("available_from", t) <= t <= sp.get("available_until", t)
+
+    # ---- building supply (SPEC section 8) ----------------------------------
+    def fund_periods(self, e):
+        """Periods in which expansion row e (an index) may be funded: within
+        first..last and with some period tau >= t + lead_time in the supplier's
+        availability window for the capacity to arrive in."""
+        x = self.expansions[e]
+        return [t for t in self.periods if x["first"] <= t <= x["last"]
+                and any(self.arrives(e, t, tau) for tau in self.periods)]
+
+    def arrives(self, e, t, tau):
+        """Does a step of expansion e funded in t add capacity in period tau?"""
+        x = self.expansions[e]
+        return t + x["lead_time"] <= tau and self.in_window(x["supplier"], tau)
+
+    def available_from(self, e, t):
+        """First period in which a step of e funded in t is capacity (None: never)."""
+        return next((tau for tau in self.periods if self.arrives(e, t, tau)), None)
+
+    def max_cap(self, s, tau):
+        """Most capacity s can have in tau: base + every expansion that could
+        have arrived by then, at max_steps."""
+        if (s, tau) in self._maxcap:
+            return self._maxcap[s, tau]
+        tot = self.cap(s, tau)
+        for e, x in enumerate(self.expansions):
+            if x["supplier"] == s and any(self.arrives(e, t, tau) for t in self.fund_periods(e)):
+                tot += x["step_gwh"] * x["max_steps"]
+        self._maxcap[s, tau] = tot
+        return tot
+
+    def funded_cap(self, s, tau, funding):
+        """Base + funded capacity of s in tau; funding: {(e, t): steps}."""
+        tot = self.cap(s, tau)
+        for (e, t), n in funding.items():
+            if self.expansions[e]["supplier"] == s and self.arrives(e, t, tau):
+                tot += self.expansions[e]["step_gwh"] * n
+        return tot
+
+    def contract_window(self, c):
+        return [t for t in self.periods if c["from"] <= t <= c["until"]]
+
+    def ex_price(self, s, t):
+        """Ex-works price with tariffs (USD/kWh = USD million per GWh), the
+        price of a take-or-pay shortfall and the base of a contract discount."""
+        if self.tiers(s, t):
+            raise NotImplementedError(f"contract price of {s} in {t} with price tiers")
+        p = self.price(s, t)
+        if p is None:
+            raise ValueError(f"supplier {s} has no price in {t}")
+        return p * (1 + self.tariff(s, t))
 
     def price(self, s, t):
         return self._price.get((s, t), self.sup[s].get("price"))
@@ -262,10 +351,10 @@ class Data:
         sp, app = self.sup[s], self.apps[a]
         if sp["chemistry"] not in app["chemistries"]:
             return f"chemistry {sp['chemistry']} not allowed for {a}"
-        if not self.cap(s, t) > 0:
-            return f"no capacity in {t}"
-        if t < sp.get("available_from", t) or t > sp.get("available_until", t):
+        if not self.in_window(s, t):
             return f"{t} outside availability window"
+        if not self.max_cap(s, t) > 0:      # base, or what expansions could add
+            return f"no capacity in {t}"
         for r in self.rules:
             if r["kind"] != "exclude" or a not in self.rule_apps(r) \
                     or t not in self.rule_periods(r):

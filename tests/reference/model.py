@@ -2,7 +2,11 @@
 
 solve(path_or_dict, drop_rules=(), override_limits=None) -> dict
     status: 'optimal' | 'infeasible'; objective: USD million (discounted);
-    x: {(supplier, application, period): gwh > 1e-9}; unmet: {(application, period): gwh}.
+    x: {(supplier, application, period): gwh > 1e-9}; unmet: {(application, period): gwh};
+    expansions: {(expansion index, funding period): steps > 1e-9};
+    contracts: {name: 0 or 1} (1 = signed); shortfall: {(contract, period): gwh > 1e-9}.
+tables(path_or_dict, result) -> (allocation_rows, expansions_rows, contracts_rows)
+    the solution as rows of allocation.csv, expansions.csv and contracts.csv.
 """
 import highspy
 import numpy as np
@@ -17,9 +21,9 @@ class _Builder:
         self.lb, self.ub, self.cost, self.integ = [], [], [], []
         self.rows = []          # (coefs: dict col -> val, lo, hi)
 
-    def var(self, lb=0.0, ub=np.inf, cost=0.0, binary=False):
+    def var(self, lb=0.0, ub=np.inf, cost=0.0, binary=False, integer=False):
         self.lb.append(lb), self.ub.append(1.0 if binary else ub)
-        self.cost.append(cost), self.integ.append(1 if binary else 0)
+        self.cost.append(cost), self.integ.append(1 if binary or integer else 0)
         return len(self.lb) - 1
 
     def row(self, coefs, lo=-np.inf, hi=np.inf):
@@ -85,14 +89,35 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
     st_lanes = {}
     for (s, a, t) in lanes:
         st_lanes.setdefault((s, t), []).append(a)
-    # per supplier-period: big-M = what it can possibly deliver
-    M = {(s, t): min(d.cap(s, t), sum(dem(a, t) for a in aa)) for (s, t), aa in st_lanes.items()}
+    # per supplier-period: big-M = what it can possibly deliver (U[s,t]: base
+    # capacity plus every expansion that could have arrived, capped by demand)
+    M = {(s, t): min(d.max_cap(s, t), sum(dem(a, t) for a in aa))
+         for (s, t), aa in st_lanes.items()}
+    U = lambda s, t: M.get((s, t), 0.0)  # noqa: E731
     tiered = {k for k in st_lanes if d.tiers(*k)}
+    # contracts signed in the instance lower the lane cost by their discount
+    disc = {}
+    for c in d.contracts:
+        if c["signed"] and c["discount"] > 0:
+            for t in d.contract_window(c):
+                if (c["supplier"], t) in st_lanes:
+                    disc[c["supplier"], t] = c["discount"] * d.ex_price(c["supplier"], t)
 
     x = {}
     for (s, a, t) in lanes:
         c = d.lane_extra(s, a) if (s, t) in tiered else d.unit_cost(s, a, t)
-        x[s, a, t] = B.var(ub=min(d.cap(s, t), dem(a, t)), cost=d.df[t] * c)
+        c -= disc.get((s, t), 0.0)
+        x[s, a, t] = B.var(ub=min(d.max_cap(s, t), dem(a, t)), cost=d.df[t] * c)
+    V = lambda s, t: [(x[s, a, t], 1.0) for a in st_lanes.get((s, t), [])]  # noqa: E731
+
+    # co-funded capacity: n[e,t] steps of expansion e funded in t
+    n = {}
+    for e, ex in enumerate(d.expansions):
+        for t in d.fund_periods(e):
+            n[e, t] = B.var(ub=ex["max_steps"], cost=d.df[t] * ex["cost"],
+                            integer=ex["integer"])
+        if any(k[0] == e for k in n):
+            B.row([(j, 1.0) for (e2, _), j in n.items() if e2 == e], hi=ex["max_steps"])
 
     # demand: bought + unmet = demand
     u = {}
@@ -108,7 +133,9 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
 
     for (s, t), aa in st_lanes.items():
         y = [(x[s, a, t], 1.0) for a in aa]
-        B.row(y, hi=d.cap(s, t))                                   # capacity
+        added = [(j, -d.expansions[e]["step_gwh"]) for (e, tf), j in n.items()
+                 if d.expansions[e]["supplier"] == s and d.arrives(e, tf, t)]
+        B.row(y + added, hi=d.cap(s, t))                           # capacity
         sp = d.sup[s]
         fc, mo = sp.get("fixed_cost", 0.0), sp.get("min_order", 0.0)
         if fc > 0 or mo > 0:                       # delivers in t <=> z = 1
@@ -131,6 +158,44 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
                     B.row([(q[k], 1.0), (delta, -w[k])], hi=0.0)
                     B.row([(q[k - 1], 1.0), (delta, -w[k - 1])], lo=0.0)
 
+    # qualification: once, in the first period s delivers (start[s,t] = 1 at or before it)
+    for s, sp in d.sup.items():
+        qc = sp.get("qualification_cost", 0.0)
+        ts = [t for t in d.periods if (s, t) in st_lanes]
+        if not qc > 0 or not ts:
+            continue
+        start = {t: B.var(binary=True, cost=d.df[t] * qc) for t in ts}
+        B.row([(j, 1.0) for j in start.values()], hi=1.0)
+        for t in ts:
+            B.row(V(s, t) + [(start[tt], -M[s, t]) for tt in ts if tt <= t], hi=0.0)
+
+    # offtake contracts: y_c (constant 1 when signed in the instance)
+    yc, short = {}, {}
+    for c in d.contracts:
+        s, signed = c["supplier"], c["signed"]
+        y = None if signed else B.var(binary=True)
+        yc[c["name"]] = y
+        mn, mx, dl = c["min_gwh"], c.get("max_gwh"), c["discount"]
+        for t in d.contract_window(c):
+            # minimum: V + short >= min * y
+            lhs = V(s, t) + ([] if signed else [(y, -mn)])
+            lo = mn if signed else 0.0
+            if c["take_or_pay"] and mn > 0:
+                short[c["name"], t] = j = B.var(cost=d.df[t] * d.ex_price(s, t))
+                lhs.append((j, 1.0))
+            B.row(lhs, lo=lo)
+            # maximum: V <= max + U (1 - y)
+            if mx is not None:
+                if signed:
+                    B.row(V(s, t), hi=mx)
+                else:
+                    B.row([*V(s, t), (y, U(s, t))], hi=mx + U(s, t))
+            # discount on every GWh while signed (signed: in the lane cost above)
+            if dl > 0 and not signed and (s, t) in st_lanes:
+                w = B.var(ub=U(s, t), cost=-d.df[t] * dl * d.ex_price(s, t))
+                B.row([*V(s, t), (w, -1.0)], lo=0.0)
+                B.row([(w, 1.0), (y, -U(s, t))], hi=0.0)
+
     def miss(r, t, upper):
         """A soft rule's miss (in the rule's unit) at the discounted penalty:
         -miss in a <= row, +miss in a >= row; nothing for a hard rule."""
@@ -142,6 +207,20 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
         kind, lim = r["kind"], r.get("limit")
         if kind == "exclude":
             continue                               # lanes already removed
+        if kind == "max_change":                   # |V_g(t) - V_g(t_prev)| <= limit
+            if r.get("by") == "origin" or r.get("measure") == "spend":
+                raise NotImplementedError(f"rule {r['name']}: max_change by origin/spend")
+            for (t, aa) in d.rule_scopes(r):
+                k = d.periods.index(t)
+                if k == 0:
+                    continue
+                tp = d.periods[k - 1]
+                for _, mem in d.rule_groups(r):
+                    now = [(x[s, a, t], 1.0) for a in aa for s in mem if (s, a, t) in x]
+                    before = [(x[s, a, tp], -1.0) for a in aa for s in mem if (s, a, tp) in x]
+                    if now or before:
+                        B.row(now + before, lo=-lim, hi=lim)
+            continue
         groups = d.rule_groups(r) if r.get("by") != "origin" else []
         for (t, aa) in d.rule_scopes(r):
             L = [(s, a) for a in aa for s in d.sup if (s, a, t) in x]
@@ -155,7 +234,7 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
                     b = B.var(binary=True)
                     bs.append((b, 1.0))
                     if kind == "max_count":        # b = 0 => V <= thr X
-                        Mg = min(Dmax, sum(d.cap(s, t) for s in mem
+                        Mg = min(Dmax, sum(d.max_cap(s, t) for s in mem
                                            if any((s, a, t) in x for a in aa)))
                         B.row(V + [(j, -thr) for j, _ in X] + [(b, -Mg)], hi=0.0)
                     else:                          # b = 1 => V >= thr X
@@ -216,7 +295,40 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
 
     status, obj, sol = B.solve()
     if status != "optimal":
-        return {"status": status, "objective": None, "x": {}, "unmet": {}}
+        return {"status": status, "objective": None, "x": {}, "unmet": {}, "expansions": {},
+                "contracts": {}, "shortfall": {}}
     return {"status": "optimal", "objective": obj,
             "x": {k: sol[j] for k, j in x.items() if sol[j] > 1e-9},
-            "unmet": {k: sol[j] for k, j in u.items() if sol[j] > 1e-9}}
+            "unmet": {k: sol[j] for k, j in u.items() if sol[j] > 1e-9},
+            "expansions": {k: sol[j] for k, j in n.items() if sol[j] > 1e-9},
+            "contracts": {c: 1 if j is None else round(sol[j]) for c, j in yc.items()},
+            "shortfall": {k: sol[j] for k, j in short.items() if sol[j] > 1e-9}}
+
+
+def tables(path_or_dict, result):
+    """A solve() result as rows of allocation.csv, expansions.csv (with the
+    `expansion` index column) and contracts.csv, money as charged in the period."""
+    d = Data(path_or_dict)
+    alloc = [{"supplier": s, "application": a, "period": t, "gwh": q}
+             for (s, a, t), q in sorted(result["x"].items())]
+    exps = []
+    for (e, t), q in sorted(result["expansions"].items()):
+        ex = d.expansions[e]
+        exps.append({"supplier": ex["supplier"], "period": t, "steps": q,
+                     "gwh": q * ex["step_gwh"], "available_from": d.available_from(e, t),
+                     "cost": q * ex["cost"], "expansion": e})
+    vol = {}
+    for (s, _, t), q in result["x"].items():
+        vol[s, t] = vol.get((s, t), 0.0) + q
+    cons = []
+    for c in d.contracts:
+        s, signed = c["supplier"], bool(result["contracts"][c["name"]])
+        for t in d.contract_window(c):
+            v = vol.get((s, t), 0.0)
+            sh = result["shortfall"].get((c["name"], t), 0.0) if signed else 0.0
+            priced = signed and (sh > 0 or c["discount"] > 0)
+            p = d.ex_price(s, t) if priced else 0.0
+            cons.append({"contract": c["name"], "supplier": s, "period": t, "signed": signed,
+                         "gwh": v, "shortfall_gwh": sh, "shortfall_cost": sh * p,
+                         "discount": c["discount"] * p * v if signed else 0.0})
+    return alloc, exps, cons
