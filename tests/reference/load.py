@@ -2,7 +2,8 @@
 
 `load(path)` reads an instance YAML and its CSV tables into plain typed dicts.
 `Data(inst)` derives the lookups shared by the reference model and checker
-(eligibility, capacity, landed cost, tiers, rule scopes).
+(eligibility, capacity, landed cost, tiers, rule scopes, and the building-supply
+tables of SPEC section 8: expansions by position, contracts, funded capacity).
 Follows docs/instance-format.md; validation is minimal on purpose.
 """
 import csv
@@ -20,10 +21,10 @@ INTS = {"period", "available_from", "available_until", "from", "until", "k"}
 LISTS = {"chemistries", "group", "applications", "periods"}   # list-valued cells
 LIST_TABLES = {"applications", "rules"}   # tables where LISTS columns are lists
 # building supply (SPEC section 8): typed only in their own tables
-TABLE_FLOATS = {"expansions": {"step_gwh", "cost"},
+TABLE_FLOATS = {"expansions": {"step_gwh", "cost", "max_steps"},
                 "contracts": {"min_gwh", "max_gwh", "discount"},
                 "suppliers": {"qualification_cost"}}
-TABLE_INTS = {"expansions": {"lead_time", "max_steps", "first", "last"}}
+TABLE_INTS = {"expansions": {"lead_time", "first", "last"}}
 TABLE_BOOLS = {"expansions": {"integer"}, "contracts": {"take_or_pay", "signed"}}
 
 

@@ -91,6 +91,22 @@ def test_max_steps_over_all_periods():
     solved(d, 10200, {("N", "ev", 2030): 100, ("N", "ev", 2031): 100}, {(0, 2030): 2})
 
 
+def test_two_expansions_of_one_supplier_and_row_matching():
+    # N: a 50 GWh step at 100 (saves 500) and a 30 GWh step at 200 (saves 300), one
+    # each; both: 80 @50 + 20 @60 + 300 = 4000 + 1200 + 300 = 5500
+    # (50 only: 2500 + 3000 + 100 = 5600; 30 only: 1500 + 4200 + 200 = 5900)
+    d = inst(expansions=[exp(step_gwh=50, cost=100), exp(step_gwh=30, cost=200)])
+    _, alloc, exps, _ = solved(d, 5500, {("A", "ev", 2030): 20, ("N", "ev", 2030): 80},
+                               {(0, 2030): 1, (1, 2030): 1})
+    # without the `expansion` column the rows are told apart by their gwh
+    plain = [{k: v for k, v in e.items() if k != "expansion"} for e in exps]
+    assert check_plan(d, alloc, plain) == []
+    assert plan_cost(d, alloc, plain) == pytest.approx(5500)
+    # ... and a row that fits neither is reported
+    bad = check_plan(d, alloc, [*plain, {**plain[0], "gwh": 40}])
+    assert any("no expansion of N" in e for e in bad)
+
+
 def test_lead_time_delays_capacity():
     # three periods; one step of 100 GWh at 500.
     # lead 1: funded 2030, there from 2031: 6000 + 5000 + 5000 + 500 = 16500
