@@ -188,7 +188,8 @@ def _solve(instance: str | Path | Instance | None, options: SolverOptions | None
         from optimizer.check import check_plan
 
         t3 = time.perf_counter()
-        result.check = check_plan(inst, result.allocation, objective=result.objective)
+        result.check = check_plan(inst, result.allocation, objective=result.objective,
+                                  funding=result.expansions, contracts=result.contracts)
         result.timings["check"] = time.perf_counter() - t3
         if not result.check.valid:
             raise PlanCheckError(result.check, result)

@@ -16,9 +16,11 @@ from typing import cast
 import numpy as np
 import pandas as pd
 
+from optimizer.data_building import Building, building_of, change_scopes, signed_discounts
 from optimizer.data_upstream import Upstream, measured_scopes
+from optimizer.input.building import expandable
 from optimizer.input.instance import Instance
-from optimizer.input.schema import AVERAGE_KINDS, GROUPED_KINDS, Rule
+from optimizer.input.schema import AVERAGE_KINDS, CHANGE_KINDS, GROUPED_KINDS, Rule
 from optimizer.input.validate import text
 from optimizer.scopes import RuleScope
 
@@ -50,6 +52,8 @@ class ModelData:
     switched: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: price tiers per (supplier, period): tier, from_gwh, width, price, tariff_rate, unit_cost
     tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: co-funded capacity, contracts and qualification costs (SPEC section 8)
+    building: Building = field(default_factory=Building)
 
     @property
     def name(self) -> str:
@@ -90,11 +94,16 @@ class ModelData:
 
     @cached_property
     def supplies(self) -> pd.DataFrame:
-        """One row per (supplier, period) with at least one lane: ``capacity``."""
+        """One row per (supplier, period) with at least one lane: ``capacity``
+        (what it has without funding) and ``max_capacity`` (with every
+        expansion that could have arrived by then fully funded)."""
         keys = list(self.lanes_by_supply)
         df = pd.DataFrame(keys, columns=["supplier", "period"])
         cap = self.capacity.set_index(["supplier", "period"])["gwh"]
         df["capacity"] = cap.reindex(pd.MultiIndex.from_frame(df)).to_numpy()
+        added = self.building.max_added
+        df["max_capacity"] = df["capacity"].to_numpy(dtype=float) + np.array(
+            [added.get(k, 0.0) for k in keys], dtype=float)
         return df
 
     @cached_property
@@ -122,8 +131,18 @@ def prepare(inst: Instance) -> ModelData:
 
     suppliers = _supplier_table(inst)
     capacity = _capacity_table(inst, suppliers)
-    tiers = _tier_table(inst, capacity)
-    lanes = _lane_table(inst, suppliers, capacity, discount, tiers)
+    building = building_of(inst, discount, _unit_prices(inst, suppliers))
+    reach = capacity.copy()  # the most capacity there could be, expansions funded
+    reach["gwh"] = reach["gwh"].to_numpy(dtype=float) + np.array(
+        [building.max_added.get((sup, int(t)), 0.0)
+         for sup, t in zip(reach["supplier"], reach["period"], strict=True)], dtype=float)
+    tiers = _tier_table(inst, reach)
+    signed = signed_discounts(inst)
+    if signed and len(tiers):
+        cut = np.array([signed.get((sup, int(t)), 0.0)
+                        for sup, t in zip(tiers["supplier"], tiers["period"], strict=True)])
+        tiers["price"] = tiers["price"].to_numpy(dtype=float) * (1.0 - cut)
+    lanes = _lane_table(inst, suppliers, capacity, discount, tiers, signed)
     lanes, excluded = _apply_exclusions(inst, lanes)
     demand = _demand_table(inst)
     data = ModelData(
@@ -137,6 +156,7 @@ def prepare(inst: Instance) -> ModelData:
         excluded=excluded,
         switched=_switched_table(inst, capacity),
         tiers=tiers,
+        building=building,
     )
     data.scopes = _rule_scopes(inst, lanes, demand)
     if len(tiers):
@@ -237,7 +257,11 @@ def _capacity_table(inst: Instance, suppliers: pd.DataFrame) -> pd.DataFrame:
     lo = suppliers["available_from"].reindex(grid["supplier"]).to_numpy(dtype=float)
     hi = suppliers["available_until"].reindex(grid["supplier"]).to_numpy(dtype=float)
     t = grid["period"].to_numpy(dtype=float)
-    ok = (grid["gwh"].to_numpy() > 0) & ~(t < lo) & ~(t > hi)
+    funded = expandable(inst)  # periods an expansion could give capacity to
+    could = np.array([int(p) in funded.get(sup, ()) for sup, p in
+                      zip(grid["supplier"], grid["period"], strict=True)], dtype=bool) \
+        if funded else np.zeros(len(grid), dtype=bool)
+    ok = ((grid["gwh"].to_numpy() > 0) | could) & ~(t < lo) & ~(t > hi)
     return grid[ok].reset_index(drop=True)
 
 
@@ -247,6 +271,7 @@ def _lane_table(
     capacity: pd.DataFrame,
     discount: dict[int, float],
     tiers: pd.DataFrame,
+    signed: dict[tuple[str, int], float] | None = None,
 ) -> pd.DataFrame:
     allowed = pd.DataFrame(
         [(a.id, c, i) for i, a in enumerate(inst.applications) for c in a.chemistries],
@@ -273,6 +298,10 @@ def _lane_table(
         if tiered is not None else np.zeros(len(sp), dtype=bool)
     )
     sp["ex_works"] = np.where(sp["tiered"], 0.0, price.fillna(0.0))
+    if signed:  # an already-signed contract's discount lowers the ex-works price
+        cut = np.array([signed.get((sup, int(t)), 0.0)
+                        for sup, t in zip(sp["supplier"], sp["period"], strict=True)])
+        sp["ex_works"] = sp["ex_works"].to_numpy(dtype=float) * (1.0 - cut)
     sp["tariff_rate"] = _tariff_rates(inst, sp)
     sp["carbon"] = sp["carbon_intensity"].fillna(0.0).astype(float) * (
         inst.settings.carbon_price / 1000.0
@@ -297,6 +326,36 @@ def _lane_table(
         "unit_cost", "discount",
     ]
     return lanes[keep].reset_index(drop=True)
+
+
+def _unit_prices(inst: Instance, suppliers: pd.DataFrame) -> dict[tuple[str, int], float]:
+    """(supplier, period) -> ex-works price with tariffs (USD/kWh), for the
+    suppliers under contract: what a take-or-pay shortfall costs and what a
+    contract discount is taken from. A supplier priced only by tiers: its
+    first tier's price."""
+    keys = sorted({(c.supplier, t) for c in inst.contracts for t in inst.periods})
+    if not keys:
+        return {}
+    sp = pd.DataFrame(keys, columns=["supplier", "period"]).merge(
+        suppliers.drop(columns=["supplier"]).reset_index(), on="supplier")
+    override = {(p.supplier, p.period): p.price for p in inst.prices}
+    first_tier: dict[tuple[str, int | None], tuple[float, float]] = {}
+    for tier in inst.price_tiers:
+        key = (tier.supplier, tier.period)
+        if key not in first_tier or tier.from_gwh < first_tier[key][0]:
+            first_tier[key] = (tier.from_gwh, tier.price)
+    prices = []
+    for sup, t, base in zip(sp["supplier"], sp["period"], sp["price"], strict=True):
+        price = override.get((sup, int(t)))
+        if price is None and not pd.isna(base):
+            price = float(base)
+        if price is None:
+            first = first_tier.get((sup, int(t)), first_tier.get((sup, None)))
+            price = first[1] if first is not None else 0.0
+        prices.append(float(price))
+    rates = _tariff_rates(inst, sp)
+    return {(sup, int(t)): p * (1.0 + r) for sup, t, p, r in
+            zip(sp["supplier"], sp["period"], prices, rates, strict=True)}
 
 
 def _tariff_rates(inst: Instance, sp: pd.DataFrame) -> np.ndarray:
@@ -394,6 +453,10 @@ def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> l
             values = upstream.countries(rule.material, rule.stage)
         elif rule.by is not None and rule.group is None:
             values = sorted({v for v in _supplier_values(inst, rule.by) if v is not None})
+        if rule.kind in CHANGE_KINDS:
+            scopes.extend(change_scopes(rule, inst.periods, app_scopes, covered_apps, lanes,
+                                        lanes_covered, values))
+            continue
         for t in periods:
             for app in app_scopes:
                 apps = tuple(covered_apps) if app is None else (app,)

@@ -16,11 +16,13 @@ import pandas as pd
 from optimizer.data import ModelData, RuleScope
 from optimizer.input.schema import (
     AVERAGE_KINDS,
+    CHANGE_KINDS,
     CONCENTRATION_KINDS,
     COUNT_KINDS,
     SHARE_KINDS,
     VOLUME_KINDS,
 )
+from optimizer.results_building import building_costs, contracts_table, expansions_table
 from optimizer.solver.highs import SolveStatus
 from optimizer.solver.session import Session
 
@@ -67,6 +69,10 @@ class Result:
     rule_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: kt of each upstream material by stage, origin country and period
     materials: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: co-funded capacity: one row per funding decision (instances with expansions)
+    expansions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: offtake agreements: one row per contract and period (instances with contracts)
+    contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: HHI and top-1/top-3 shares per period and grouping, with and without rules
     concentration: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the optimum, the optimum with no rules at all, and the difference
@@ -209,8 +215,12 @@ def unmet_table(data: ModelData, session: Session, x: np.ndarray) -> pd.DataFram
 
 def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame,
                    tiers: pd.DataFrame, usage: pd.DataFrame,
-                   rule_penalties: float = 0.0) -> dict[str, float]:
-    """Discounted cost components in USD million; they add up to ``total``."""
+                   rule_penalties: float = 0.0,
+                   building: dict[str, float] | None = None) -> dict[str, float]:
+    """Discounted cost components in USD million; they add up to ``total``.
+    ``building``: the components of co-funded capacity, qualification and
+    contracts (:func:`optimizer.results_building.building_costs`), listed
+    only in instances that have them."""
     lanes = data.lanes
     w = x * lanes["discount"].to_numpy()
     penalty = unmet["penalty"].astype(float).fillna(0.0).to_numpy()
@@ -230,6 +240,8 @@ def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame,
         "unmet_penalty": float((unmet["unmet"].to_numpy() * penalty * disc).sum()),
         "rule_penalties": float(rule_penalties),
     }
+    if data.building.links_periods:
+        out.update(building or {})
     out["total"] = float(sum(out.values()))
     return out
 
@@ -311,8 +323,8 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
         gap = limit * total - v  # GWh of room (max) / excess (min, negated)
         unit = "share"
         scale = max(1.0, total)
-    elif kind in VOLUME_KINDS:
-        value = v
+    elif kind in VOLUME_KINDS or kind in CHANGE_KINDS:
+        value = v  # max_change: the rise (or fall) from the period before
         gap = limit - v
         unit = "kt" if scope.measure == "kt" else "GWh"
         scale = max(1.0, abs(limit))
@@ -360,8 +372,8 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
     else:
         slack = gap
     binding = bool(abs(gap) <= BINDING_TOL * scale) and (
-        total > TINY or kind in VOLUME_KINDS or kind in COUNT_KINDS)
-    return {
+        total > TINY or kind in VOLUME_KINDS or kind in COUNT_KINDS or kind in CHANGE_KINDS)
+    out = {
         "rule": rule.name,
         "kind": kind,
         "by": rule.by or rule.attribute or "",
@@ -380,6 +392,9 @@ def _rule_row(scope: RuleScope, x: np.ndarray, limit: float,
         # by origin) or USD million (measure: spend)
         "measure": scope.measure,
     }
+    if scope.direction is not None:  # max_change: "rise" or "fall" from the period before
+        out["direction"] = scope.direction
+    return out
 
 
 def rule_misses(session: Session) -> dict[str, float]:
@@ -501,7 +516,10 @@ def plan_from_solution(data: ModelData, session: Session,
     allocation = allocation_table(data, x, tiers)
     rules = rules_table(data, session, x, duals, misses)
     penalties = float(rules["penalty_cost"].sum()) if "penalty_cost" in rules.columns else 0.0
-    costs = cost_breakdown(data, x, unmet, tiers, usage, penalties)
+    expansions = expansions_table(data, session)
+    contracts = contracts_table(data, session, x)
+    building = building_costs(data, session, x, expansions, contracts)
+    costs = cost_breakdown(data, x, unmet, tiers, usage, penalties, building)
     costs["undiscounted_purchases"] = float(allocation["cost"].sum())
     return {
         "x": x,
@@ -509,6 +527,8 @@ def plan_from_solution(data: ModelData, session: Session,
         "unmet": unmet,
         "shares": shares_table(data, x),
         "materials": materials_table(data, x),
+        "expansions": expansions,
+        "contracts": contracts,
         "rules": rules,
         "usage": usage,
         "tiers": tiers.drop(columns=["unit_cost", "discount"], errors="ignore"),
@@ -541,6 +561,8 @@ def result_from(data: ModelData, session: Session, status: SolveStatus,
         unmet=plan["unmet"],
         shares=plan["shares"],
         materials=plan["materials"],
+        expansions=plan["expansions"],
+        contracts=plan["contracts"],
         rules=plan["rules"],
         cost_breakdown=plan["cost_breakdown"],
         solver=solver,

@@ -41,6 +41,8 @@ class RuleScope:
     member_weights: np.ndarray | None = None
     covered_weights: np.ndarray | None = None
     group_weights: dict[str, np.ndarray] | None = None
+    #: ``max_change`` rules: "rise" (V_t - V_t-1 <= limit) or "fall" (V_t-1 - V_t <= limit)
+    direction: str | None = None
 
     def volume(self, x: np.ndarray) -> float:
         """V: the group's volume in the scope's measure, for lane volumes x."""
@@ -69,4 +71,6 @@ class RuleScope:
             parts.append(self.application)
         if self.group is not None:
             parts.append(self.group)
+        if self.direction is not None:
+            parts.append(self.direction)
         return "/".join(parts)

@@ -29,7 +29,8 @@ class CheckReport:
     ``supplier``, ``application``, ``period``, ``group``, ``value``, ``limit``,
     ``excess`` (how far beyond the limit, in ``unit``), ``unit``, ``message``).
     ``kind`` is one of ``negative``, ``ineligible``, ``exclude``, ``capacity``,
-    ``min_order``, ``demand_over``, ``demand_unmet``, ``rule``, ``objective``.
+    ``min_order``, ``demand_over``, ``demand_unmet``, ``rule``, ``funding``,
+    ``contract``, ``objective``.
     ``cost_breakdown``: the plan's discounted cost in USD million, by component,
     with ``total``. ``unmet``: demand, bought and unmet per application and
     period. ``misses``: soft rules missed (paid at their penalty, not violations).

@@ -26,8 +26,19 @@ class _Facts:
     freight and chemistry, and per-supplier vectors; each is built once, the
     first time it is needed, from the same lookups."""
 
-    def __init__(self, inst: Instance):
+    def __init__(self, inst: Instance,
+                 added: dict[tuple[str, int], float] | None = None):
+        """``added``: capacity a plan's co-funded expansions add, per (supplier,
+        period) (:func:`optimizer.check.building.funded_capacity`)."""
         self.inst = inst
+        self.added = dict(added or {})
+        # already-signed contracts lower the ex-works price (SPEC section 8)
+        self.cut: dict[tuple[str, int], float] = {}
+        for c in inst.contracts:
+            if c.signed and c.discount > 0:
+                for t in inst.periods:
+                    if (c.from_ is None or t >= c.from_) and (c.until is None or t <= c.until):
+                        self.cut[(c.supplier, t)] = c.discount
         self.periods = list(inst.periods)
         t0 = self.periods[0]
         r = inst.settings.discount_rate
@@ -107,9 +118,10 @@ class _Facts:
             return math.nan
 
     def capacity(self, s: str, t: int) -> float:
-        if (s, t) in self.cap_rows:
-            return self.cap_rows[(s, t)]
-        return self.sup[s].capacity or 0.0
+        """Capacity in t, with what the plan's funded expansions add."""
+        base = self.cap_rows[(s, t)] if (s, t) in self.cap_rows else \
+            self.sup[s].capacity or 0.0
+        return base + self.added.get((s, t), 0.0)
 
     def available(self, s: str, t: int) -> bool:
         sp = self.sup[s]
@@ -120,10 +132,12 @@ class _Facts:
         return self.tier_rows.get((s, t)) or self.tier_rows.get((s, None))
 
     def price(self, s: str, t: int) -> float:
+        """Ex-works price in t (less an already-signed contract's discount)."""
+        cut = 1.0 - self.cut.get((s, t), 0.0)
         if (s, t) in self.price_rows:
-            return self.price_rows[(s, t)]
+            return self.price_rows[(s, t)] * cut
         p = self.sup[s].price
-        return math.nan if p is None else p
+        return math.nan if p is None else p * cut
 
     def tariff(self, s: str, t: int) -> float:
         sp = self.sup[s]
@@ -162,7 +176,7 @@ class _Facts:
         for k, (start, price) in enumerate(tiers):
             end = tiers[k + 1][0] if k + 1 < len(tiers) else math.inf
             cost += price * max(0.0, min(total, end) - start)
-        return cost
+        return cost * (1.0 - self.cut.get((s, t), 0.0))
 
     def kg(self, s: str, material: str) -> float:
         """kg of ``material`` per kWh of supplier ``s``'s cells (kt per GWh)."""
@@ -214,14 +228,26 @@ class _Facts:
 
     def capacities(self) -> np.ndarray:
         """[supplier, period] :meth:`capacity`."""
-        return self._array("capacity", lambda: self._by_supplier_period(
-            [sp.capacity or 0.0 for sp in self.sup.values()], self.cap_rows))
+        def make() -> np.ndarray:
+            out = self._by_supplier_period([sp.capacity or 0.0 for sp in self.sup.values()],
+                                           self.cap_rows)
+            for (s, t), gwh in self.added.items():
+                if s in self.sup and t in self.period_at:
+                    out[self.sup_pos.get_loc(s), self.period_at[t]] += gwh
+            return out
+        return self._array("capacity", make)
 
     def prices(self) -> np.ndarray:
         """[supplier, period] :meth:`price` (NaN: none)."""
-        return self._array("price", lambda: self._by_supplier_period(
-            [math.nan if sp.price is None else sp.price for sp in self.sup.values()],
-            self.price_rows))
+        def make() -> np.ndarray:
+            out = self._by_supplier_period(
+                [math.nan if sp.price is None else sp.price for sp in self.sup.values()],
+                self.price_rows)
+            for (s, t), cut in self.cut.items():
+                if s in self.sup and t in self.period_at:
+                    out[self.sup_pos.get_loc(s), self.period_at[t]] *= 1.0 - cut
+            return out
+        return self._array("price", make)
 
     def tariffs(self) -> np.ndarray:
         """[supplier, period] :meth:`tariff`, worked out once per origin and chemistry."""

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from optimizer.check import building
 from optimizer.check.base import (
     COST_KEYS,
     HHI_SLACK,
@@ -23,21 +24,22 @@ from optimizer.input.schema import Rule
 
 
 def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
-               objective: float | None = None) -> CheckReport:
+               objective: float | None = None, funding: pd.DataFrame | None = None,
+               contracts: pd.DataFrame | None = None) -> CheckReport:
     """Check a plan against an instance and recompute its cost.
 
     ``allocation`` needs the columns supplier, application, period, gwh (others,
     like those of ``Result.allocation``, are ignored); a (supplier, application,
     period) missing from it is 0. With ``objective`` (USD million), the
     recomputed cost must also match it. See the module docstring for the
-    tolerances.
+    tolerances. ``funding`` and ``contracts`` (as ``expansions.csv`` and
+    ``contracts.csv``): the plan's co-funded steps and the contracts it signs
+    (:mod:`optimizer.check.building`); without them nothing is funded and only
+    already-signed contracts hold.
 
     The tests run on whole columns; the rows they flag are then gone through one
     at a time to say what is wrong with each.
     """
-    facts = _Facts(inst)
-    plan = plan_frame(inst, allocation)
-    rows = _Rows.of(facts, plan)
     demands = [d.gwh for d in inst.demand if d.gwh > 0]
     scale = max(demands) if demands else 1.0
     floor = tol * min(1.0, scale)
@@ -49,6 +51,11 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
 
     def breach(kind: str, excess: float, message: str, **where: Any) -> None:
         violations.append({"kind": kind, "excess": float(excess), "message": message, **where})
+
+    added, funding_costs = building.funded_capacity(inst, funding, allowed, breach)
+    facts = _Facts(inst, added)
+    plan = plan_frame(inst, allocation)
+    rows = _Rows.of(facts, plan)
 
     # --- lanes: sign and eligibility ---------------------------------------------
     q_all = rows.gwh
@@ -135,11 +142,27 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
 
     # --- rules ----------------------------------------------------------------------
     for rule in inst.rules:
-        if rule.kind != "exclude":
+        if rule.kind == "max_change":
+            building.check_change(facts, rule, plan, allowed, breach, misses)
+        elif rule.kind != "exclude":
             _check_rule(facts, rule, rows, allowed, tol, breach, misses)
 
     # --- cost -----------------------------------------------------------------------
     costs = _costs(facts, rows, supplies, sup_at, period_at, unmet, misses)
+    if inst.expansions or inst.contracts or any(sp.qualification_cost for sp in inst.suppliers):
+        per_supply = {(str(s), int(t)): float(q) for s, t, q in
+                      supplies[["supplier", "period", "gwh"]].itertuples(index=False)}
+        signed = building.signed_of(inst, contracts)
+        shortfall, discount = building.contract_costs(inst, facts, signed, per_supply, allowed,
+                                                      breach)
+        extra = {
+            "expansions": float(sum(facts.discount[t] * c for t, c in funding_costs)),
+            "qualification": building.qualification_cost(facts, per_supply, floor),
+            "contract_shortfall": shortfall,
+            "contract_discount": discount,
+        }
+        costs = {**{k: v for k, v in costs.items() if k != "total"}, **extra}
+        costs["total"] = float(sum(costs.values()))
     report = CheckReport(
         violations=pd.DataFrame(violations, columns=VIOLATION_COLUMNS),
         cost_breakdown=costs, unmet=unmet, supplies=supplies,

@@ -6,6 +6,7 @@ import pyomo.core as pyo
 
 from optimizer.data import ModelData
 from optimizer.model.averages import add_average_rules
+from optimizer.model.building import add_contracts, add_funding, add_qualification
 from optimizer.model.capacity import add_capacity
 from optimizer.model.concentration import (
     add_hhi_cuts,
@@ -36,8 +37,9 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     the requirements no variable can meet (a hard demand no lane can serve, a
     volume floor on a group without any lane), which get no row.
     ``m.objective_terms`` collects the cost terms of optional modules.
-    Binaries appear only for fixed costs, minimum orders, count rules and
-    falling price tiers, so a plain instance stays a linear program. HHI caps
+    Binaries appear only for fixed costs, minimum orders, count rules,
+    falling price tiers, integer expansion steps, qualification costs and
+    contracts the model may sign, so a plain instance stays a linear program. HHI caps
     start without rows: their cuts are added while solving.
     """
     m = pyo.ConcreteModel(name=data.name)
@@ -53,11 +55,14 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     add_counted(m, data)
     add_top_share_variables(m, data)
     add_rule_misses(m, data)
+    add_funding(m, data)  # co-funded capacity (SPEC section 8)
     # constraints
     add_demand_balance(m, data)
     add_delivery_switches(m, data)  # capacity of suppliers with an on/off decision
     add_capacity(m, data)  # capacity of the others
     add_tier_balance(m, data)
+    add_qualification(m, data)  # charged once, in the first period a supplier delivers
+    add_contracts(m, data)  # offtake agreements
     add_share_rules(m, data)
     add_volume_rules(m, data)
     add_average_rules(m, data)

@@ -24,19 +24,27 @@ def supplier_total(m: pyo.ConcreteModel, data: ModelData, s: str, t: int,
 
 
 def add_capacity(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """For every (s, t) that can deliver and has no on/off decision:
+    """For every (s, t) that can deliver and has no on/off decision, with
+    fund[k] the steps of co-funded capacity that serve s in t:
 
-        sum_a x[s, a, t] <= capacity[s, t]
+        sum_a x[s, a, t] - sum_k step_gwh[k] * fund[k] <= capacity[s, t]
 
     (a supplier-period with a fixed cost or a minimum order gets its capacity
-    row from :func:`optimizer.model.switching.add_delivery_switches`).
+    row from :func:`optimizer.model.switching.add_delivery_switches`, and this
+    row as well when expansions can serve it).
     """
+    from optimizer.model.building import funded_capacity
+
     capacity = dict(zip(data.lanes_by_supply, data.supplies["capacity"].tolist(), strict=True))
-    keys = [k for k in data.lanes_by_supply if k not in m.SWITCHED]
+    arrivals = data.building.arrivals
+    keys = [k for k in data.lanes_by_supply if k not in m.SWITCHED or k in arrivals]
     m.CAPACITY = pyo.Set(initialize=keys, dimen=2, ordered=True,
                          doc="(supplier, period) whose capacity is a row of its own")
     m.capacity = pyo.Constraint(
-        m.CAPACITY, rule=lambda m, s, t: supplier_total(m, data, s, t) <= capacity[(s, t)])
+        m.CAPACITY, rule=lambda m, s, t: supplier_total(
+            m, data, s, t, extra=funded_capacity(m, data, s, t)) <= capacity[(s, t)])
     index = index_of(m)
     for s, t in keys:
-        index.capacity[(s, t)] = CapacityRow(s, t, float(capacity[(s, t)]), m.capacity[s, t])
+        if (s, t) not in m.SWITCHED:
+            index.capacity[(s, t)] = CapacityRow(s, t, float(capacity[(s, t)]),
+                                                 m.capacity[s, t])

@@ -14,7 +14,8 @@ from optimizer.data import ModelData
 def add_purchases(m: pyo.ConcreteModel, data: ModelData) -> None:
     """Set LANES and variable
 
-        0 <= x[s, a, t] <= capacity[s, t]      (GWh bought)
+        0 <= x[s, a, t] <= capacity[s, t]      (GWh bought; with every expansion
+                                                that could serve s in t funded)
 
     The upper bound is implied by the supplier's capacity row (which sums its
     lanes) and is stated on each lane as well: HiGHS's dual simplex can then
@@ -29,6 +30,6 @@ def add_purchases(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.x = pyo.Var(m.LANES, within=pyo.NonNegativeReals, doc="GWh bought")
     # variables in lane order, for the modules that sum over lane positions
     m.lane_vars = list(m.x.values())
-    capacity = data.supplies["capacity"].to_numpy(dtype=float)[data.supply_of_lane]
+    capacity = data.supplies["max_capacity"].to_numpy(dtype=float)[data.supply_of_lane]
     for var, cap in zip(m.lane_vars, capacity.tolist(), strict=True):
         var.setub(cap)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import pyomo.core as pyo
 
 from optimizer.data import ModelData, RuleScope
-from optimizer.input.schema import SHARE_KINDS, VOLUME_KINDS
+from optimizer.input.schema import CHANGE_KINDS, SHARE_KINDS, VOLUME_KINDS
 from optimizer.model.common import total
 from optimizer.model.index import CoveredMeasure, CoveredVolume, Trivial, index_of
 from optimizer.model.soft import miss_term
@@ -135,11 +135,16 @@ def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
         max_volume:  V <= limit        min_volume:  V >= limit
 
+    and of a ``max_change`` rule, V then being the change of a group's GWh
+    from the period before (:func:`optimizer.data_building.change_scopes`):
+
+        rise:  V(t) - V(t-1) <= limit      fall:  V(t-1) - V(t) <= limit
+
     A floor on a group with no eligible lane gets no row: it is recorded as a
     trivial conflict, which holds whenever its limit is above 0.
     """
     rows: dict[str, RuleScope] = {}
-    for _, scope in data.scopes_of(*VOLUME_KINDS):
+    for _, scope in data.scopes_of(*VOLUME_KINDS, *CHANGE_KINDS):
         if len(scope.members) == 0 and label_is_hard(scope):
             if scope.rule.kind == "min_volume":  # a conflict whenever the limit is > 0
                 index_of(m).trivial.append(Trivial("rule", scope=scope, above=0.0))
@@ -149,7 +154,7 @@ def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     def rule(m, label):
         scope = rows[label]
-        upper = scope.rule.kind == "max_volume"
+        upper = scope.rule.kind != "min_volume"
         v = _group_volume(m, scope, extra=miss_term(m, label, upper))
         limit = m.rule_limit[scope.rule.name]
         return v <= limit if upper else v >= limit
@@ -157,4 +162,4 @@ def add_volume_rules(m: pyo.ConcreteModel, data: ModelData) -> None:
     m.volume_rule = pyo.Constraint(m.VOLUME_SCOPES, rule=rule)
     index_of(m).add_rule_rows(
         m.volume_rule, rows,
-        lambda scope: "upper" if scope.rule.kind == "max_volume" else "lower")
+        lambda scope: "lower" if scope.rule.kind == "min_volume" else "upper")

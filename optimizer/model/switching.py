@@ -14,9 +14,12 @@ from optimizer.model.index import CapacityRow, index_of
 
 
 def _switched(data: ModelData) -> dict[tuple[str, int], tuple[float, float, float]]:
-    """(supplier, period) -> (capacity, fixed cost, min order), where it can deliver."""
+    """(supplier, period) -> (capacity, fixed cost, min order), where it can
+    deliver; capacity counts every expansion that could serve it (funded
+    capacity is capped by the supplier's capacity row)."""
+    added = data.building.max_added
     return {
-        (s, int(t)): (cap, fixed, mo)
+        (s, int(t)): (cap + added.get((s, int(t)), 0.0), fixed, mo)
         for s, t, cap, fixed, mo in data.switched[
             ["supplier", "period", "capacity", "fixed_cost", "min_order"]
         ].itertuples(index=False)

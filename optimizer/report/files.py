@@ -337,6 +337,11 @@ def write_result(result: Result, out: str | Path,
                 od.csv("tiers.csv", result.tiers)
             if not result.materials.empty:
                 od.csv("materials.csv", result.materials)
+            # instances with expansions or contracts: the tables, even when empty
+            if len(result.expansions.columns):
+                od.csv("expansions.csv", result.expansions)
+            if len(result.contracts.columns):
+                od.csv("contracts.csv", result.contracts)
         if result.repairs:
             od.csv("repairs.csv", pd.DataFrame(result.repairs))
         if result.has_plan and workbook:

@@ -29,6 +29,10 @@ COST_LABELS: dict[str, str] = {
     "fixed": "fixed costs",
     "unmet_penalty": "unmet demand penalty",
     "rule_penalties": "soft rule penalties",
+    "expansions": "co-funded capacity",
+    "qualification": "supplier qualification",
+    "contract_shortfall": "take-or-pay shortfall",
+    "contract_discount": "contract discounts",
 }
 #: cost components listed even when they are zero
 COST_ALWAYS = ("ex_works", "tariff", "freight")
