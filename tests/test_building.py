@@ -270,7 +270,7 @@ def test_a_supplier_that_exists_only_once_funded_needs_a_price(write_instance, c
     n = {k: v for k, v in N.items() if k != "price"}
     d = inst(suppliers=(A, n), expansions=[{"supplier": "N", "step_gwh": 10, "cost": 1}])
     assert main(["validate", str(write_instance(d))]) == 2
-    assert "could, once funded" in capsys.readouterr().err
+    assert "has capacity (or could have, once funded) but no price" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- random instances
@@ -311,3 +311,29 @@ def test_random_instances_match_the_reference(write_instance, tmp_path, seed):
     if ref["status"] != "optimal":
         return
     agrees(d, path, tmp_path / "out", ref["objective"])
+
+
+# --------------------------------------------------------------------------- scenarios
+def test_funded_capacity_in_stress_and_as_a_first_stage_decision(write_instance):
+    # one year; N (no capacity of its own, 50) exists once a step of 100 GWh is funded.
+    # A Chinese cell export ban (probability 0.5) cuts A (CN) to 0; shortage 1000/kWh.
+    ban = [{"name": "cn-ban", "probability": 0.5,
+            "capacity_factor": {"by": "country", "group": ["CN"], "factor": 0.0}}]
+    # a cheap step (500): the plan funds it and buys all from N: 5000 + 500 = 5500;
+    # the ban does not touch N (its capacity was funded): 5500 in both cases
+    d = inst(scenarios=ban, expansions=[{"supplier": "N", "step_gwh": 100, "cost": 500}])
+    st = optimizer.stress(write_instance(d, "cheap.yaml"))
+    cost = st.scenarios.set_index("scenario")["cost"]
+    assert cost["base"] == pytest.approx(5500) and cost["cn-ban"] == pytest.approx(5500)
+    # a dear step (1500): the deterministic plan stays with A (6000 < 6500); in the ban
+    # A delivers nothing and N was never funded: 100 GWh unmet at 1000 = 100,000.
+    # Robust: fund N and buy from it (6500 in every case; funding N but contracting A
+    # and buying N's capacity spot in the ban would cost 7500) -> E = 6500, and
+    # E[deterministic] = 0.5 x 6000 + 0.5 x 100,000 = 53,000: VSS = 46,500
+    d["expansions"][0]["cost"] = 1500
+    res = optimizer.robust(write_instance(d, "dear.yaml"), evpi=False)
+    assert res.summary["expected_cost"] == pytest.approx(6500)
+    assert res.summary["vss"] == pytest.approx(46500)
+    robust_plan = res.plans["robust"]
+    assert robust_plan.funding is not None
+    assert robust_plan.funding[["supplier", "steps"]].values.tolist() == [["N", 1.0]]

@@ -25,7 +25,7 @@ from optimizer.cli import main
 from optimizer.cli.commands.examples import bundled, data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = ["north-america", "eu-storage", "us-defense", "teaching"]
+NAMES = ["north-america", "north-america-build", "eu-storage", "us-defense", "teaching"]
 
 
 def package_files() -> list[str]:

@@ -136,7 +136,8 @@ def test_planted_errors_name_each_cell(tmp_path: Path, capsys: pytest.CaptureFix
     # rows 2-5: catl, catl-hu, lges, peak
     sup["G3"] = "cheap"                                    # text in a number cell
     sup["B4"] = None                                       # a required cell left empty
-    sup.cell(row=1, column=len(header) + 1, value="pricee")  # unknown column (N1)
+    sup.cell(row=1, column=len(header) + 1, value="pricee")  # unknown column
+    unknown_column = openpyxl.utils.get_column_letter(len(header) + 1)
     sup.append(["catl", "CATL", "CN", None, "lfp", 5, 41])   # duplicate id (row 6)
     sup["F5"] = "=10*4"                                    # formula without a saved result
     wb["demand"]["A3"] = "evv"                             # dangling reference
@@ -156,7 +157,7 @@ def test_planted_errors_name_each_cell(tmp_path: Path, capsys: pytest.CaptureFix
     expected = {
         "suppliers!G3": "price must be a number, got 'cheap'",
         "suppliers!B4": "company is required (the cell is empty)",
-        "suppliers!N1": "unknown column 'pricee' (did you mean 'price'?)",
+        f"suppliers!{unknown_column}1": "unknown column 'pricee' (did you mean 'price'?)",
         "suppliers!A6": "duplicate supplier id 'catl' (first in row 2)",
         "suppliers!F5": "formula whose result was not saved",
         "demand!A3": "unknown application 'evv' (did you mean 'ev'?)",

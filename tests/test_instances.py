@@ -28,9 +28,14 @@ def test_instance_matches_reference(path):
     assert res.status == ref["status"] == "optimal"
     assert res.objective == pytest.approx(ref["objective"], rel=1e-6)
     rows = res.allocation[["supplier", "application", "period", "gwh"]].to_dict("records")
-    assert check_plan(path, rows) == []
+    # funding and contracts as expansions.csv and contracts.csv hold them (the
+    # reference counts expansion rows from 0)
+    exps = res.expansions.assign(expansion=res.expansions["expansion"] - 1).to_dict(
+        "records") if len(res.expansions.columns) else None
+    cons = res.contracts.to_dict("records") if len(res.contracts.columns) else None
+    assert check_plan(path, rows, exps, cons) == []
     # the plan's cost recomputed independently (unmet demand at its penalty)
-    assert plan_cost(path, rows) == pytest.approx(res.objective, rel=1e-6)
+    assert plan_cost(path, rows, exps, cons) == pytest.approx(res.objective, rel=1e-6)
 
 
 def test_teaching_instance_by_hand():

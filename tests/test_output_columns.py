@@ -125,6 +125,20 @@ def test_every_column_written_is_documented(write_instance, tmp_path):
     assert {"rule_2", "limit_2", "marginal_cost_2", "mip_gap", "share_control_CN"} \
         <= set(header_of(out / "frontier.csv"))
 
+    # building supply: expansions.csv, contracts.csv, max_change rows in rules.csv
+    inst = world(periods=[2026, 2027],
+                 demand=[{"application": "grid", "period": t, "gwh": 100} for t in (2026, 2027)],
+                 expansions=[{"supplier": "us1", "step_gwh": 20, "cost": 10}],
+                 contracts=[{"name": "kr", "supplier": "kr1", "min_gwh": 5, "discount": 0.05,
+                             "take_or_pay": True}],
+                 rules=[{"name": "ramp", "kind": "max_change", "by": "control", "limit": 50}])
+    out = tmp_path / "building"
+    assert main(["solve", str(write_instance(inst)), "--out", str(out)]) == 0
+    found = check_folder("solve", out)
+    assert {"expansions.csv", "contracts.csv"} <= found
+    assert "direction" in header_of(out / "rules.csv")
+    seen["solve"] |= found
+
     # infeasible: rule repairs, then demand repairs
     cap = {"name": "china-cap", "kind": "max_share", "by": "control", "group": ["CN"],
            "limit": 0.25}

@@ -321,7 +321,8 @@ def _check_prices(inst: Instance, err: Callable[..., None], broken: Broken) -> N
                 missing.append(t)
         if missing:
             err("suppliers", i,
-                f"supplier '{s.id}' has capacity (or could, once funded) but no price in "
+                f"supplier '{s.id}' has capacity"
+                f"{' (or could have, once funded)' if s.id in funded else ''} but no price in "
                 f"{', '.join(map(str, missing))} (give 'price', rows in 'prices', "
                 "or 'price_tiers')", "price")
 

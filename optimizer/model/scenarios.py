@@ -61,14 +61,18 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
           sum_{i in r} spot[k, i] + shortage[k, r] - sum_{i in r} (1 - fd_i) x_i = 0
       (the shortfall is bought spot or left unmet);
     * ``spare_capacity[k, s, t]`` for every supplier-period with spot lanes:
-          sum_{i of (s, t)} spot[k, i] + fd sum_a x[s, a, t] <= f capacity[s, t]
-      (spot comes only from the capacity the contracts leave);
+          sum_{i of (s, t)} spot[k, i] + fd sum_a x[s, a, t]
+              <= f (capacity[s, t] + sum_j step_j fund[j])
+      (spot comes only from the capacity the contracts leave; co-funded
+      capacity, a first-stage decision, is spare capacity in every case it
+      exists in, scaled by the case's factor like the rest);
     * ``m.scenario_terms[k]`` = (coefficients, variables) of R_k (module docstring).
 
     Cases without a capacity factor below 1 need no variables: R_k is then the
     index-linked price change alone.
     """
     lanes_x = m.lane_vars
+    arrivals = data.building.arrivals
     lanes_of_supply = list(data.lanes_by_supply.values())  # in ScenarioData.supplies order
     tier_vars = [m.tier_volume[key] for key in sd.tier_keys]
     capacity = sd.capacity
@@ -81,7 +85,7 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     spot_cost: dict[tuple[int, int], float] = {}
     short_index: list[tuple[int, int]] = []
     cover_rows: dict[tuple[int, int], tuple[list[int], np.ndarray, np.ndarray]] = {}
-    spare_rows: dict[tuple[int, str, int], tuple[list[int], float, float, int]] = {}
+    spare_rows: dict[tuple[int, str, int], tuple[list[int], float, float, int, float]] = {}
 
     for k, case in enumerate(cases):
         f, fd, g = case.capacity, case.delivery, case.price
@@ -120,7 +124,8 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
             by_supply.setdefault(int(sd.lane_supply[i]), []).append(i)
         for j, members_s in by_supply.items():
             s, t = supply_ids[j], supply_periods[j]
-            spare_rows[(k, s, t)] = (members_s, float(fd[j]), float(f[j] * capacity[j]), j)
+            spare_rows[(k, s, t)] = (members_s, float(fd[j]), float(f[j] * capacity[j]), j,
+                                     float(f[j]))
 
     m.SPOT = pyo.Set(initialize=spot_index, dimen=2, ordered=True,
                      doc="(case, lane) where spot purchases are possible")
@@ -142,13 +147,17 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
                       doc="(case, supplier, period) selling spot")
 
     def spare(m, k, s, t):
-        members, fd_j, bound, j = spare_rows[(k, s, t)]
+        members, fd_j, bound, j, f_j = spare_rows[(k, s, t)]
         variables = [m.spot[k, i] for i in members]
         coefs = [1.0] * len(members)
         if fd_j > 0:
             contracted = lanes_of_supply[j].tolist()
             variables += [lanes_x[i] for i in contracted]
             coefs += [fd_j] * len(contracted)
+        # co-funded capacity (first stage) is there in every case, scaled like the rest
+        for kk, step in arrivals.get((s, t), ()):
+            variables.append(m.fund[kk])
+            coefs.append(-f_j * step)
         return linear(coefs, variables) <= bound
 
     m.spare_capacity = pyo.Constraint(m.SPARE, rule=spare)

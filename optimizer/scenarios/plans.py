@@ -16,6 +16,7 @@ from pyomo.common.gc_manager import PauseGC
 
 from optimizer.analysis.repair import explain_infeasible
 from optimizer.check import check_plan
+from optimizer.check.building import funded_capacity
 from optimizer.data import ModelData
 from optimizer.data_scenarios import ScenarioData
 from optimizer.errors import InputError, Location, Problem
@@ -42,10 +43,33 @@ class Plan:
     allocation: pd.DataFrame
     #: problems found by the independent plan check (rules a read plan breaks)
     warnings: list[str] = field(default_factory=list)
+    #: capacity the plan's co-funded expansions add, per supply
+    #: (:attr:`ScenarioData.supplies` order; SPEC section 8): spare capacity in
+    #: every case it exists in
+    added: np.ndarray | None = None
+    #: the plan's funding decisions and contracts (as expansions.csv, contracts.csv)
+    funding: pd.DataFrame | None = None
+    contracts: pd.DataFrame | None = None
+
+    def capacity(self, sd: ScenarioData) -> np.ndarray:
+        """Capacity per supply with what the plan funded."""
+        return sd.capacity if self.added is None else sd.capacity + self.added
+
+
+def _added(inst: Instance, sd: ScenarioData, funding: pd.DataFrame | None) -> np.ndarray | None:
+    """Capacity the funding adds, per supply (None without funding)."""
+    if funding is None or not len(funding):
+        return None
+    added, _ = funded_capacity(inst, funding, lambda magnitude: 1e-6 * abs(magnitude) + 1e-9,
+                               lambda *args, **kw: None)
+    keys = zip(sd.supplies["supplier"].astype(str), sd.supplies["period"].astype(int),
+               strict=True)
+    return np.array([added.get(k, 0.0) for k in keys], dtype=float)
 
 
 def plan_from_allocation(inst: Instance, sd: ScenarioData, allocation: pd.DataFrame,
-                         name: str, strict: bool = True) -> Plan:
+                         name: str, strict: bool = True, funding: pd.DataFrame | None = None,
+                         contracts: pd.DataFrame | None = None) -> Plan:
     """A :class:`Plan` from an allocation (supplier, application, period, gwh).
 
     The plan is checked independently (:func:`optimizer.check.check_plan`),
@@ -55,9 +79,9 @@ def plan_from_allocation(inst: Instance, sd: ScenarioData, allocation: pd.DataFr
     :class:`~optimizer.errors.InputError`; a plan that only breaks a rule or a
     minimum order is played out with a warning.
     """
-    report = check_plan(inst, allocation)
+    report = check_plan(inst, allocation, funding=funding, contracts=contracts)
     structural = ("negative", "ineligible", "exclude", "capacity", "demand_over",
-                  "demand_unmet")
+                  "demand_unmet", "funding")
     v = report.violations
     hard = v[v["kind"].isin(structural)]
     if strict and len(hard):
@@ -73,15 +97,20 @@ def plan_from_allocation(inst: Instance, sd: ScenarioData, allocation: pd.DataFr
     x = np.zeros(sd.n_lanes)
     np.add.at(x, pos[pos >= 0], plan["gwh"].to_numpy()[pos >= 0])
     return Plan(name=name, x=x, base_cost=float(report.cost), allocation=plan,
-                warnings=warnings)
+                warnings=warnings, added=_added(inst, sd, funding), funding=funding,
+                contracts=contracts)
 
 
-def plan_from_lanes(inst: Instance, sd: ScenarioData, x: np.ndarray, name: str) -> Plan:
-    """A :class:`Plan` from lane volumes (a solver's answer)."""
+def plan_from_lanes(inst: Instance, sd: ScenarioData, x: np.ndarray, name: str,
+                    funding: pd.DataFrame | None = None,
+                    contracts: pd.DataFrame | None = None) -> Plan:
+    """A :class:`Plan` from lane volumes (a solver's answer), with the funding
+    and contracts it decided."""
     x = np.where(np.abs(x) < EPS, 0.0, np.asarray(x, dtype=float))
     keep = x > 0
     allocation = sd.lanes.loc[keep].assign(gwh=x[keep]).reset_index(drop=True)
-    return plan_from_allocation(inst, sd, allocation, name, strict=False)
+    return plan_from_allocation(inst, sd, allocation, name, strict=False, funding=funding,
+                                contracts=contracts)
 
 
 def deterministic_plan(inst: Instance, data: ModelData, sd: ScenarioData,
@@ -102,7 +131,8 @@ def deterministic_plan(inst: Instance, data: ModelData, sd: ScenarioData,
     if not result.has_plan:
         raise NoPlanError(f"the instance has no plan (status {result.status}); "
                           "`optimizer solve` names the conflicting rules", result)
-    plan = plan_from_allocation(inst, sd, result.allocation, "deterministic", strict=False)
+    plan = plan_from_allocation(inst, sd, result.allocation, "deterministic", strict=False,
+                                funding=result.expansions, contracts=result.contracts)
     return plan, result
 
 

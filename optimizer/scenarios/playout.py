@@ -123,7 +123,7 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
     rows: list[tuple[int, float, float, float]] = []
     if short.sum() > 0:
         total = np.bincount(sd.lane_supply, weights=x, minlength=sd.n_supplies)
-        spare = np.maximum(case.capacity * sd.capacity - fd * total, 0.0)
+        spare = np.maximum(case.capacity * plan.capacity(sd) - fd * total, 0.0)
         short_rows = np.flatnonzero(short > 0)
         row_pos = np.full(n_rows, -1)
         row_pos[short_rows] = np.arange(len(short_rows))

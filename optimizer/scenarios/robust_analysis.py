@@ -16,6 +16,7 @@ from optimizer.data import ModelData, prepare
 from optimizer.data_scenarios import Case, ScenarioData, scenario_data
 from optimizer.input.instance import Instance
 from optimizer.model.scenarios import build_robust_model
+from optimizer.results_building import contracts_table, expansions_table
 from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
 from optimizer.scenarios.errors import NoPlanError, ScenarioError
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
@@ -35,6 +36,9 @@ class ExtensiveSolve:
     size: dict[str, int]
     seconds: float
     mip: bool
+    #: first-stage funding and contracts (as expansions.csv, contracts.csv)
+    funding: pd.DataFrame | None = None
+    contracts: pd.DataFrame | None = None
 
 
 def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float = 0.0,
@@ -45,8 +49,13 @@ def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight
     session = Session(m, data, options)
     status = session.solve()
     x = session.lane_values() if status.has_solution else None
+    funding = contracts = None
+    if x is not None and data.building.links_periods:
+        funding = expansions_table(data, session)
+        contracts = contracts_table(data, session, x)
     return ExtensiveSolve(status.status, status.objective if status.has_solution else None, x,
-                          session.size, status.solve_seconds, session.is_mip)
+                          session.size, status.solve_seconds, session.is_mip, funding,
+                          contracts)
 
 
 def _wait_and_see(shared: tuple[ModelData, ScenarioData, SolverOptions | None],
@@ -121,14 +130,16 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
     sol = solve_extensive(data, sd, cases, weight, alpha, options)
     if sol.x is None:
         raise NoPlanError(f"the robust model has no plan (status {sol.status})")
-    plans = {"deterministic": det, "robust": plan_from_lanes(inst, sd, sol.x, "robust")}
+    plans = {"deterministic": det, "robust": plan_from_lanes(inst, sd, sol.x, "robust",
+                                                             sol.funding, sol.contracts)}
     sol0 = sol
     if weight > 0:
         sol0 = solve_extensive(data, sd, cases, 0.0, alpha, options)
         if sol0.x is None:
             raise NoPlanError(f"the expected-cost robust model has no plan "
                               f"(status {sol0.status})")
-        plans["expected-cost"] = plan_from_lanes(inst, sd, sol0.x, "expected-cost")
+        plans["expected-cost"] = plan_from_lanes(inst, sd, sol0.x, "expected-cost",
+                                                 sol0.funding, sol0.contracts)
     names = list(plans)
     played = play_all(sd, [plans[n] for n in names], cases, workers=workers,
                       scheduler=scheduler)
