@@ -337,3 +337,21 @@ def test_funded_capacity_in_stress_and_as_a_first_stage_decision(write_instance)
     robust_plan = res.plans["robust"]
     assert robust_plan.funding is not None
     assert robust_plan.funding[["supplier", "steps"]].values.tolist() == [["N", 1.0]]
+
+
+def test_robust_cli_writes_what_the_robust_plan_funds(write_instance, tmp_path, capsys):
+    # the dear-step world above: the robust plan funds N's step (first stage)
+    ban = [{"name": "cn-ban", "probability": 0.5,
+            "capacity_factor": {"by": "country", "group": ["CN"], "factor": 0.0}}]
+    d = inst(scenarios=ban, expansions=[{"supplier": "N", "step_gwh": 100, "cost": 1500}],
+             contracts=[{"name": "k", "supplier": "A", "min_gwh": 10, "discount": 0.01}])
+    out = tmp_path / "robust"
+    assert main(["robust", str(write_instance(d)), "--no-evpi", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "The robust plan: Co-funded capacity: N 100.0 GWh/yr from 2030" in " ".join(
+        text.split())
+    funded = pd.read_csv(out / "expansions.csv")
+    assert funded[["supplier", "period", "steps", "cost"]].values.tolist() == [
+        ["N", 2030, 1.0, 1500.0]]
+    assert pd.read_csv(out / "contracts.csv")["signed"].tolist() == [False]
+    assert (out / "report.html").is_file()

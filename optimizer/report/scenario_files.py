@@ -58,7 +58,9 @@ def write_robust(res: RobustResult, out: str | Path,
                  instance: Instance | None = None) -> list[Path]:
     """summary.json, allocation.csv (the robust plan), allocation_deterministic.csv,
     allocation_expected_cost.csv (with a CVaR weight), scenarios.csv (the plans
-    per case, and the wait-and-see cost) and report.html."""
+    per case, and the wait-and-see cost), expansions.csv and contracts.csv (what
+    the robust plan funds and signs, in instances with expansions or contracts)
+    and report.html."""
     from optimizer.report.scenario_html import render_robust
 
     od = OutputDir(out)
@@ -69,6 +71,11 @@ def write_robust(res: RobustResult, out: str | Path,
         if "expected-cost" in res.plans:
             od.csv("allocation_expected_cost.csv", res.plans["expected-cost"].allocation)
         od.csv("scenarios.csv", res.scenarios)
+        robust = res.plans["robust"]
+        if robust.funding is not None and len(robust.funding.columns):
+            od.csv("expansions.csv", robust.funding)
+        if robust.contracts is not None and len(robust.contracts.columns):
+            od.csv("contracts.csv", robust.contracts)
         od.write("report.html", _page(render_robust(res, instance)))
         return od.publish()
     except BaseException:

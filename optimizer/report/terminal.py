@@ -167,7 +167,7 @@ def rules_table(result: Result, only_binding: bool = True, limit: int = 30,
             ["_mc", "rule", "period"], ascending=[False, True, True], kind="stable")
     for row in sub.head(limit).itertuples(index=False):
         unit = str(row.unit)
-        group, app = ids(row.group), ids(row.application)
+        group, app = scope_group(row), ids(row.application)
         where = [f"{group} ({app})" if group else app] if narrow else [app, group]
         cells = [
             str(row.rule), str(row.period), *where,
@@ -323,6 +323,11 @@ def solve_report(result: Result, all_rules: bool = False,
     used = usage_view(result)
     if used is not None:
         yield used
+    from optimizer.report.terminal_building import contracts_view, expansions_view
+
+    for view in (expansions_view(result), contracts_view(result)):
+        if view is not None:
+            yield view
     yield rules_table(result, only_binding=not all_rules, limit=10_000 if all_rules else 30,
                       width=width)
     for extra in (rule_summary_table(result), price_of_rules_line(result),
@@ -338,6 +343,16 @@ def solve_report(result: Result, all_rules: bool = False,
 LONG_NAME = 24
 #: the rules table of a narrower console puts group and application in one column
 NARROW = 110
+
+
+def scope_group(row: Any) -> str:
+    """A rule scope's group as the tables show it; a ``max_change`` scope says
+    which way it limits (``CN rise``: the rise from the year before)."""
+    group = ids(row.group)
+    direction = getattr(row, "direction", None)
+    if isinstance(direction, str) and direction:
+        return f"{group} {direction}".strip()
+    return group
 
 
 def ids(text: Any) -> str:

@@ -39,9 +39,11 @@ from optimizer.report.terminal import (
     mix_table,
     name_column,
     price_of_rules_line,
+    scope_group,
     titled,
     unmet_table,
 )
+from optimizer.report.terminal_building import building_line
 from optimizer.results import Result
 
 #: the lines of one screen: the short view, with what ``optimizer solve``
@@ -144,7 +146,7 @@ def binding_costs_table(result: Result, top: int = Sizes.scopes) -> Table | None
     table.add_column("limit", justify="right", overflow="fold")
     table.add_column("marginal", justify="right", no_wrap=True)
     for row in sub.head(top).itertuples(index=False):
-        group, app = ids(row.group), ids(row.application)
+        group, app = scope_group(row), ids(row.application)
         limit = "excluded" if row.kind == "exclude" else rule_value(row.limit, str(row.unit), NA)
         _row(table, str(row.rule), str(row.period), f"{group} ({app})" if group else app,
              limit, marginal_cost(row.marginal_cost, NA))
@@ -211,6 +213,9 @@ def _short_items(result: Result, width: int, sizes: Sizes) -> list[RenderableTyp
         assert unmet is not None
         unmet.caption = f"the largest {sizes.lists} of {n}; all in unmet.csv"
     concentration = concentration_line(result, width=width) if sizes.concentration else None
+    building = building_line(result, width)
+    if building is not None:
+        items.append(building)
     upstream = upstream_line(result, width) if sizes.concentration else None
     if concentration is not None and upstream is not None:
         concentration.append("\n")

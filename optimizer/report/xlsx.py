@@ -7,7 +7,9 @@ table on the same sheet), ``allocation`` (one row per supplier, application
 and year), ``pivot`` (GWh per supplier and year, with totals), ``shares``,
 ``rules`` (every rule scope with its slack and marginal cost), ``rule_costs``
 and ``concentration`` when the analysis ran, ``materials`` (kt by origin
-country, material and stage) with upstream tables, ``demand`` (bought and unmet)
+country, material and stage) with upstream tables, ``expansions`` and
+``contracts`` (funding decisions and contracts, SPEC section 8) in instances
+that have them, ``demand`` (bought and unmet)
 and ``usage`` (capacity use).
 
 Every sheet has its header row frozen and filterable, units in the column
@@ -83,6 +85,10 @@ COLUMNS: dict[str, tuple[str | None, str | None]] = {
     "value": ("see unit", PLAIN),
     "limit": ("see unit", PLAIN),
     "slack": ("see unit", PLAIN),
+    "steps": ("steps", PLAIN),
+    "shortfall_gwh": ("GWh", GWH),
+    "shortfall_cost": ("USD million", MUSD),
+    "discount": ("USD million", MUSD),
 }
 
 _HEADER_FONT = Font(bold=True)
@@ -317,6 +323,10 @@ def results_workbook(result: Result) -> Workbook:
         frame_sheet(wb, "concentration", result.concentration)
     if not result.materials.empty:
         frame_sheet(wb, "materials", result.materials)
+    if len(result.expansions.columns):
+        frame_sheet(wb, "expansions", result.expansions)
+    if len(result.contracts.columns):
+        frame_sheet(wb, "contracts", result.contracts)
     if not result.unmet.empty:
         frame_sheet(wb, "demand", result.unmet)
     if not result.usage.empty:

@@ -118,6 +118,12 @@ def print_robust(res: RobustResult, console: Console) -> None:
                       f"(wait-and-see {money(s['wait_and_see_cost'])})")
     if s.get("sample"):
         console.print(f"sampled {s['sample']['n']} outcomes, seed {s['sample']['seed']}")
+    robust_plan = res.plans["robust"]
+    from optimizer.report.terminal_building import building_text
+
+    line = building_text(robust_plan.funding, robust_plan.contracts, console.width)
+    if line is not None:
+        console.print(Text("The robust plan: ").append_text(line))
     for w in s.get("warnings", []):
         console.print(f"[yellow]warning:[/] {escape(str(w))}")
 
