@@ -916,3 +916,42 @@ def test_browser_harness_detects_errors(browser: Browser, tmp_path: Path) -> Non
     assert "undefinedFunction is not defined" in joined
     assert run.requests == ["http://127.0.0.1:9/pixel.png"]
     assert run.state["charts"][0]["rendered"] is None
+
+
+def test_browser_draws_the_building_timeline(browser: Browser, solve_dict: Any,
+                                             tmp_path: Path) -> None:
+    """Co-funded capacity and contract volumes as stacked bars per year (SPEC
+    section 8): N's step (100 GWh, funded 2030, there from 2031) and the
+    contract with B signed for 2030 (tests/test_building.py has the world)."""
+    a = {"id": "A", "company": "a", "country": "CN", "chemistry": "lfp", "capacity": 100,
+         "price": 60}
+    n = {"id": "N", "company": "n", "country": "US", "chemistry": "lfp", "price": 50}
+    b = {"id": "B", "company": "b", "country": "KR", "chemistry": "lfp", "capacity": 100,
+         "price": 62}
+    periods = [2030, 2031, 2032]
+    inst = {"format": 1, "name": "build", "periods": periods,
+            "chemistries": [{"id": "lfp", "family": "lithium"}],
+            "countries": [{"id": "CN"}, {"id": "US"}, {"id": "KR"}],
+            "applications": [{"id": "ev", "chemistries": ["lfp"]}],
+            "demand": [{"application": "ev", "period": t, "gwh": 100} for t in periods],
+            "suppliers": [a, n, b],
+            "expansions": [{"supplier": "N", "step_gwh": 100, "cost": 500, "lead_time": 1}],
+            "contracts": [{"name": "kr", "supplier": "B", "min_gwh": 100, "discount": 0.05,
+                           "until": 2030}]}
+    result = solve_dict(inst)
+    # 2030: B under contract at 58.9; 2031-2032: N at 50, funded in 2030 for 500
+    assert result.objective == pytest.approx(5890 + 5000 + 5000 + 500)
+    out = tmp_path / "building"
+    write_result(result, out)
+    run = browser.open(out / "report.html", PROBE)
+    assert run.errors == [] and run.requests == []
+    charts = {c["name"]: c for c in run.state["charts"]}
+    funded, contracted = charts["mix-funded"], charts["mix-contracted"]
+    assert funded["rendered"] == contracted["rendered"] == "true"
+    heights = {bar["period"]: bar["height"] for bar in funded["bars"]}
+    assert heights[2031] > 10 and heights[2031] == pytest.approx(heights[2032])
+    assert heights.get(2030, 0.0) == 0.0
+    signed = {bar["period"]: bar["height"] for bar in contracted["bars"]}
+    assert signed[2030] > 10 and signed.get(2031, 0.0) == 0.0
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "Building supply: co-funded capacity and contracts" in page

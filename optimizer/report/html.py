@@ -76,6 +76,7 @@ from optimizer.report.html_base import (
     json_for_script,
     render,
 )
+from optimizer.report.html_building import building_section
 from optimizer.results import Result
 
 __all__ = ["MAX_BUY_ROWS", "MAX_SERIES", "MIX_CHARTS", "PAGE_TEMPLATE", "TEMPLATES", "Card",
@@ -168,8 +169,11 @@ def report_data(result: Result, frontier: pd.DataFrame | None = None) -> dict[st
         d = mix_series(result.shares, by)
         d["title"] = capfirst(grouping_label(by))
         mix.append(d)
+    from optimizer.report.html_building import building_series
+
     return {
         "mix": mix,
+        "building": building_series(result),
         "costs": _cost_items(result),
         "rule_costs": _rule_cost_items(result),
         "frontier": sweep_lines(frontier),
@@ -177,8 +181,8 @@ def report_data(result: Result, frontier: pd.DataFrame | None = None) -> dict[st
     }
 
 
-NO_CHARTS: dict[str, Any] = {"mix": [], "costs": [], "rule_costs": [], "frontier": None,
-                             "charts": {}}
+NO_CHARTS: dict[str, Any] = {"mix": [], "building": [], "costs": [], "rule_costs": [],
+                             "frontier": None, "charts": {}}
 
 
 # --------------------------------------------------------------------------- sections
@@ -472,6 +476,7 @@ def page_context(result: Result, frontier: pd.DataFrame | None = None) -> dict[s
         context.update(
             cards=cards, card_columns=card_columns(cards), buy=what_to_buy(result),
             unmet=unmet_table(result), mix=mix_boxes(data),
+            building=building_section(result),
             costs=cost_section(result, data), rules=rules_section(result, data),
             frontier=frontier_table(data), concentration=concentration_table(result))
     else:

@@ -8,7 +8,7 @@
   /* ---------------------------------------------------------------- the solve report */
   var mode = "gwh";
   function drawMix() {
-    (DATA.mix || []).forEach(function (d) {
+    (DATA.mix || []).concat(DATA.building || []).forEach(function (d) {
       var box = chart("mix-" + d.id);
       if (box) { C.draw(box, function () { C.stackedBars(box, d, mode); }); }
     });
