@@ -35,9 +35,11 @@ _WHERE = {
     "stress": "optimizer.scenarios",
     "SolverOptions": "optimizer.solver.options",
     "frontier": "optimizer.analysis.frontier",
+    "building_worth": "optimizer.analysis.building",
 }
 
 if TYPE_CHECKING:
+    from optimizer.analysis.building import building_worth
     from optimizer.analysis.frontier import frontier
     from optimizer.api import default_instance_path, solve, solve_model
     from optimizer.data import ModelData, prepare
@@ -74,6 +76,7 @@ __all__ = [
     "Result",
     "SolverOptions",
     "build_model",
+    "building_worth",
     "default_instance_path",
     "frontier",
     "load_instance",

@@ -12,10 +12,12 @@ may have no plan at all: its worth is then unbounded and reported as
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
 from optimizer.analysis.budget import solve_alone
+from optimizer.input import load_instance
 from optimizer.input.instance import Instance
 from optimizer.solver.options import SolverOptions
 
@@ -29,11 +31,13 @@ def _objective(inst: Instance, options: SolverOptions | None) -> tuple[float, st
     return math.inf, status.status
 
 
-def building_worth(inst: Instance, options: SolverOptions | None = None) -> pd.DataFrame:
+def building_worth(instance: str | Path | Instance,
+                   options: SolverOptions | None = None) -> pd.DataFrame:
     """One row per contract and expansion: ``option`` (a label), ``kind``
     (contract or expansion), ``name`` (contract name or expansion row, 1 =
     the first), ``supplier``, ``worth`` (USD million: optimum without it
     minus with it) and ``status_without``."""
+    inst = instance if isinstance(instance, Instance) else load_instance(instance)
     rows = []
     if not inst.contracts and not inst.expansions:
         return pd.DataFrame(columns=WORTH_COLUMNS)
