@@ -355,3 +355,24 @@ def test_robust_cli_writes_what_the_robust_plan_funds(write_instance, tmp_path, 
         ["N", 2030, 1.0, 1500.0]]
     assert pd.read_csv(out / "contracts.csv")["signed"].tolist() == [False]
     assert (out / "report.html").is_file()
+
+
+def test_an_infeasible_plan_is_repaired_by_funding(write_instance, capsys):
+    # demand 100; A (CN) 50 GWh and a 50% cap on CN; N grows in steps of 20, one allowed:
+    # at most 50 + 20 = 70 GWh. The repair names the 30 GWh gap and the funding that
+    # closes it: 2 more steps (N 60 GWh: A 50 + N 50 = 100, CN at 50%).
+    d = inst(suppliers=({**A, "capacity": 50}, N),
+             expansions=[{"supplier": "N", "step_gwh": 20, "cost": 100}],
+             rules=[{"name": "cn-cap", "kind": "max_share", "by": "country", "group": ["CN"],
+                     "limit": 0.5}])
+    assert main(["solve", str(write_instance(d, "tight.yaml"))]) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert "by 30 GWh" in text
+    assert ("N: co-funding could close the gap: allow 2 more steps of its expansion (row 1 of "
+            "expansions: 20 GWh each; max_steps 1 -> 3, about USD 200.0 million more)") in text
+    res = optimizer.solve(write_instance(d, "tight.yaml"))
+    assert res.repairs[0]["funding_steps"] == 2 and res.repairs[0]["expansion"] == 1
+    # following the advice restores a plan; N's 60 GWh are cheaper than A's, all used:
+    # 60 x 50 + 40 x 60 + 3 steps x 100 = 5700
+    d["expansions"][0]["max_steps"] = 3
+    assert optimizer.solve(write_instance(d, "fixed.yaml")).objective == pytest.approx(5700)

@@ -220,6 +220,46 @@ def _repair_item(info: RowInfo, required: float, change: float) -> dict[str, Any
     return item
 
 
+def _funding_hint(data: ModelData, info: RowInfo, change: float) -> dict[str, Any]:
+    """How co-funding (SPEC section 8) would give a supplier ``change`` GWh more
+    capacity in a period: more steps of an expansion that can serve it (its
+    ``max_steps`` raised), or a new expansion row. Added to the repair's
+    message, with the expansion row and the steps (``funding_steps``)."""
+    s, t = str(info.supplier), int(info.period or 0)
+    f = data.building.funding
+    serving = [k for k, _ in data.building.arrivals.get((s, t), ())]
+    if not serving:
+        return {"message_extra": None}
+    row = f.iloc[serving[0]]
+    steps = int(np.ceil(change / float(row["step_gwh"]) - 1e-9))
+    cost = steps * float(row["cost"])
+    e = int(row["expansion"])
+    return {"expansion": e + 1, "funding_steps": steps,
+            "message_extra": f"co-funding could close the gap: allow {steps} more step"
+                             f"{'s' if steps != 1 else ''} of its expansion (row {e + 1} of "
+                             f"expansions: {float(row['step_gwh']):g} GWh each; max_steps "
+                             f"{float(row['max_steps']):g} -> "
+                             f"{float(row['max_steps']) + steps:g}, about USD {cost:,.1f} million"
+                             f" more)"}
+
+
+def _demand_funding_hint(data: ModelData, info: RowInfo, short: float) -> dict[str, Any]:
+    """For demand that cannot be met: an expansion of a supplier eligible for
+    the application that could arrive by then (more of its steps would add
+    capacity there)."""
+    a, t = str(info.application), int(info.period or 0)
+    lanes = data.lanes
+    eligible = lanes.loc[(lanes["application"] == a) & (lanes["period"] == t), "supplier"]
+    for sup in dict.fromkeys(eligible.astype(str)):
+        if (sup, t) in data.building.arrivals:
+            hint = _funding_hint(data, RowInfo("capacity", -1, 0.0, supplier=sup, period=t),
+                                 short)
+            if hint.get("message_extra"):
+                hint["message_extra"] = f"{sup}: {hint['message_extra']}"
+                return hint
+    return {"message_extra": None}
+
+
 def find_repairs(data: ModelData, session: Session,
                  exact: bool = True) -> list[dict[str, Any]]:
     """The smallest weighted relaxation that restores a plan, as repairs."""
@@ -243,10 +283,12 @@ def find_repairs(data: ModelData, session: Session,
         if info.scope is not None and info.scope.label in done:
             continue
         if info.kind == "demand":
-            repairs.append((info.weight * s, _repair_item(info, info.limit - s, s)))
+            item = _repair_item(info, info.limit - s, s)
+            repairs.append((info.weight * s, {**item, **_demand_funding_hint(data, info, s)}))
             continue
         if info.kind == "capacity":
-            repairs.append((info.weight * s, _repair_item(info, info.limit + s, s)))
+            item = _repair_item(info, info.limit + s, s)
+            repairs.append((info.weight * s, {**item, **_funding_hint(data, info, s)}))
             continue
         scope = info.scope
         assert scope is not None
@@ -280,7 +322,13 @@ def find_repairs(data: ModelData, session: Session,
         repairs.append((info.weight * s, _repair_item(info, required, abs(required -
                                                                          info.limit))))
     repairs.sort(key=lambda r: -r[0])
-    return [r for _, r in repairs]
+    out = []
+    for _, r in repairs:
+        extra = r.pop("message_extra", None)
+        if extra:
+            r["message"] = f"{r['message']}; {extra}"
+        out.append(r)
+    return out
 
 
 def removable_conflicts(session: Session, max_rules: int = 60) -> list[str]:
