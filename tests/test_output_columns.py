@@ -131,13 +131,22 @@ def test_every_column_written_is_documented(write_instance, tmp_path):
                  expansions=[{"supplier": "us1", "step_gwh": 20, "cost": 10}],
                  contracts=[{"name": "kr", "supplier": "kr1", "min_gwh": 5, "discount": 0.05,
                              "take_or_pay": True}],
-                 rules=[{"name": "ramp", "kind": "max_change", "by": "control", "limit": 50}])
+                 rules=[{"name": "ramp", "kind": "max_change", "by": "control", "limit": 50}],
+                 scenarios=[{"name": "cn-ban", "probability": 0.1,
+                             "capacity_factor": {"by": "control", "group": ["CN"],
+                                                 "factor": 0.0}}])
+    building = str(write_instance(inst, "building.yaml"))
     out = tmp_path / "building"
-    assert main(["solve", str(write_instance(inst)), "--out", str(out)]) == 0
+    assert main(["solve", building, "--out", str(out)]) == 0
     found = check_folder("solve", out)
     assert {"expansions.csv", "contracts.csv"} <= found
     assert "direction" in header_of(out / "rules.csv")
     seen["solve"] |= found
+    out = tmp_path / "building-robust"
+    assert main(["robust", building, "--no-evpi", "--out", str(out)]) == 0
+    found = check_folder("robust", out)
+    assert {"expansions.csv", "contracts.csv"} <= found
+    seen["robust"] |= found
 
     # infeasible: rule repairs, then demand repairs
     cap = {"name": "china-cap", "kind": "max_share", "by": "control", "group": ["CN"],
