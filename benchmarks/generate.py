@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import yaml
 
 FEATURES = frozenset({"fixed_cost", "min_order", "count", "tiers"})
@@ -565,6 +566,66 @@ def add_upstream(inst: dict, seed: int, materials: int = 4, stages: int = 3,
                           "limit": _r(rng.uniform(200, 400) * len(inst["suppliers"]) / 100,
                                       1)})
         out["rules"] = [*inst.get("rules", []), *extra]
+    return out
+
+
+def add_building(inst: dict, seed: int, expansions: int = 15, contracts: int = 10,
+                 qualified: float = 0.3, ramp: bool = True) -> dict:
+    """``inst`` with building options (SPEC section 8): ``expansions`` co-funded
+    capacity options (integer and fractional steps, lead times of 0-2 periods,
+    a third of them at suppliers with no capacity of their own until funded),
+    ``contracts`` offtake agreements (min/max GWh, take-or-pay, discounts, a
+    third already signed, windows of two periods or more), qualification
+    costs on a share ``qualified`` of the suppliers, and with ``ramp`` a
+    ``max_change`` rule on the largest controlling country. Returns a new dict."""
+    rng = np.random.default_rng(seed + 104729)
+    out = {**inst, "suppliers": [dict(s) for s in inst["suppliers"]]}
+    years = inst["periods"]
+    sups = out["suppliers"]
+    picks = rng.choice(len(sups), size=min(expansions, len(sups)), replace=False)
+    out["expansions"] = []
+    fresh = set()
+    for k, i in enumerate(picks.tolist()):
+        s = sups[i]
+        step = _r(float(rng.uniform(0.5, 4.0)) * max(1.0, float(s.get("capacity") or 1.0)) / 5)
+        price = float(s.get("price") or 60.0)
+        if k % 3 == 0 and "price" in s:  # exists only once funded
+            fresh.add(s["id"])
+        out["expansions"].append({
+            "supplier": s["id"], "step_gwh": max(step, 0.1),
+            "cost": _r(step * price * float(rng.uniform(0.05, 0.4))),
+            "lead_time": int(rng.integers(0, 3)), "max_steps": int(rng.integers(1, 4)),
+            "integer": bool(rng.random() < 0.6)})
+    if fresh:
+        out["capacity"] = [c for c in inst.get("capacity", []) if c["supplier"] not in fresh]
+        for s in sups:
+            if s["id"] in fresh:
+                s["capacity"] = 0.0
+    taken = set(picks.tolist())
+    rest = [i for i in range(len(sups)) if i not in taken and "price" in sups[i]]
+    chosen = rng.choice(len(rest), size=min(contracts, len(rest)), replace=False)
+    out["contracts"] = []
+    for k, j in enumerate(chosen.tolist()):
+        s = sups[rest[j]]
+        cap = float(s.get("capacity") or 1.0)
+        start = int(rng.integers(0, max(1, len(years) - 1)))
+        c = {"name": f"K{k:02d}", "supplier": s["id"], "from": years[start],
+             "until": years[min(len(years) - 1, start + int(rng.integers(1, len(years))))],
+             "min_gwh": _r(cap * float(rng.uniform(0.0, 0.3))),
+             "discount": _r(float(rng.choice([0.0, 0.02, 0.05, 0.08])), 3),
+             "take_or_pay": bool(rng.random() < 0.5), "signed": k % 3 == 0}
+        if rng.random() < 0.4:
+            c["max_gwh"] = _r(cap * float(rng.uniform(0.5, 1.0)))
+        out["contracts"].append(c)
+    for s in sups:
+        if rng.random() < qualified:
+            s["qualification_cost"] = _r(float(rng.uniform(1.0, 20.0)))
+    if ramp:
+        control = pd.Series([s.get("control", s["country"]) for s in sups]).mode()[0]
+        total = sum(d["gwh"] for d in inst["demand"]) / max(1, len(years))
+        out["rules"] = [*inst.get("rules", []),
+                        {"name": "ramp", "kind": "max_change", "by": "control",
+                         "group": [str(control)], "limit": _r(0.3 * total)}]
     return out
 
 

@@ -376,3 +376,17 @@ def test_an_infeasible_plan_is_repaired_by_funding(write_instance, capsys):
     # 60 x 50 + 40 x 60 + 3 steps x 100 = 5700
     d["expansions"][0]["max_steps"] = 3
     assert optimizer.solve(write_instance(d, "fixed.yaml")).objective == pytest.approx(5700)
+
+
+def test_a_signed_contract_that_cannot_be_kept_is_named(write_instance, capsys):
+    # B stops delivering after 2030, but a signed contract wants 10 GWh from it in 2031
+    d = inst(periods=(2030, 2031), suppliers=(A, {**B, "available_until": 2030}),
+             contracts=[{"name": "kr", "supplier": "B", "min_gwh": 10, "signed": True}])
+    assert main(["solve", str(write_instance(d))]) == 1
+    text = " ".join(capsys.readouterr().out.split())
+    assert ("contract 'kr' commits the buyer to at least 10 GWh from B in 2031, more than can "
+            "be bought there under the rules: lower its minimum to 0 GWh") in text
+    # take-or-pay instead: 2030 buys 10 from B (640 + 90 x 60), 2031 pays for the 10
+    # it cannot take: 6040 + 6000 + 640 = 12,680
+    d["contracts"][0]["take_or_pay"] = True
+    assert optimizer.solve(write_instance(d, "top.yaml")).objective == pytest.approx(12680)

@@ -39,6 +39,7 @@ from optimizer.solver.session import Session
 WEIGHT_RULE = 1.0
 WEIGHT_DEMAND = 100.0
 WEIGHT_CAPACITY = 1000.0
+WEIGHT_CONTRACT = 10.0
 TOL = 1e-7
 
 
@@ -46,7 +47,7 @@ TOL = 1e-7
 class RowInfo:
     """What a row of the HiGHS model means to a buyer."""
 
-    kind: str  # "rule", "demand" or "capacity"
+    kind: str  # "rule", "demand", "capacity" or "contract"
     row: int  # the row in HiGHS
     weight: float
     scope: RuleScope | None = None
@@ -54,6 +55,7 @@ class RowInfo:
     supplier: str | None = None
     period: int | None = None
     limit: float = 0.0
+    contract: str | None = None
 
     def describe(self) -> str:
         if self.kind == "rule":
@@ -61,6 +63,9 @@ class RowInfo:
             return f"rule {_scope_text(self.scope)}"
         if self.kind == "demand":
             return f"demand for {self.application} in {self.period} ({self.limit:g} GWh)"
+        if self.kind == "contract":
+            return (f"contract '{self.contract}' with {self.supplier} in {self.period} "
+                    f"(at least {self.limit:g} GWh)")
         return f"capacity of {self.supplier} in {self.period} ({self.limit:g} GWh)"
 
 
@@ -101,6 +106,11 @@ def row_catalog(data: ModelData, session: Session) -> list[RowInfo]:
         if r >= 0:
             rows.append(RowInfo("capacity", r, WEIGHT_CAPACITY, supplier=s, period=int(t),
                                 limit=cap.capacity))
+    for (name, t), c in session.index.contracts.items():
+        r = session.row(c.constraint)
+        if r >= 0:  # a signed commitment gives way after the rules, before demand
+            rows.append(RowInfo("contract", r, WEIGHT_CONTRACT, supplier=c.supplier,
+                                period=int(t), limit=c.min_gwh, contract=name))
     return rows
 
 
@@ -186,6 +196,16 @@ def _repair_item(info: RowInfo, required: float, change: float) -> dict[str, Any
             "message": f"{info.application} demand in {info.period} exceeds what the "
                        f"eligible suppliers can deliver under the rules by {short} "
                        f"(at most {served} of {demand} can be served)",
+        }
+    if info.kind == "contract":
+        now, lowered = limit_change(info.limit, required, "GWh")
+        return {
+            "contract": info.contract, "supplier": info.supplier, "period": info.period,
+            "limit": info.limit, "required": required, "change": required - info.limit,
+            "unit": "GWh",
+            "message": f"contract '{info.contract}' commits the buyer to at least {now} from "
+                       f"{info.supplier} in {info.period}, more than can be bought there under "
+                       f"the rules: lower its minimum to {lowered} (or make it take-or-pay)",
         }
     if info.kind == "capacity":
         now, needed = limit_change(info.limit, required, "GWh")
@@ -285,6 +305,9 @@ def find_repairs(data: ModelData, session: Session,
         if info.kind == "demand":
             item = _repair_item(info, info.limit - s, s)
             repairs.append((info.weight * s, {**item, **_demand_funding_hint(data, info, s)}))
+            continue
+        if info.kind == "contract":
+            repairs.append((info.weight * s, _repair_item(info, max(0.0, info.limit - s), s)))
             continue
         if info.kind == "capacity":
             item = _repair_item(info, info.limit + s, s)

@@ -18,6 +18,7 @@ import pyomo.core as pyo
 from optimizer.data import ModelData
 from optimizer.model.capacity import supplier_total
 from optimizer.model.common import linear
+from optimizer.model.index import ContractRow, index_of
 
 
 def most_delivered(data: ModelData) -> dict[tuple[str, int], float]:
@@ -165,6 +166,13 @@ def add_contracts(m: pyo.ConcreteModel, data: ModelData) -> None:
         return body >= (r.min_gwh if r.signed else 0.0)
 
     m.contract_min = pyo.Constraint(m.CONTRACT_FLOORS, rule=floor)
+    index = index_of(m)
+    for k in floors:
+        r = rows[k]
+        if r.signed:  # a decided contract can always be left unsigned
+            index.contracts[(str(r.contract), int(r.period))] = ContractRow(
+                str(r.contract), str(r.supplier), int(r.period), float(r.min_gwh),
+                m.contract_min[k])
 
     capped = [k for k in keys if not math.isnan(rows[k].max_gwh)
               and (rows[k].supplier, int(rows[k].period)) in data.lanes_by_supply]

@@ -75,6 +75,18 @@ class CapacityRow:
 
 
 @dataclass
+class ContractRow:
+    """The minimum of an already-signed contract in one period:
+    ``sum_a x[s, a, t] (+ shortfall) >= min_gwh`` (SPEC section 8)."""
+
+    contract: str
+    supplier: str
+    period: int
+    min_gwh: float
+    constraint: Any
+
+
+@dataclass
 class Trivial:
     """A requirement that no variable can meet, found while building (no row).
 
@@ -106,6 +118,8 @@ class ModelIndex:
     capacity: dict[tuple[str, int], CapacityRow] = field(default_factory=dict)
     #: (application, period) -> demand row
     demand: dict[tuple[str, int], Any] = field(default_factory=dict)
+    #: (contract, period) -> the minimum row of an already-signed contract
+    contracts: dict[tuple[str, int], ContractRow] = field(default_factory=dict)
     #: requirements that no variable can meet (no row was written for them)
     trivial: list[Trivial] = field(default_factory=list)
 
