@@ -613,7 +613,9 @@ def add_building(inst: dict, seed: int, expansions: int = 15, contracts: int = 1
              "until": years[min(len(years) - 1, start + int(rng.integers(1, len(years))))],
              "min_gwh": _r(cap * float(rng.uniform(0.0, 0.3))),
              "discount": _r(float(rng.choice([0.0, 0.02, 0.05, 0.08])), 3),
-             "take_or_pay": bool(rng.random() < 0.5), "signed": k % 3 == 0}
+             # a signed contract is take-or-pay: its supplier may be excluded or
+             # unavailable in some period, and a forced minimum would leave no plan
+             "take_or_pay": bool(rng.random() < 0.5) or k % 3 == 0, "signed": k % 3 == 0}
         if rng.random() < 0.4:
             c["max_gwh"] = _r(cap * float(rng.uniform(0.5, 1.0)))
         out["contracts"].append(c)
