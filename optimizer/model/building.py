@@ -68,12 +68,6 @@ def add_funding(m: pyo.ConcreteModel, data: ModelData) -> None:
         (f["discount"] * f["cost"]).tolist(), [m.fund[k] for k in m.FUNDING]))
 
 
-def funded_capacity(m: pyo.ConcreteModel, data: ModelData, s: str, t: int) -> list[tuple]:
-    """``-step * fund[k]`` for every funding k whose capacity serves s in t
-    (the terms a capacity row adds to read ``V - funded <= capacity``)."""
-    return [(-step, m.fund[k]) for k, step in data.building.arrivals.get((s, t), ())]
-
-
 def add_qualification(m: pyo.ConcreteModel, data: ModelData) -> None:
     """For every supplier s with a qualification cost q_s, binaries
     ``starts[s, t]`` (s delivers for the first time in t):

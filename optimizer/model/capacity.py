@@ -23,6 +23,12 @@ def supplier_total(m: pyo.ConcreteModel, data: ModelData, s: str, t: int,
     return linear(None, pick(m.lane_vars, data.lanes_by_supply[(s, t)]), extra=extra)
 
 
+def funded_capacity(m: pyo.ConcreteModel, data: ModelData, s: str, t: int) -> list[tuple]:
+    """``-step * fund[k]`` for every funding k whose capacity serves s in t
+    (the terms a capacity row adds to read ``V - funded <= capacity``)."""
+    return [(-step, m.fund[k]) for k, step in data.building.arrivals.get((s, t), ())]
+
+
 def add_capacity(m: pyo.ConcreteModel, data: ModelData) -> None:
     """For every (s, t) that can deliver and has no on/off decision, with
     fund[k] the steps of co-funded capacity that serve s in t:
@@ -33,8 +39,6 @@ def add_capacity(m: pyo.ConcreteModel, data: ModelData) -> None:
     row from :func:`optimizer.model.switching.add_delivery_switches`, and this
     row as well when expansions can serve it).
     """
-    from optimizer.model.building import funded_capacity
-
     capacity = dict(zip(data.lanes_by_supply, data.supplies["capacity"].tolist(), strict=True))
     arrivals = data.building.arrivals
     keys = [k for k in data.lanes_by_supply if k not in m.SWITCHED or k in arrivals]

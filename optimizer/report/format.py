@@ -293,3 +293,16 @@ def limit_text(v: Any, kind: str | None = None, missing: str = DASH) -> str:
     if kind is not None and kind.endswith("_share"):
         return pct_short(f)
     return sig(f)
+
+
+def lines_of(parts: list[str], width: int, sep: str = ", ") -> str:
+    """``parts`` joined by ``sep``, a new line wherever the next part would
+    pass ``width`` (a part is never split)."""
+    lines = [""]
+    for i, part in enumerate(parts):
+        piece = part + (sep.rstrip() if i < len(parts) - 1 else "")
+        if lines[-1] and len(lines[-1]) + 1 + len(piece) > width:
+            lines.append(piece)
+        else:
+            lines[-1] = f"{lines[-1]} {piece}" if lines[-1] else piece
+    return "\n".join(lines)

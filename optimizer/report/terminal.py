@@ -16,6 +16,7 @@ from optimizer.report.format import (
     COST_ALWAYS,
     COST_LABELS,
     grouping_label,
+    lines_of,
     marginal_cost,
     money,
     number,
@@ -380,19 +381,6 @@ def name_column(table: Table, header: str, names: list[str]) -> None:
         table.add_column(header, no_wrap=True)
     else:
         table.add_column(header, overflow="fold")
-
-
-def lines_of(parts: list[str], width: int, sep: str = ", ") -> str:
-    """``parts`` joined by ``sep``, a new line wherever the next part would
-    pass ``width`` (a part is never split)."""
-    lines = [""]
-    for i, part in enumerate(parts):
-        piece = part + (sep.rstrip() if i < len(parts) - 1 else "")
-        if lines[-1] and len(lines[-1]) + 1 + len(piece) > width:
-            lines.append(piece)
-        else:
-            lines[-1] = f"{lines[-1]} {piece}" if lines[-1] else piece
-    return "\n".join(lines)
 
 
 def where_files_are(out: str | None, written: list[str], verbose: bool,
