@@ -33,9 +33,9 @@ import pytest
 import optimizer
 from optimizer.cli import main
 from optimizer.cli.common import EXIT_NO_PLAN, EXIT_PLAN
+from optimizer.labels import gwh
 from optimizer.report import html
 from optimizer.report.files import write_result
-from optimizer.report.format import gwh
 from optimizer.report.html import MAX_SERIES, mix_series, render_html, what_to_buy
 
 from .conftest import world

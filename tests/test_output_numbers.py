@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from optimizer.cli import main
+from optimizer.labels import limit_change, limit_phrase, round_toward
 from optimizer.report.files import CSV_DECIMALS, CSV_DIGITS, round_numbers, rounded
-from optimizer.report.format import limit_change, limit_phrase, round_toward
 
 ROOT = Path(__file__).resolve().parents[1]
 

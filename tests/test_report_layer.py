@@ -1,5 +1,5 @@
 """The report layer as code: one wording and one number format for every
-output (optimizer/report/format.py), the HTML page's templates shipped as
+output (optimizer/labels.py), the HTML page's templates shipped as
 package data and loaded from the installed package, no JavaScript or CSS
 inside Python, and no import circle between the report modules."""
 
@@ -24,8 +24,7 @@ import pytest
 from rich.console import Console
 
 import optimizer
-from optimizer.report import files, html, jsonsafe
-from optimizer.report.format import (
+from optimizer.labels import (
     COST_LABELS,
     as_number,
     capfirst,
@@ -42,6 +41,7 @@ from optimizer.report.format import (
     rule_value_short,
     sig,
 )
+from optimizer.report import files, html, jsonsafe
 from optimizer.report.terminal import cost_table
 from optimizer.report.xlsx import summary_rows
 
@@ -165,7 +165,7 @@ def test_every_output_names_costs_alike(solve_dict: Any) -> None:
 def test_cost_labels_are_defined_once() -> None:
     mapping = re.compile(r"""["']ex_works["']\s*:\s*["']""")
     where = [p.relative_to(ROOT) for p in sorted(PACKAGE.rglob("*.py"))
-             if p.name != "format.py" and mapping.search(p.read_text(encoding="utf-8"))]
+             if p.name != "labels.py" and mapping.search(p.read_text(encoding="utf-8"))]
     assert where == []
 
 
@@ -350,8 +350,9 @@ def imported_modules(path: Path) -> set[str]:
 
 def test_report_modules_import_downwards_only() -> None:
     report = PACKAGE / "report"
-    # format and jsonsafe stand alone; html uses them and the results, never files
-    assert imported_modules(report / "format.py") == set()
+    # labels (below every layer: analyses word repairs with it) and jsonsafe stand
+    # alone; html uses them and the results, never files
+    assert imported_modules(PACKAGE / "labels.py") == set()
     assert imported_modules(report / "jsonsafe.py") == set()
     for name in ("html.py", "terminal.py", "xlsx.py"):
         found = imported_modules(report / name)

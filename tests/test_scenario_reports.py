@@ -19,8 +19,8 @@ import yaml
 import optimizer
 from optimizer.cli import main
 from optimizer.input import load_instance
+from optimizer.labels import limit_text
 from optimizer.report.figures import frontier_figure
-from optimizer.report.format import limit_text
 from optimizer.report.scenario_files import write_frontier, write_robust, write_stress
 from optimizer.report.scenario_html import describe_scenario, tail_mask
 from optimizer.scenarios import robust, stress

@@ -12,7 +12,7 @@ Three views of an infeasible model, all on the matrix HiGHS already holds:
   numbers as they are (``limit``, ``required``, ``change``, in ``unit``: a
   share or an HHI as a fraction, GWh, kt, groups or the averaged attribute);
   its ``message`` writes them as people read them (percentages, HHI points,
-  GWh), with :mod:`optimizer.report.format` (a module that imports nothing
+  GWh), with :mod:`optimizer.labels` (a module that imports nothing
   from the package), the required limit rounded towards the change so that
   the value shown restores a plan too.
 * **conflicts**: the rules whose removal alone restores a plan.
@@ -29,8 +29,8 @@ import numpy as np
 
 from optimizer.data import ModelData, RuleScope
 from optimizer.input.schema import AVERAGE_KINDS, CONCENTRATION_KINDS, COUNT_KINDS, SHARE_KINDS
+from optimizer.labels import limit_change, limit_phrase
 from optimizer.model.index import CoveredMeasure, Trivial
-from optimizer.report.format import limit_change, limit_phrase
 from optimizer.solver.elastic import ElasticCopy
 from optimizer.solver.elastic import irreducible_subset as whole_irreducible_subset
 from optimizer.solver.session import Session

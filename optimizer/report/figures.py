@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from optimizer.report.format import limit_text, number
+from optimizer.labels import limit_text, number
 from optimizer.report.frontier_html import (
     current_limits,
     kind_of,

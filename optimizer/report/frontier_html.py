@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from optimizer.input.schema import CONCENTRATION_KINDS, SHARE_KINDS
-from optimizer.report.format import (
+from optimizer.labels import (
     as_number,
     gwh,
     limit_text,

@@ -13,7 +13,7 @@ The page is laid out by Jinja2 templates shipped with the package
 ``charts.js`` and ``report.js`` are copied into the page as they are; see
 :mod:`optimizer.report.html_base`). This module computes what the templates
 show: table rows and cards with their numbers already written out
-(:mod:`optimizer.report.format`), and the data the charts are drawn from.
+(:mod:`optimizer.labels`), and the data the charts are drawn from.
 Autoescaping is on: every piece of text from an instance is escaped where
 the template puts it; the JSON blob is written so that it cannot end its
 ``<script>`` element. The charts are drawn in the browser from the JSON blob,
@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer.report.format import (
+from optimizer.labels import (
     COST_ALWAYS,
     COST_LABELS,
     GROUPING_LABELS,

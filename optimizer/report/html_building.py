@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from optimizer.report.format import gwh, money
+from optimizer.labels import gwh, money
 from optimizer.report.html_base import PALETTE, Table
 from optimizer.results import Result
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.report.format import (
+from optimizer.labels import (
     as_number,
     capfirst,
     grouping_label,

@@ -12,7 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from optimizer.report.format import (
+from optimizer.labels import (
     COST_ALWAYS,
     COST_LABELS,
     grouping_label,

@@ -8,7 +8,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-from optimizer.report.format import lines_of, number
+from optimizer.labels import lines_of, number
 from optimizer.results import Result
 
 

@@ -19,7 +19,7 @@ from rich.console import Console, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from optimizer.report.format import (
+from optimizer.labels import (
     COST_ALWAYS,
     COST_LABELS,
     grouping_label,

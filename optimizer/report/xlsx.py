@@ -32,7 +32,7 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.report.format import (
+from optimizer.labels import (
     COST_ALWAYS,
     COST_LABELS,
     XLSX_FRACTION,
@@ -40,13 +40,13 @@ from optimizer.report.format import (
     cost_label,
     grouping_label,
 )
-from optimizer.report.format import XLSX_GWH as GWH
-from optimizer.report.format import XLSX_MUSD as MUSD
-from optimizer.report.format import XLSX_PLAIN as PLAIN
-from optimizer.report.format import XLSX_POINTS as POINTS
-from optimizer.report.format import XLSX_SHARE as SHARE
-from optimizer.report.format import XLSX_USD_KWH as USD_KWH
-from optimizer.report.format import XLSX_YEAR as YEAR
+from optimizer.labels import XLSX_GWH as GWH
+from optimizer.labels import XLSX_MUSD as MUSD
+from optimizer.labels import XLSX_PLAIN as PLAIN
+from optimizer.labels import XLSX_POINTS as POINTS
+from optimizer.labels import XLSX_SHARE as SHARE
+from optimizer.labels import XLSX_USD_KWH as USD_KWH
+from optimizer.labels import XLSX_YEAR as YEAR
 from optimizer.results import Result
 
 #: column -> (unit shown in the header, number format)

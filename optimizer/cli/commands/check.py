@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, console: Console) -> int:
 def renderables(report: CheckReport, plan: str, limit: int = 200) -> list[RenderableType]:
     """The verdict, every violation with its size, and the recomputed cost."""
     from optimizer.check import COST_KEYS
-    from optimizer.report.format import COST_ALWAYS, cost_label, number
+    from optimizer.labels import COST_ALWAYS, cost_label, number
 
     out: list[RenderableType] = []
     v = report.violations
@@ -113,7 +113,7 @@ def _given(x: object) -> bool:
 
 
 def _num(x: object, unit: str = "") -> str:
-    from optimizer.report.format import pct, sig
+    from optimizer.labels import pct, sig
 
     if not _given(x):
         return ""

@@ -284,10 +284,10 @@ def unit_of(kind: str, attribute: str | None = None) -> str:
 
 
 def _limit_text(v: float, kind: str) -> str:
-    """A swept limit as the rules table writes it (:func:`optimizer.report.format.
+    """A swept limit as the rules table writes it (:func:`optimizer.labels.
     rule_value`): shares as percentages (``35.0%``), volumes in GWh (``60 GWh``),
     counts in groups; an HHI cap in points of 0-10,000 (``HHI 2,500``)."""
-    from optimizer.report.format import number, rule_value
+    from optimizer.labels import number, rule_value
 
     unit = unit_of(kind)
     return f"HHI {number(10_000 * v, 0)}" if unit == "hhi" else rule_value(v, unit)

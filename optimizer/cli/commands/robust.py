@@ -50,7 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _pct(v: float) -> str:
-    from optimizer.report.format import pct
+    from optimizer.labels import pct
 
     return pct(v) if v >= 0.0005 else "–"
 
