@@ -19,6 +19,7 @@ import pyomo.core as pyo
 from pyomo.common.gc_manager import PauseGC
 
 from optimizer.analysis.budget import Budget, budget_warning, mip_budget
+from optimizer.analysis.building import building_worth
 from optimizer.analysis.concentration import concentration
 from optimizer.analysis.repair import explain_infeasible, trivial_repairs
 from optimizer.analysis.rule_costs import rule_costs
@@ -135,6 +136,10 @@ def _solve_model(
         t2 = time.perf_counter()
         # an automatic analysis of a MIP (one MIP per re-solve) is time-boxed
         budget = mip_budget(status.solve_seconds) if automatic and hm.is_mip else Budget()
+        # what each contract and expansion is worth (a few whole solves), before the
+        # rule costs that may use up a MIP's time box
+        if data.instance.contracts or data.instance.expansions:
+            res.option_worth = building_worth(data.instance, options)
         # the plan without rules first: one solve gives the price of all rules
         res.concentration, res.price_of_rules = concentration(res, data, options, budget)
         res.rule_summary = rule_costs(res, data, session, options, budget)

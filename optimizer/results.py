@@ -73,6 +73,10 @@ class Result:
     expansions: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: offtake agreements: one row per contract and period (instances with contracts)
     contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: what each contract and expansion is worth: the optimum without it minus
+    #: with it (:func:`optimizer.analysis.building.building_worth`), when the
+    #: analysis ran
+    option_worth: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: HHI and top-1/top-3 shares per period and grouping, with and without rules
     concentration: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the optimum, the optimum with no rules at all, and the difference
@@ -112,6 +116,8 @@ class Result:
             out["price_of_rules"] = self.price_of_rules
         if not self.rule_summary.empty:
             out["rule_costs"] = self.rule_summary.to_dict("records")
+        if not self.option_worth.empty:
+            out["option_worth"] = self.option_worth.to_dict("records")
         if self.solver.get("mip"):
             out["mip_gap"] = self.solver.get("mip_gap")
             out["best_bound"] = self.solver.get("best_bound")

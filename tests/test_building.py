@@ -158,6 +158,10 @@ def test_contract_discount_signs_or_not(run):
              contracts=[{"name": "kr", "supplier": "B", "min_gwh": 100, "discount": 0.05}])
     res = run(d, 5890)
     assert res.contracts[["contract", "signed", "gwh"]].values.tolist() == [["kr", True, 100.0]]
+    # what the contract is worth, in solve's analysis: 6000 without it - 5890 = 110
+    worth = res.option_worth.set_index("option")["worth"]
+    assert worth["contract kr"] == pytest.approx(110)
+    assert res.summary()["option_worth"][0]["worth"] == pytest.approx(110)
     assert res.contracts["discount"].iloc[0] == pytest.approx(0.05 * 62 * 100)
     # 2%: 60.76 > 60: not signed, 6000
     d["contracts"][0]["discount"] = 0.02

@@ -324,9 +324,9 @@ def solve_report(result: Result, all_rules: bool = False,
     used = usage_view(result)
     if used is not None:
         yield used
-    from optimizer.report.terminal_building import contracts_view, expansions_view
+    from optimizer.report.terminal_building import contracts_view, expansions_view, worth_view
 
-    for view in (expansions_view(result), contracts_view(result)):
+    for view in (expansions_view(result), contracts_view(result), worth_view(result)):
         if view is not None:
             yield view
     yield rules_table(result, only_binding=not all_rules, limit=10_000 if all_rules else 30,

@@ -99,3 +99,19 @@ def contracts_view(result: Result) -> Table | None:
                   number(r["shortfall_gwh"], 1), number(r["shortfall_cost"], 1),
                   number(r["discount"], 1))
     return t
+
+
+def worth_view(result: Result) -> Table | None:
+    """``--verbose``: what each contract and expansion is worth."""
+    w = result.option_worth
+    if w.empty:
+        return None
+    t = Table(title="What each option is worth (USD million: the optimum without it minus "
+                    "with it)", title_justify="left")
+    t.add_column("option")
+    t.add_column("worth", justify="right")
+    for r in w.to_dict("records"):
+        worth = r["worth"]
+        text = "no plan without it" if worth == float("inf") else number(worth, 1)
+        t.add_row(Text(str(r["option"])), text)
+    return t
