@@ -394,3 +394,21 @@ def test_a_signed_contract_that_cannot_be_kept_is_named(write_instance, capsys):
     # it cannot take: 6040 + 6000 + 640 = 12,680
     d["contracts"][0]["take_or_pay"] = True
     assert optimizer.solve(write_instance(d, "top.yaml")).objective == pytest.approx(12680)
+
+
+def test_check_reads_the_funding_beside_the_plan(write_instance, tmp_path, capsys):
+    # the plan of the cheap-step world funds N: checked with expansions.csv beside it,
+    # it is valid and costs 5500; without it, N's 100 GWh break its capacity (0)
+    d = inst(expansions=[{"supplier": "N", "step_gwh": 100, "cost": 500}])
+    path = str(write_instance(d))
+    out = tmp_path / "out"
+    assert main(["solve", path, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["check", path, str(out / "allocation.csv"), "--objective", "5500"]) == 0
+    text = capsys.readouterr().out
+    assert "valid" in text and "co-funded capacity" in text
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "allocation.csv").write_text((out / "allocation.csv").read_text())
+    assert main(["check", path, str(alone / "allocation.csv")]) == 1
+    assert "capacity" in capsys.readouterr().out

@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ["01_quickstart", "02_price_of_diversification", "03_cartel_stress",
-            "04_upstream_graphite"]
+            "04_upstream_graphite", "05_fund_or_pay_the_cartel"]
 KERNEL = "battery-sourcing-tests"
 #: seconds per cell (the slowest cell solves a robust plan, about a second)
 CELL_TIMEOUT = 300
 
 
-def test_the_four_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert [p.stem for p in NOTEBOOKS] == EXPECTED
 
 

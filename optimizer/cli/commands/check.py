@@ -39,6 +39,37 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "summary.json)")
     p.add_argument("--tolerance", type=_finite, default=None, metavar="REL",
                    help="relative tolerance of every comparison (default 1e-6)")
+    p.add_argument("--expansions", metavar="CSV", help="the plan's co-funded steps "
+                   "(expansions.csv of solve --out; default: the one beside PLAN, if any)")
+    p.add_argument("--contracts", metavar="CSV", help="the contracts the plan signs "
+                   "(contracts.csv of solve --out; default: the one beside PLAN, if any)")
+
+
+#: the largest expansions.csv or contracts.csv read (bytes)
+MAX_TABLE_BYTES = 50_000_000
+
+
+def _side_table(given: str | None, plan: str, name: str, columns: tuple[str, ...]):
+    """expansions.csv or contracts.csv: as given, else beside the plan, else None."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(given) if given else Path(plan).with_name(name)
+    if not given and not path.is_file():
+        return None
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file")
+    if path.stat().st_size > MAX_TABLE_BYTES:
+        raise UsageError(f"{path}: larger than {MAX_TABLE_BYTES:,} bytes")
+    try:
+        df = pd.read_csv(path)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a readable CSV table ({exc})") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise UsageError(f"{path}: missing column(s) {', '.join(missing)}")
+    return df
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -50,7 +81,12 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"--tolerance must be in [0, 1), got {args.tolerance}")
     inst = load_instance(args.instance)
     plan = read_plan(args.plan, inst)
-    report = check_plan(inst, plan, tol=tol, objective=args.objective)
+    funding = _side_table(args.expansions, args.plan, "expansions.csv",
+                          ("supplier", "period", "steps")) if inst.expansions else None
+    contracts = _side_table(args.contracts, args.plan, "contracts.csv",
+                            ("contract", "signed")) if inst.contracts else None
+    report = check_plan(inst, plan, tol=tol, objective=args.objective, funding=funding,
+                        contracts=contracts)
     for item in renderables(report, args.plan):
         console.print(item)
         console.print()
@@ -95,7 +131,9 @@ def renderables(report: CheckReport, plan: str, limit: int = 200) -> list[Render
                   min_width=44)
     costs.add_column("component")
     costs.add_column("USD million", justify="right")
-    for key in COST_KEYS:
+    # the components of building supply follow, in instances that have them
+    extra = [k for k in report.cost_breakdown if k not in COST_KEYS and k != "total"]
+    for key in [*COST_KEYS, *extra]:
         value = report.cost_breakdown.get(key, 0.0)
         if value or key in COST_ALWAYS:
             costs.add_row(cost_label(key), number(value, 6))
