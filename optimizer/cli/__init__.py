@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from optimizer.cli.commands import (
+    alternatives,
     check,
     convert,
     examples,
@@ -45,8 +46,8 @@ from optimizer.cli.common import (
 from optimizer.errors import InputError, OutputError
 
 #: the commands, in the order --help lists them
-COMMANDS: tuple[ModuleType, ...] = (solve, validate, check, frontier, stress, robust, examples,
-                                    template, convert)
+COMMANDS: tuple[ModuleType, ...] = (solve, validate, check, frontier, stress, robust,
+                                    alternatives, examples, template, convert)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:

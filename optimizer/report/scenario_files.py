@@ -121,3 +121,45 @@ def write_frontier(df: pd.DataFrame, out: str | Path, instance: Instance | None 
     except BaseException:
         od.discard()
         raise
+
+
+def write_alternatives(ranges: pd.DataFrame, plans: pd.DataFrame, summary: pd.DataFrame,
+                       out: str | Path, instance: str = "",
+                       workbook: bool = True) -> list[Path]:
+    """``ranges.csv``, ``alternatives.csv``, ``alternatives_summary.csv``,
+    ``summary.json`` (objective, slack, budget), ``report.html`` and
+    ``results.xlsx`` (SPEC section 9)."""
+    from optimizer.report.alternatives_html import render_alternatives
+
+    a = ranges.attrs
+    head = {"instance": instance, "objective": a.get("objective"), "slack": a.get("slack"),
+            "budget": a.get("budget"), "objective_unit": "USD million (discounted)",
+            "by": a.get("by"), "unit": str(ranges["unit"].iloc[0]) if len(ranges) else "GWh",
+            "groups": len(ranges), "alternatives": max(0, len(summary) - 1),
+            "seconds": a.get("seconds")}
+    if a.get("material"):
+        head.update(material=a.get("material"), stage=a.get("stage"))
+    od = OutputDir(out)
+    try:
+        od.json("summary.json", head)
+        od.csv("ranges.csv", ranges)
+        od.csv("alternatives.csv", plans)
+        od.csv("alternatives_summary.csv", summary)
+        od.write("report.html", _page(render_alternatives(ranges, summary, instance)))
+        if workbook:
+            from optimizer.report.xlsx import frame_sheet
+
+            def book(path: Path) -> None:
+                from openpyxl import Workbook
+
+                wb = Workbook()
+                wb.remove(wb.active)
+                frame_sheet(wb, "ranges", ranges)
+                frame_sheet(wb, "alternatives_summary", summary)
+                frame_sheet(wb, "alternatives", plans)
+                wb.save(path)
+            od.write("results.xlsx", book)
+        return od.publish()
+    except BaseException:
+        od.discard()
+        raise

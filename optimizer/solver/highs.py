@@ -578,6 +578,16 @@ class HighsModel:
             block.highs.changeColsBounds(len(local), local, self.col_lower[at],
                                          self.col_upper[at])
 
+    def change_costs(self, cost: np.ndarray) -> None:
+        """A new objective (column costs in model order, minimized) for good,
+        in HiGHS and in the arrays a released block is rebuilt from."""
+        self.lp.cost[:] = np.asarray(cost, dtype=float)
+        for block in self.blocks:
+            block.dirty = True
+            if block.highs is not None:
+                local = self.col_local[block.cols].astype(np.int32)
+                block.highs.changeColsCost(len(local), local, self.lp.cost[block.cols])
+
     def relax_rows(self, rows: np.ndarray) -> None:
         """Drop rows (free bounds) until :meth:`restore_rows` puts them back."""
         n = len(rows)

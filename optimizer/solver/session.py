@@ -277,6 +277,19 @@ class Session:
             hm.change_coefficients(np.full(int(keep.sum()), r), cols[keep],
                                    np.full(int(keep.sum()), factor))
 
+    def objective_costs(self) -> tuple[np.ndarray, float]:
+        """The objective now: (cost per column, in model order; constant)."""
+        return self.hm.lp.cost.copy(), float(self.hm.lp.offset)
+
+    def set_objective_costs(self, cost: np.ndarray) -> None:
+        """Minimize ``cost @ columns`` from now on (an analysis that looks for
+        other plans within a budget row: :mod:`optimizer.analysis.alternatives`)."""
+        self.hm.change_costs(cost)
+
+    def add_rows(self, constraints: list) -> np.ndarray:
+        """Append Pyomo constraints (already on the model) as rows."""
+        return self.hm.add_constraints(constraints)
+
     def put_back(self, x: np.ndarray) -> None:
         """Make column values ``x`` HiGHS's current solution again (no basis):
         after re-solves of a MIP, cheaper than solving it once more."""

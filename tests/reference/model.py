@@ -74,7 +74,12 @@ class _Builder:
         raise RuntimeError(f"HiGHS status {h.modelStatusToString(st)}")
 
 
-def solve(path_or_dict, drop_rules=(), override_limits=None):
+def solve(path_or_dict, drop_rules=(), override_limits=None, lane_weight=None, budget=None):
+    """The reference optimum. With ``budget`` (USD million) and ``lane_weight``
+    (a function of (supplier, application, period) giving each purchase's
+    weight), it instead minimizes sum weight x x over the plans whose cost (the
+    objective as usual) is at most ``budget`` (near-optimal ranges, SPEC
+    section 9); ``objective`` is then that weighted sum."""
     d = Data(path_or_dict, drop_rules, override_limits)
     # rules by origin (SPEC section 7): V = sum x kg q(G), X = sum x kg over the scope
     for r in d.rules:
@@ -293,6 +298,12 @@ def solve(path_or_dict, drop_rules=(), override_limits=None):
                 else:
                     raise NotImplementedError(kind)
 
+    if budget is not None:
+        B.row([(j, c) for j, c in enumerate(B.cost) if c != 0], hi=budget)
+        weight = lane_weight or (lambda s, a, t: 0.0)
+        B.cost = [0.0] * len(B.cost)
+        for (s, a, t), j in x.items():
+            B.cost[j] = float(weight(s, a, t))
     status, obj, sol = B.solve()
     if status != "optimal":
         return {"status": status, "objective": None, "x": {}, "unmet": {}, "expansions": {},
