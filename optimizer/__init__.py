@@ -36,9 +36,12 @@ _WHERE = {
     "SolverOptions": "optimizer.solver.options",
     "frontier": "optimizer.analysis.frontier",
     "building_worth": "optimizer.analysis.building",
+    "ranges": "optimizer.analysis.alternatives",
+    "alternatives": "optimizer.analysis.alternatives",
 }
 
 if TYPE_CHECKING:
+    from optimizer.analysis.alternatives import alternatives, ranges
     from optimizer.analysis.building import building_worth
     from optimizer.analysis.frontier import frontier
     from optimizer.api import default_instance_path, solve, solve_model
@@ -75,12 +78,14 @@ __all__ = [
     "Problem",
     "Result",
     "SolverOptions",
+    "alternatives",
     "build_model",
     "building_worth",
     "default_instance_path",
     "frontier",
     "load_instance",
     "prepare",
+    "ranges",
     "robust",
     "solve",
     "solve_model",

@@ -16,7 +16,7 @@ from optimizer.cli import main
 from tests.conftest import supplier, world
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "outputs.md"
-COMMANDS = ("solve", "stress", "robust", "frontier")
+COMMANDS = ("solve", "stress", "robust", "frontier", "alternatives")
 
 
 def documented() -> dict[tuple[str, str], dict[str, str]]:
@@ -147,6 +147,10 @@ def test_every_column_written_is_documented(write_instance, tmp_path):
     found = check_folder("robust", out)
     assert {"expansions.csv", "contracts.csv"} <= found
     seen["robust"] |= found
+
+    out = tmp_path / "alternatives"
+    assert main(["alternatives", path, "--count", "2", "--out", str(out)]) == 0
+    seen["alternatives"] = check_folder("alternatives", out)
 
     # infeasible: rule repairs, then demand repairs
     cap = {"name": "china-cap", "kind": "max_share", "by": "control", "group": ["CN"],

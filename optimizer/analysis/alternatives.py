@@ -129,8 +129,7 @@ class Explorer:
         self.groups = groups_of(data, self.by, self.material, self.stage)
         self.base_cost, self.offset = session.objective_costs()
         m = session.m
-        m.alternatives_budget = pyo.Constraint(
-            expr=m.total_cost.expr <= self.budget + 1e-9 * max(1.0, abs(self.budget)))
+        m.alternatives_budget = pyo.Constraint(expr=m.total_cost.expr <= self.budget)
         session.add_rows([m.alternatives_budget])
         self.lane_cols = session.lane_columns
 
