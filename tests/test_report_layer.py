@@ -51,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "optimizer"
 TEACHING = ROOT / "instances" / "teaching" / "instance.yaml"
 TEMPLATE_FILES = {"base.html.j2", "report.html.j2", "sections.html.j2", "glossary.html.j2",
-                  "stress.html.j2", "robust.html.j2", "frontier.html.j2", "report.css",
+                  "stress.html.j2", "robust.html.j2", "frontier.html.j2", "alternatives.html.j2",
+                  "report.css",
                   "charts.js", "report.js"}
 
 

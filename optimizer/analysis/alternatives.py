@@ -204,10 +204,12 @@ def _instance(instance: str | Path | Instance | None) -> Instance:
 def ranges(instance: str | Path | Instance | None, slack: float = 0.02, by: str = "company",
            *, material: str | None = None, stage: str | None = None,
            options: SolverOptions | None = None, workers: int = 1, scheduler: Any = None,
-           time_limit: float | None = None, progress: Progress | None = None) -> pd.DataFrame:
-    """For each group of ``by``: the least and most it can supply (GWh over all
-    periods; kt for ``by="origin"``) in any plan that obeys every rule and costs
-    at most ``(1 + slack)`` times the optimum, with its share of that plan's
+           time_limit: float | None = None, progress: Progress | None = None,
+           groups: list[str] | None = None) -> pd.DataFrame:
+    """For each group of ``by`` (or only those in ``groups``): the least and
+    most it can supply (GWh over all periods; kt for ``by="origin"``) in any
+    plan that obeys every rule and costs at most ``(1 + slack)`` times the
+    optimum, with its share of that plan's
     total, and what the optimum buys from it. ``time_limit``: seconds per
     solve (a MIP's value is left blank when it stops there). ``attrs`` hold the
     objective, the budget and the time taken."""
@@ -218,6 +220,11 @@ def ranges(instance: str | Path | Instance | None, slack: float = 0.02, by: str 
     t0 = time.perf_counter()
     here = Explorer(inst, slack, options, by, material, stage)
     names = list(here.groups.weights)
+    if groups is not None:
+        unknown = sorted(set(groups) - set(names))
+        if unknown:
+            raise AlternativesError(f"no {by} group(s) {', '.join(unknown)} in this instance")
+        names = [g for g in names if g in set(groups)]
     if scheduler is None and workers <= 1:
         rows = []
         for i, g in enumerate(names):
