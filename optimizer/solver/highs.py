@@ -496,11 +496,13 @@ class HighsModel:
 
     def _merge(self, ids: Sequence[int]) -> None:
         """Solve these blocks as one from now on (a row joins them): a new HiGHS
-        instance built from the arrays (started cold)."""
+        instance built from the arrays, started from the parts' bases put
+        together (the new rows basic), so the next solve is warm."""
         parts = [self.blocks[k] for k in ids]
         merged = Block(sorted(r for b in parts for r in b.rows),
                        np.sort(np.concatenate([b.cols for b in parts])),
                        any(b.is_mip for b in parts))
+        merged.basis = _joined_basis(parts, merged)
         self.blocks = [b for k, b in enumerate(self.blocks) if k not in ids] + [merged]
         self._number_blocks()
         self._alive(merged)
@@ -615,3 +617,26 @@ class HighsModel:
             "nonzeros": int(self.lp.nnz),
             "binaries": int(self.lp.integer.sum()),
         }
+
+
+def _joined_basis(parts: Sequence[Block], merged: Block) -> Any:
+    """The parts' last bases as one basis of ``merged`` (rows a part's HiGHS
+    does not have yet, the rows that joined them, basic); None when a part has
+    no valid basis (the merged block then starts cold)."""
+    col_at = {c: i for i, c in enumerate(merged.cols.tolist())}
+    row_at = {r: i for i, r in enumerate(merged.rows)}
+    cols = [highspy.HighsBasisStatus.kLower] * len(merged.cols)
+    rows = [highspy.HighsBasisStatus.kBasic] * len(merged.rows)
+    for b in parts:
+        basis = b.highs.getBasis() if b.highs is not None else b.basis
+        if basis is None or not basis.valid:
+            return None
+        for c, status in zip(b.cols.tolist(), basis.col_status, strict=True):
+            cols[col_at[c]] = status
+        for r, status in zip(b.rows, basis.row_status, strict=False):
+            rows[row_at[r]] = status
+    joined = highspy.HighsBasis()
+    joined.col_status = cols
+    joined.row_status = rows
+    joined.valid = True
+    return joined
