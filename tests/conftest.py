@@ -103,6 +103,7 @@ SLOW: dict[str, tuple[str, ...]] = {
                                   "test_solve_matches_reference*"),
     "test_upstream.py": ("test_random_upstream_instances_match_the_reference*",),
     "test_building.py": ("test_random_instances_match_the_reference*",),
+    "test_alternatives.py": ("test_report_draws_each_range_with_the_optimum_marked*",),
     "test_check.py": ("test_agrees_with_reference_checker*",),
     "test_excel.py": ("test_generated_instances_round_trip*",),
     "test_instances.py": ("test_instance_matches_reference[[]us-defense[]]",),

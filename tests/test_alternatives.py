@@ -162,3 +162,50 @@ def test_cli_refuses_bad_requests(capsys, argv, message):
 
 def test_python_api_names(tmp_path):
     assert optimizer.ranges is ranges and optimizer.alternatives is alternatives
+
+
+RANGE_PROBE = """(() => {
+  const rows = [...document.querySelectorAll('.range-row')].map(r => {
+    const track = r.querySelector('.range-track').getBoundingClientRect();
+    const bar = r.querySelector('.range-bar');
+    const mark = r.querySelector('.range-mark').getBoundingClientRect();
+    const b = bar ? bar.getBoundingClientRect() : null;
+    return {group: r.dataset.group, track: track.width,
+            left: b ? b.left - track.left : null, width: b ? b.width : null,
+            mark: mark.left + mark.width / 2 - track.left};
+  });
+  const chart = document.querySelector('[data-chart="alternatives-mix"]');
+  return {ready: document.body.dataset.reportReady || null, rows,
+          rendered: chart ? chart.dataset.rendered : null,
+          bars: chart ? chart.querySelectorAll('g.bar').length : 0};
+})()"""
+
+
+def test_report_draws_each_range_with_the_optimum_marked(tmp_path):
+    """In Chromium: one bar per company, from its least to its most GWh on a
+    common scale, the optimum's mark inside it; the mixes of the optimum and
+    the two alternatives as three stacked bars; no console error."""
+    from tests.test_html_report import Browser, chromium_binary
+
+    binary = chromium_binary()
+    if binary is None:
+        pytest.skip("no Chromium binary found: the report was not checked in a browser")
+    out = tmp_path / "alt"
+    assert main(["alternatives", str(TEACHING), "--count", "2", "--out", str(out)]) == 0
+    ranges_df = pd.read_csv(out / "ranges.csv").set_index("group")
+    top = ranges_df["max_gwh"].max()
+    browser = Browser(binary)
+    try:
+        run = browser.open(out / "report.html", RANGE_PROBE)
+    finally:
+        browser.close()
+    assert run.errors == [] and run.requests == []
+    state = run.state
+    assert state["rendered"] == "true" and state["bars"] == 3
+    assert [r["group"] for r in state["rows"]] == list(ranges_df.index)
+    for r in state["rows"]:
+        want = ranges_df.loc[r["group"]]
+        scale = r["track"] / top
+        assert r["left"] == pytest.approx(want["min_gwh"] * scale, abs=1.5)
+        assert r["width"] == pytest.approx((want["max_gwh"] - want["min_gwh"]) * scale, abs=1.5)
+        assert r["mark"] == pytest.approx(want["optimum_gwh"] * scale, abs=2.0)
