@@ -209,3 +209,21 @@ def test_report_draws_each_range_with_the_optimum_marked(tmp_path):
         assert r["left"] == pytest.approx(want["min_gwh"] * scale, abs=1.5)
         assert r["width"] == pytest.approx((want["max_gwh"] - want["min_gwh"]) * scale, abs=1.5)
         assert r["mark"] == pytest.approx(want["optimum_gwh"] * scale, abs=2.0)
+
+
+def test_mip_ranges_match_the_reference(write_instance):
+    # fixed costs and a minimum order make every re-solve a MIP (time-boxed)
+    from tests.conftest import world
+
+    inst = world()
+    inst["suppliers"][1]["fixed_cost"] = 40
+    inst["suppliers"][2]["min_order"] = 15
+    path = write_instance(inst)
+    df = ranges(path, 0.05, "company")
+    assert optimizer.solve(path, analysis=False).solver["mip"]
+    by = company_of(path)
+    for r in df.to_dict("records"):
+        assert r["min_status"] == r["max_status"] == "optimal"
+        lo, hi = reference_range(path, by, r["group"], df.attrs["budget"])
+        assert r["min_gwh"] == pytest.approx(lo, abs=1e-5)
+        assert r["max_gwh"] == pytest.approx(hi, abs=1e-5)

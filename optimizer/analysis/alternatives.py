@@ -123,6 +123,9 @@ class Explorer:
             raise AlternativesError(f"the instance has no optimal plan (status "
                                     f"{status.status}): nothing to explore around")
         self.session, self.data = session, data
+        #: a MIP's re-solves are time-boxed like the rule-cost analysis: each
+        #: may take 30 s, or as long as the solve took if that is longer
+        self.box = max(30.0, float(status.solve_seconds)) if session.is_mip else None
         self.objective = float(status.objective)
         self.budget = self.objective + self.slack * abs(self.objective)
         self.x_opt = session.lane_values()
@@ -145,7 +148,7 @@ class Explorer:
                  ) -> tuple[str, np.ndarray | None]:
         """Minimize ``weights @ x`` within the budget: (status, lane values)."""
         self.session.set_objective_costs(self._lane_cost(weights))
-        status = self.session.resolve(time_limit)
+        status = self.session.resolve(time_limit if time_limit is not None else self.box)
         if status.status != "optimal":
             return status.status, None
         return "optimal", self.session.lane_values()
