@@ -193,6 +193,28 @@ class ModelChanges:
                 block.highs.changeColsCost(len(local), local, self.lp.cost[block.cols])
                 block.highs.setOptionValue("simplex_strategy", 4)
 
+    def bases(self) -> list[Any]:
+        """Each block's current basis (to start later solves from it again)."""
+        out = []
+        for block in self.blocks:
+            h = block.highs
+            out.append(h.getBasis() if h is not None else block.basis)
+        return out
+
+    def restore_bases(self, bases: list[Any]) -> None:
+        """Start the next solve of each block from ``bases`` (:meth:`bases`;
+        the blocks must be the same)."""
+        if len(bases) != len(self.blocks):
+            raise ValueError("the blocks changed since these bases were taken")
+        for block, basis in zip(self.blocks, bases, strict=True):
+            if basis is None:
+                continue
+            block.dirty = True
+            if block.highs is not None:
+                block.highs.setBasis(basis)
+            else:
+                block.basis = basis
+
     def relax_rows(self, rows: np.ndarray) -> None:
         """Drop rows (free bounds) until :meth:`restore_rows` puts them back."""
         n = len(rows)

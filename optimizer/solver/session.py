@@ -286,6 +286,15 @@ class Session:
         other plans within a budget row: :mod:`optimizer.analysis.alternatives`)."""
         self.hm.change_costs(cost)
 
+    def bases(self) -> list[Any]:
+        """The current basis of each block (:meth:`restore_bases`)."""
+        return self.hm.bases()
+
+    def restore_bases(self, bases: list[Any]) -> None:
+        """Start the next re-solve from ``bases``: many analyses re-solve
+        faster from the optimum's basis than from the last one."""
+        self.hm.restore_bases(bases)
+
     def add_rows(self, constraints: list) -> np.ndarray:
         """Append Pyomo constraints (already on the model) as rows."""
         return self.hm.add_constraints(constraints)
