@@ -207,8 +207,15 @@ class ModelChanges:
         if len(bases) != len(self.blocks):
             raise ValueError("the blocks changed since these bases were taken")
         for block, basis in zip(self.blocks, bases, strict=True):
-            if basis is None:
+            if basis is None or not basis.valid:
                 continue
+            if len(basis.row_status) < len(block.rows):  # rows added since (HHI cuts): basic
+                grown = highspy.HighsBasis()
+                grown.col_status = list(basis.col_status)
+                grown.row_status = list(basis.row_status) + [highspy.HighsBasisStatus.kBasic] * (
+                    len(block.rows) - len(basis.row_status))
+                grown.valid = True
+                basis = grown
             block.dirty = True
             if block.highs is not None:
                 block.highs.setBasis(basis)
