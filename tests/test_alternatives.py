@@ -227,3 +227,16 @@ def test_mip_ranges_match_the_reference(write_instance):
         lo, hi = reference_range(path, by, r["group"], df.attrs["budget"])
         assert r["min_gwh"] == pytest.approx(lo, abs=1e-5)
         assert r["max_gwh"] == pytest.approx(hi, abs=1e-5)
+
+
+def test_alternatives_of_an_instance_that_builds_supply(write_instance):
+    # the optimum funds N's step: checked with its funding, it is valid (it was
+    # checked without it, and failed on N's capacity, before)
+    from tests.test_building import N, inst
+
+    d = inst(expansions=[{"supplier": "N", "step_gwh": 100, "cost": 500}])
+    d["suppliers"][0]["capacity"] = 100
+    plans, summary = alternatives(write_instance(d), 0.05, "company", 1)
+    assert summary["checked"].all()
+    assert summary.loc[0, "objective"] == pytest.approx(5500)
+    assert N["id"] in set(plans.loc[plans["alternative"] == 0, "supplier"])

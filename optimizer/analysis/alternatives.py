@@ -129,6 +129,10 @@ class Explorer:
         self.objective = float(status.objective)
         self.budget = self.objective + self.slack * abs(self.objective)
         self.x_opt = session.lane_values()
+        #: the optimum's funding and contracts (instances that build supply)
+        self.opt_tables: tuple[pd.DataFrame, pd.DataFrame] | None = (
+            expansions_table(data, session), contracts_table(data, session, self.x_opt)) \
+            if data.building.links_periods else None
         self.groups = groups_of(data, self.by, self.material, self.stage)
         self.base_cost, self.offset = session.objective_costs()
         m = session.m
@@ -277,8 +281,8 @@ def alternatives(instance: str | Path | Instance | None, slack: float = 0.02,
     statuses = ["optimal"]
     costs = [ex.objective]
     distinct = [True]
-    funding: list[pd.DataFrame | None] = [None]
-    contracts: list[pd.DataFrame | None] = [None]
+    funding: list[pd.DataFrame | None] = [ex.opt_tables[0] if ex.opt_tables else None]
+    contracts: list[pd.DataFrame | None] = [ex.opt_tables[1] if ex.opt_tables else None]
     rng = np.random.default_rng(0)
     for k in range(count):
         used = np.zeros(len(g_names))
