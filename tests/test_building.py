@@ -412,3 +412,19 @@ def test_check_reads_the_funding_beside_the_plan(write_instance, tmp_path, capsy
     (alone / "allocation.csv").write_text((out / "allocation.csv").read_text())
     assert main(["check", path, str(alone / "allocation.csv")]) == 1
     assert "capacity" in capsys.readouterr().out
+
+
+def test_frontier_of_a_ramp_reads_in_gwh(write_instance, capsys):
+    n = {**N, "capacity": 100}
+    d = inst(periods=(2030, 2031, 2032), suppliers=(A, n),
+             capacity=[{"supplier": "N", "period": 2030, "gwh": 0}],
+             rules=[{"name": "ramp", "kind": "max_change", "by": "supplier", "group": ["N"],
+                     "limit": 30}])
+    assert main(["frontier", str(write_instance(d)), "--rule", "ramp"]) == 0
+    text = capsys.readouterr().out
+    # swept around its own limit, 45 to 15 GWh; at 30 GWh the hand optimum 17,100
+    import re
+
+    assert re.search(r"│\s+30 GWh │\s+17,100\.0 │", text)
+    assert "%" not in text.split("premiums")[1]
+    assert "ramp = 45 GWh" in text

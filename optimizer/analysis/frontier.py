@@ -74,7 +74,13 @@ import pandas as pd
 from optimizer.data import prepare
 from optimizer.errors import did_you_mean
 from optimizer.input.instance import Instance
-from optimizer.input.schema import AVERAGE_KINDS, COUNT_KINDS, SHARE_KINDS, VOLUME_KINDS
+from optimizer.input.schema import (
+    AVERAGE_KINDS,
+    CHANGE_KINDS,
+    COUNT_KINDS,
+    SHARE_KINDS,
+    VOLUME_KINDS,
+)
 from optimizer.model import build_model
 from optimizer.parallel import ParallelError, Progress, check_where, map_chunks
 from optimizer.results import scope_marginal_costs
@@ -115,7 +121,7 @@ class Axis:
     def unit(self) -> str:
         if self.kind in FRACTION_KINDS:
             return "percentage point"
-        if self.kind in VOLUME_KINDS:
+        if self.kind in VOLUME_KINDS or self.kind in CHANGE_KINDS:
             return "GWh"
         if self.kind in AVERAGE_KINDS:
             return "unit of the average"
@@ -136,7 +142,7 @@ def _check_value(kind: str, v: float) -> str | None:
         return f"{v} is not a finite number"
     if kind in FRACTION_KINDS and not 0 <= v <= 1:
         return f"{v:g} is not a share between 0 and 1 (write 40% as 0.4)"
-    if kind in VOLUME_KINDS and v < 0:
+    if (kind in VOLUME_KINDS or kind in CHANGE_KINDS) and v < 0:
         return f"{v:g} is not a volume >= 0 GWh"
     if kind in COUNT_KINDS and (v < 0 or not float(v).is_integer()):
         return f"{v:g} is not a whole number of groups >= 0"

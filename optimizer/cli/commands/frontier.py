@@ -270,11 +270,11 @@ class LazyProgress:
 def unit_of(kind: str, attribute: str | None = None) -> str:
     """The unit of a rule's limit, as the rules table names it (``share``,
     ``hhi``, ``GWh``, ``groups`` or the attribute averaged)."""
-    from optimizer.input.schema import COUNT_KINDS, VOLUME_KINDS
+    from optimizer.input.schema import CHANGE_KINDS, COUNT_KINDS, VOLUME_KINDS
 
     if kind == "max_hhi":
         return "hhi"
-    if kind in VOLUME_KINDS:
+    if kind in VOLUME_KINDS or kind in CHANGE_KINDS:
         return "GWh"
     if kind in COUNT_KINDS:
         return "groups"
