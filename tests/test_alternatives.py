@@ -202,7 +202,9 @@ def test_report_draws_each_range_with_the_optimum_marked(tmp_path):
     assert run.errors == [] and run.requests == []
     state = run.state
     assert state["rendered"] == "true" and state["bars"] == 3
-    assert [r["group"] for r in state["rows"]] == list(ranges_df.index)
+    # largest optimum first
+    assert [r["group"] for r in state["rows"]] == list(
+        ranges_df.sort_values(["optimum_gwh", "max_gwh"], ascending=False, kind="stable").index)
     for r in state["rows"]:
         want = ranges_df.loc[r["group"]]
         scale = r["track"] / top

@@ -35,12 +35,14 @@ def _finite(v: Any) -> float | None:
 
 
 def range_rows(ranges: pd.DataFrame) -> list[dict[str, Any]]:
-    """Per group: the bar's left edge and width and the optimum's mark, in
-    percent of the largest maximum; text as the tables write it."""
+    """Per group, largest optimum first: the bar's left edge and width and the
+    optimum's mark, in percent of the largest maximum; text as the tables
+    write it."""
     top = max([_finite(v) or 0.0 for v in ranges["max_gwh"]] + [1e-12])
     unit = str(ranges["unit"].iloc[0]) if len(ranges) else "GWh"
     rows = []
-    for r in ranges.to_dict("records"):
+    ordered = ranges.sort_values(["optimum_gwh", "max_gwh"], ascending=False, kind="stable")
+    for r in ordered.to_dict("records"):
         lo, hi, opt = _finite(r["min_gwh"]), _finite(r["max_gwh"]), _finite(r["optimum_gwh"])
         rows.append({
             "group": str(r["group"]),
