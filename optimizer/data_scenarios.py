@@ -61,6 +61,10 @@ class ScenarioData:
     content_kg: dict[str, np.ndarray] = field(default_factory=dict)
     #: per supply: (material, stage) -> country -> share of the material from it
     origin_shares: dict[tuple[str, str], dict[str, np.ndarray]] = field(default_factory=dict)
+    #: per lane, the list ex-works price (no tariff; a tiered supplier's first tier)
+    list_price: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: the share of its scenario ex-works price a surplus GWh recovers (SPEC section 10)
+    surplus_value: float = 0.0
     #: the same columns as arrays (play-outs run many times)
     capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     demand_gwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -80,6 +84,14 @@ class ScenarioData:
     @property
     def n_supplies(self) -> int:
         return len(self.supplies)
+
+    def surplus_price(self, case: Case) -> np.ndarray:
+        """Per demand row, the lowest scenario ex-works price (price factor x
+        list price) among its lanes: what a surplus GWh is valued at, times
+        ``surplus_value`` (inf for a row without lanes)."""
+        out = np.full(len(self.demand), np.inf)
+        np.minimum.at(out, self.lane_demand, case.price[self.lane_supply] * self.list_price)
+        return out
 
     def origin_share(self, material: str, stage: str, countries: Collection[str]) -> np.ndarray:
         """q: per supply, the share of ``material`` at ``stage`` drawn from ``countries``."""
@@ -164,6 +176,8 @@ def scenario_data(data: ModelData) -> ScenarioData:
         contract_price=ex_works * (1.0 + rate),
         other_unit=(lanes["freight"] + lanes["carbon"]).to_numpy(dtype=float),
         spot_price=list_price[lane_supply] * (1.0 + rate),
+        list_price=list_price[lane_supply],
+        surplus_value=float(inst.settings.surplus_value),
         tier_keys=tier_keys,
         tier_supply=tier_arrays[0],
         tier_from=tier_arrays[1],
@@ -200,6 +214,9 @@ class Case:
     #: per supply, USD/kWh added to the ex-works price after ``price`` scales it
     #: (``price_add`` by origin); None: nothing added
     price_add: np.ndarray | None = None
+    #: per demand row (:attr:`ScenarioData.demand`), the factor its demand is
+    #: multiplied by (``demand_factor``, SPEC section 10); None: unchanged
+    demand: np.ndarray | None = None
 
     @property
     def delivery(self) -> np.ndarray:
@@ -212,7 +229,17 @@ class Case:
 
     def with_probability(self, p: float) -> Case:
         return Case(self.name, p, self.capacity, self.price, self.kind, self.group, self.draws,
-                    self.price_add)
+                    self.price_add, self.demand)
+
+    def demand_change(self, sd: ScenarioData) -> np.ndarray:
+        """Per demand row, GWh more (or, negative, less) demand than planned."""
+        if self.demand is None:
+            return np.zeros(len(sd.demand))
+        return (self.demand - 1.0) * sd.demand_gwh
+
+    @property
+    def changes_demand(self) -> bool:
+        return self.demand is not None and bool((self.demand != 1.0).any())
 
     def added(self, sd: ScenarioData) -> np.ndarray:
         """Per lane, USD/kWh added to the price paid, duty included: ``a_s (1 + tariff)``."""

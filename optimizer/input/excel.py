@@ -38,7 +38,15 @@ from pydantic import ValidationError
 
 from optimizer.errors import Location, Problem, did_you_mean
 from optimizer.input.limits import limits, read_bounded
-from optimizer.input.schema import SETTINGS_KEYS, TABLES, Factor, PriceAdd, Row, Supplier
+from optimizer.input.schema import (
+    SETTINGS_KEYS,
+    TABLES,
+    DemandFactor,
+    Factor,
+    PriceAdd,
+    Row,
+    Supplier,
+)
 from optimizer.input.sources import RawInstance, RawTable
 from optimizer.input.typed import friendly
 
@@ -52,16 +60,18 @@ LIST_SETTINGS = ("periods", "attributes", "stages")
 TEXT_SETTINGS = ("name", "description")
 #: table columns that are free text even when the cell holds a number
 TEXT_COLUMNS = {("countries", "name")}
-FACTOR_KEYS = ("capacity_factor", "price_factor", "price_add")
+FACTOR_KEYS = ("capacity_factor", "price_factor", "price_add", "demand_factor")
 #: the parts of each nested factor of a scenario
 FACTOR_PARTS: dict[str, tuple[str, ...]] = {
     "capacity_factor": ("by", "group", "factor", "material", "stage"),
     "price_factor": ("by", "group", "factor"),
     "price_add": ("by", "material", "stage", "group", "usd_per_kg"),
+    "demand_factor": ("applications", "factor"),
 }
 #: the row model of each nested factor
 FACTOR_MODELS: dict[str, type[Row]] = {
-    "capacity_factor": Factor, "price_factor": Factor, "price_add": PriceAdd}
+    "capacity_factor": Factor, "price_factor": Factor, "price_add": PriceAdd,
+    "demand_factor": DemandFactor}
 #: the scenarios sheet's columns: nested factors flattened as ``key.part``
 SCENARIO_COLUMNS = ("name", "probability", "from", "until",
                     *(f"{key}.{part}" for key in FACTOR_KEYS for part in FACTOR_PARTS[key]))

@@ -525,6 +525,19 @@ class PriceAdd(Row):
         return self
 
 
+class DemandFactor(Row):
+    """A demand shock (SPEC section 10): the demand of ``applications`` (every
+    application when absent) times ``factor`` in the scenario's periods; a
+    number >= 0 or a distribution."""
+
+    applications: TextList | None = None
+    factor: FactorValue
+
+    @property
+    def random(self) -> bool:
+        return isinstance(self.factor, Distribution)
+
+
 def _to_factor_list(value: Any) -> Any:
     if value is None or isinstance(value, list):
         return value
@@ -533,6 +546,7 @@ def _to_factor_list(value: Any) -> Any:
 
 FactorList = Annotated[list[Factor], BeforeValidator(_to_factor_list)]
 PriceAddList = Annotated[list[PriceAdd], BeforeValidator(_to_factor_list)]
+DemandFactorList = Annotated[list[DemandFactor], BeforeValidator(_to_factor_list)]
 
 
 class Scenario(Row):
@@ -545,14 +559,16 @@ class Scenario(Row):
     capacity_factor: FactorList | None = None
     price_factor: FactorList | None = None
     price_add: PriceAddList | None = None
+    demand_factor: DemandFactorList | None = None
 
     @property
-    def factors(self) -> list[tuple[str, Factor | PriceAdd]]:
-        """``("capacity", f)``, ``("price", f)`` and ``("price_add", a)`` pairs,
-        in that order (the order of a sample's draws)."""
+    def factors(self) -> list[tuple[str, Factor | PriceAdd | DemandFactor]]:
+        """``("capacity", f)``, ``("price", f)``, ``("price_add", a)`` and
+        ``("demand", d)`` pairs, in that order (the order of a sample's draws)."""
         return [*(("capacity", f) for f in self.capacity_factor or []),
                 *(("price", f) for f in self.price_factor or []),
-                *(("price_add", a) for a in self.price_add or [])]
+                *(("price_add", a) for a in self.price_add or []),
+                *(("demand", d) for d in self.demand_factor or [])]
 
     @model_validator(mode="after")
     def _price_factor_not_by_origin(self) -> Scenario:
@@ -583,6 +599,9 @@ class Settings(BaseModel):
     #: upstream stages, in order (mining, refining, active_material ...)
     stages: Annotated[list[Text], BeforeValidator(_to_list)] = Field(default_factory=list)
     spot_premium: NonNegative = 0.2
+    #: scenarios: cells delivered beyond a scenario's demand recover this share of
+    #: their scenario ex-works price (SPEC section 10)
+    surplus_value: Fraction = 0.0
     shortage_penalty: NonNegative = 1000.0
 
     @field_validator("periods")

@@ -406,6 +406,12 @@ def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Prob
                     if g not in values:
                         err("scenarios", i, f"no {f.by} '{g}' in this instance"
                             f"{did_you_mean(g, sorted(values))}", key)
+        apps = {a.id for a in inst.applications}
+        for d in sc.demand_factor or []:
+            for a in d.applications or []:
+                if a not in apps:
+                    err("scenarios", i, f"no application '{a}' in this instance"
+                        f"{did_you_mean(a, sorted(apps))}", "demand_factor")
         if sc.from_ is not None and sc.until is not None and sc.until < sc.from_:
             err("scenarios", i, f"until ({sc.until}) is before from ({sc.from_})", "until")
         elif not any((sc.from_ is None or t >= sc.from_) and (sc.until is None or t <= sc.until)

@@ -68,6 +68,9 @@ SETTINGS_DOCS: dict[str, tuple[str, str | None, bool]] = {
                "Origins and rules by origin name one of them.", None, False),
     "spot_premium": ("Scenarios: spot purchases cost the scenario price x (1 + premium). "
                      "Empty = 0.2.", "fraction", False),
+    "surplus_value": ("Scenarios: cells delivered beyond a scenario's demand (a demand "
+                      "factor below 1) recover this share of their scenario ex-works price. "
+                      "Default 0.", "fraction", False),
     "shortage_penalty": ("Scenarios: cost of demand left unmet where the application has no "
                          "unmet_penalty. Empty = 1000.", "USD/kWh", False),
 }
@@ -252,6 +255,11 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
         "price_add.material": ("Price added: the material whose price rises.", None),
         "price_add.stage": ("Price added: the stage the group's countries supply.", None),
         "price_add.group": ("Price added: the countries, ';'-separated.", None),
+        "demand_factor.applications": ("Demand factor: the applications whose demand "
+                                       "changes, ';'-separated. Empty = all.", None),
+        "demand_factor.factor": ("Demand factor: multiplies their demand in the scenario's "
+                                 "years (1.2 = +20%). Or a distribution, as for capacity.",
+                                 "factor"),
         "price_add.usd_per_kg": ("Price added: USD per kg of the material from the group "
                                  "(x kg per kWh x the supplier's share from the group is "
                                  "added to its ex-works price). Or a distribution.", "USD/kg"),

@@ -57,9 +57,15 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     * variables ``spot[k, i] >= 0`` on the lanes of every application-period r
       where some contract may fall short (a supplier with fd < 1 serves r) and
       whose supplier keeps capacity (f > 0), and ``shortage[k, r] >= 0``;
-    * ``shortfall_cover[k, r]``:
-          sum_{i in r} spot[k, i] + shortage[k, r] - sum_{i in r} (1 - fd_i) x_i = 0
-      (the shortfall is bought spot or left unmet);
+    * ``shortfall_cover[k, r]``, E_r the case's change of demand in row r
+      (``demand_factor``, SPEC section 10):
+          sum_{i in r} spot[k, i] + shortage[k, r] - refund[k, r] - surplus[k, r]
+              - sum_{i in r} (1 - fd_i) x_i = E_r
+      (the shortfall and any extra demand are bought spot or left unmet; a drop
+      in demand, -E_r, offsets lost deliveries, then the plan's own unmet
+      demand, refund <= -E_r and refund + sum_{i in r} x_i <= D_r, its penalty
+      refunded, and the rest is surplus <= -E_r, worth d_t surplus_value p_r,
+      p_r the row's lowest scenario ex-works price);
     * ``spare_capacity[k, s, t]`` for every supplier-period with spot lanes:
           sum_{i of (s, t)} spot[k, i] + fd sum_a x[s, a, t]
               <= f (capacity[s, t] + sum_j step_j fund[j])
@@ -86,6 +92,12 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     short_index: list[tuple[int, int]] = []
     cover_rows: dict[tuple[int, int], tuple[list[int], np.ndarray, np.ndarray]] = {}
     spare_rows: dict[tuple[int, str, int], tuple[list[int], float, float, int, float]] = {}
+    cover_rhs: dict[tuple[int, int], float] = {}
+    surplus_index: list[tuple[int, int]] = []
+    surplus_bound: dict[tuple[int, int], float] = {}
+    surplus_cost: dict[tuple[int, int], float] = {}
+    refund_index: list[tuple[int, int]] = []
+    refund_bound: dict[tuple[int, int], float] = {}
 
     for k, case in enumerate(cases):
         f, fd, g = case.capacity, case.delivery, case.price
@@ -103,17 +115,30 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
             coefs += tcoef[tnz].tolist()
             variables += [tier_vars[j] for j in tnz.tolist()]
         m.scenario_terms[k] = (coefs, variables)
-        if not case.disrupted:
+        if not case.disrupted and not case.changes_demand:
             continue
+        change = case.demand_change(sd)
         short_lanes = fl < 1.0
-        rows = np.unique(sd.lane_demand[short_lanes])
+        rows = np.union1d(np.unique(sd.lane_demand[short_lanes]),
+                          np.flatnonzero(np.abs(change) > _ZERO))
         in_row = np.isin(sd.lane_demand, rows)
         spot_lanes = np.flatnonzero(in_row & (f[sd.lane_supply] > 0))
+        worth = np.where(np.isfinite(price := sd.surplus_price(case)),
+                         sd.surplus_value * price, 0.0)
         for r in rows.tolist():
             short_index.append((k, r))
             members = np.flatnonzero((sd.lane_demand == r) & short_lanes)
             spots = spot_lanes[sd.lane_demand[spot_lanes] == r]
             cover_rows[(k, r)] = (spots.tolist(), members, 1.0 - fl[members])
+            cover_rhs[(k, r)] = float(change[r])
+            if change[r] < -_ZERO:  # less demand: a refund of own unmet, surplus
+                drop = float(-change[r])
+                surplus_index.append((k, r))
+                surplus_bound[(k, r)] = drop
+                surplus_cost[(k, r)] = -float(sd.demand["discount"].iloc[r]) * float(worth[r])
+                if sd.has_penalty[r]:
+                    refund_index.append((k, r))
+                    refund_bound[(k, r)] = drop
         unit = sd.discount * ((gl * sd.spot_price + added) * (1.0 + sd.spot_premium)
                               + sd.other_unit)
         for i in spot_lanes.tolist():
@@ -135,12 +160,34 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     m.shortage = pyo.Var(m.SHORT, within=pyo.NonNegativeReals,
                          doc="GWh of the shortfall left unmet in a case")
 
+    m.SURPLUS = pyo.Set(initialize=surplus_index, dimen=2, ordered=True,
+                        doc="(case, application-period) whose demand drops")
+    m.surplus = pyo.Var(m.SURPLUS, within=pyo.NonNegativeReals,
+                        bounds=lambda m, k, r: (0.0, surplus_bound[(k, r)]),
+                        doc="GWh delivered beyond a case's demand")
+    m.REFUND = pyo.Set(initialize=refund_index, dimen=2, ordered=True,
+                       doc="(case, application-period) whose own unmet demand a drop offsets")
+    m.refund = pyo.Var(m.REFUND, within=pyo.NonNegativeReals,
+                       bounds=lambda m, k, r: (0.0, refund_bound[(k, r)]),
+                       doc="GWh of the plan's own unmet demand a drop in demand makes up")
+    demand_gwh = sd.demand_gwh
+    lanes_of_row = {r: np.flatnonzero(sd.lane_demand == r) for r in {r for _, r in refund_index}}
+    m.refund_own = pyo.Constraint(  # refund <= the plan's own unmet: D_r - sum_{i in r} x_i
+        m.REFUND, rule=lambda m, k, r: linear(None, [m.refund[k, r], *[
+            lanes_x[i] for i in lanes_of_row[r].tolist()]]) <= float(demand_gwh[r]))
+
     def cover(m, k, r):
         spots, members, share = cover_rows[(k, r)]
         variables = [m.spot[k, i] for i in spots] + [m.shortage[k, r]] + \
             [lanes_x[i] for i in members.tolist()]
         coefs = [1.0] * (len(spots) + 1) + (-share).tolist()
-        return linear(coefs, variables) == 0
+        if (k, r) in surplus_bound:
+            variables.append(m.surplus[k, r])
+            coefs.append(-1.0)
+        if (k, r) in refund_bound:
+            variables.append(m.refund[k, r])
+            coefs.append(-1.0)
+        return linear(coefs, variables) == cover_rhs[(k, r)]
 
     m.shortfall_cover = pyo.Constraint(m.SHORT, rule=cover)
     m.SPARE = pyo.Set(initialize=list(spare_rows), dimen=3, ordered=True,
@@ -167,6 +214,12 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     for k, r in short_index:
         m.scenario_terms[k][0].append(float(row_cost[r]))
         m.scenario_terms[k][1].append(m.shortage[k, r])
+    for k, r in surplus_index:
+        m.scenario_terms[k][0].append(surplus_cost[(k, r)])
+        m.scenario_terms[k][1].append(m.surplus[k, r])
+    for k, r in refund_index:
+        m.scenario_terms[k][0].append(-float(row_cost[r]))
+        m.scenario_terms[k][1].append(m.refund[k, r])
 
 
 def add_risk_objective(m: pyo.ConcreteModel, probabilities: list[float], weight: float,

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from optimizer.input.schema import DemandFactor
 from optimizer.labels import (
     as_number,
     capfirst,
@@ -83,12 +84,16 @@ def describe_scenario(scenario: Scenario) -> str:
     for which, f in scenario.factors:
         value = f.factor
         amount = value.describe() if hasattr(value, "describe") else f"{float(value):g}"
-        if which == "price_add":  # a price added per kg of a material from some countries
+        if isinstance(f, DemandFactor):
+            apps = _members(f.applications) if f.applications else "every application"
+            changes.append(f"demand × {amount} for {apps}")
+        elif which == "price_add":  # a price added per kg of a material from some countries
             changes.append(f"price + {amount} USD per kg of {getattr(f, 'material', '?')} "
-                           f"({getattr(f, 'stage', '?')}) from {_members(f.group)}")
+                           f"({getattr(f, 'stage', '?')}) from "
+                           f"{_members(getattr(f, 'group', []))}")
         else:
-            changes.append(f"{which} × {amount} for {grouping_label(f.by)} "
-                           f"{_members(f.group)}")
+            changes.append(f"{which} × {amount} for {grouping_label(getattr(f, 'by', '?'))} "
+                           f"{_members(getattr(f, 'group', []))}")
     if scenario.from_ is not None and scenario.until is not None:
         when = f"{scenario.from_}–{scenario.until}"
     elif scenario.from_ is not None:

@@ -20,7 +20,14 @@ import numpy as np
 from optimizer.data_scenarios import Case, ScenarioData, base_case
 from optimizer.input import default_instance_path, load_instance
 from optimizer.input.instance import Instance
-from optimizer.input.schema import ORIGIN, Distribution, Factor, PriceAdd, Scenario
+from optimizer.input.schema import (
+    ORIGIN,
+    DemandFactor,
+    Distribution,
+    Factor,
+    PriceAdd,
+    Scenario,
+)
 from optimizer.scenarios.errors import ScenarioError
 
 #: groupings N-1 can knock out, one group at a time
@@ -50,6 +57,20 @@ def _origin_share(sd: ScenarioData, scenario: Scenario, f: Factor | PriceAdd) ->
                     sd.origin_share(f.material, f.stage, f.group), 0.0)
 
 
+def _demand_rows(sd: ScenarioData, scenario: Scenario, f: DemandFactor) -> np.ndarray:
+    """The demand rows a demand factor scales: its applications (all when it
+    names none), in the scenario's periods."""
+    periods = sd.demand["period"].to_numpy()
+    hit = np.ones(len(periods), dtype=bool)
+    if scenario.from_ is not None:
+        hit &= periods >= scenario.from_
+    if scenario.until is not None:
+        hit &= periods <= scenario.until
+    if f.applications is not None:
+        hit &= sd.demand["application"].isin(list(f.applications)).to_numpy()
+    return hit
+
+
 def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None = None,
             *, name: str | None = None, probability: float | None = None,
             kind: str = "scenario") -> Case:
@@ -57,13 +78,16 @@ def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None
     factor in :attr:`Scenario.factors` order (the draws of a sample); otherwise
     every factor must be a number. Factors matching one supplier multiply.
 
-    By origin (SPEC section 7), with q a supply's share of the material at the
+    A demand factor (SPEC section 10) multiplies the demand of its
+    applications in the scenario's periods (:attr:`Case.demand`, per demand
+    row). By origin (SPEC section 7), with q a supply's share of the material at the
     stage from the group's countries: a capacity factor f scales its capacity by
     ``1 - q (1 - f)``; a price added ``usd_per_kg`` adds ``usd_per_kg x
     kg_per_kwh x q`` USD/kWh to its ex-works price (after price factors scale it)."""
     capacity = np.ones(sd.n_supplies)
     price = np.ones(sd.n_supplies)
     added: np.ndarray | None = None
+    demand: np.ndarray | None = None
     for j, (which, f) in enumerate(scenario.factors):
         if values is not None:
             factor = float(values[j])
@@ -73,7 +97,10 @@ def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None
                 "run with --sample N (and --seed S to repeat the draws)")
         else:
             factor = float(f.factor)
-        if isinstance(f, PriceAdd):
+        if isinstance(f, DemandFactor):
+            demand = (np.ones(len(sd.demand)) if demand is None else demand) * np.where(
+                _demand_rows(sd, scenario, f), factor, 1.0)
+        elif isinstance(f, PriceAdd):
             kg = sd.content_kg.get(f.material, np.zeros(sd.n_supplies))
             added = (0.0 if added is None else added) + factor * kg * _origin_share(
                 sd, scenario, f)
@@ -85,7 +112,7 @@ def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None
     return Case(name or scenario.name, scenario.probability if probability is None
                 else probability, capacity, price, kind=kind,
                 draws=tuple(float(v) for v in values) if values is not None else (),
-                price_add=added)
+                price_add=added, demand=demand)
 
 
 def base_probability(inst: Instance) -> float:

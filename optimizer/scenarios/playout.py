@@ -19,7 +19,15 @@ case like this (docs/scenarios.md has the same in words, with the choices):
 * fixed costs, the plan's own unmet demand (at its penalty) and soft-rule
   penalties are those of the plan in the base case: the plan is contracted.
 
-So ``cost_k = base_cost + (contract_k - contract_base) + spot_k + shortage_k``.
+* a demand factor (SPEC section 10) changes each application's demand in
+  its periods: more demand is covered like a shortfall (spot, then unmet);
+  less first offsets the lost deliveries, then the plan's own unmet demand
+  (whose penalty is refunded), and the GWh still delivered beyond demand
+  are surplus: paid, and worth ``surplus_value`` times the lowest scenario
+  ex-works price among the application's offers in that period.
+
+So ``cost_k = base_cost + (contract_k - contract_base) + spot_k + shortage_k
+- refund_k - surplus_k``.
 
 Play-outs are independent given the plans: :func:`play_all` runs them in chunks of cases on
 local processes or a Dask cluster (:mod:`optimizer.parallel`).
@@ -40,8 +48,9 @@ from optimizer.scenarios.plans import EPS, Plan
 from optimizer.solver.highs import solve_matrices
 
 SCENARIO_COLUMNS = ["scenario", "kind", "group", "probability", "cost", "extra_cost",
-                    "contract_cost", "spot_cost", "unmet_cost", "other_cost",
-                    "delivered_gwh", "shortfall_gwh", "spot_gwh", "unmet_gwh"]
+                    "contract_cost", "spot_cost", "unmet_cost", "other_cost", "surplus_value",
+                    "demand_gwh", "delivered_gwh", "shortfall_gwh", "spot_gwh", "unmet_gwh",
+                    "surplus_gwh"]
 
 
 def _tier_volumes(sd: ScenarioData, x: np.ndarray) -> np.ndarray:
@@ -112,13 +121,37 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
     contract = contract_cost(sd, x, case)
     fl = fd[sd.lane_supply]
     n_rows = len(sd.demand)
-    short = np.bincount(sd.lane_demand, weights=(1.0 - fl) * x, minlength=n_rows)
-    short[short < EPS] = 0.0
+    lost = np.bincount(sd.lane_demand, weights=(1.0 - fl) * x, minlength=n_rows)
+    lost[lost < EPS] = 0.0
     bought = np.bincount(sd.lane_demand, weights=x, minlength=n_rows)
     plan_unmet = np.where(sd.has_penalty, np.maximum(sd.demand_gwh - bought, 0.0), 0.0)
     plan_unmet[plan_unmet < EPS] = 0.0
     row_cost = sd.row_cost
     plan_unmet_cost = float(np.sum(row_cost * plan_unmet))
+    # a demand shock (SPEC section 10): more demand is covered like lost deliveries;
+    # less first offsets lost deliveries, then the plan's own unmet demand (its
+    # penalty refunded), and what is still delivered beyond demand is surplus,
+    # worth surplus_value x the row's lowest scenario ex-works price
+    change = case.demand_change(sd)
+    need = lost + change
+    short = np.maximum(need, 0.0)
+    short[short < EPS] = 0.0
+    absorb = np.maximum(-need, 0.0)
+    drop = np.maximum(-change, 0.0)
+    refund = np.zeros(n_rows)
+    surplus = np.zeros(n_rows)
+    surplus_money = 0.0
+    refund_money = 0.0
+    if absorb.sum() > EPS:
+        price = sd.surplus_price(case)
+        worth = np.where(np.isfinite(price), sd.surplus_value * price, 0.0) \
+            * sd.demand["discount"].to_numpy(dtype=float)
+        refund_worth = np.where(sd.has_penalty, row_cost, 0.0)
+        refund = np.where(refund_worth > worth, np.minimum(absorb, np.minimum(drop, plan_unmet)),
+                          0.0)
+        surplus = absorb - refund
+        surplus_money = float(worth @ surplus)
+        refund_money = float(refund_worth @ refund)
     spot_gwh = spot_cost = shortage_gwh = shortage_cost = 0.0
     rows: list[tuple[int, float, float, float]] = []
     if short.sum() > 0:
@@ -140,16 +173,20 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
                                  minlength=len(short_rows))
             rows = [(int(r), float(short[r]), float(by_row[k]), float(u[k]))
                     for k, r in enumerate(short_rows)]
-    cost = plan.base_cost + (contract - base_contract) + spot_cost + shortage_cost
+    cost = plan.base_cost + (contract - base_contract) + spot_cost + shortage_cost \
+        - refund_money - surplus_money
     delivered = float(np.sum(fl * x))
     out: dict[str, Any] = {
         "scenario": case.name, "kind": case.kind, "group": case.group,
         "probability": case.probability, "cost": cost, "extra_cost": cost - plan.base_cost,
         "contract_cost": contract, "spot_cost": spot_cost,
-        "unmet_cost": plan_unmet_cost + shortage_cost,
+        "unmet_cost": plan_unmet_cost - refund_money + shortage_cost,
         "other_cost": plan.base_cost - base_contract - plan_unmet_cost,
+        "surplus_value": surplus_money,
+        "demand_gwh": float(sd.demand_gwh.sum() + change.sum()),
         "delivered_gwh": delivered, "shortfall_gwh": float(short.sum()), "spot_gwh": spot_gwh,
-        "unmet_gwh": float(plan_unmet.sum()) + shortage_gwh,
+        "unmet_gwh": float(plan_unmet.sum() - refund.sum()) + shortage_gwh,
+        "surplus_gwh": float(surplus.sum()),
     }
     if details:
         apps = sd.demand["application"].tolist()
