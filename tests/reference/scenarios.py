@@ -1,0 +1,446 @@
+"""Independent reference for scenario play-outs and the two-stage robust plan, with
+demand shocks (SPEC sections 5 and 10; tests only, nothing from ``optimizer``).
+
+    playout_costs(inst_dict, plan) -> {case name: cost}          (USD million, discounted)
+    robust_objective(inst_dict, weight=0.0, alpha=0.95, *, plan=None) -> float
+    robust_plan(inst_dict, weight=0.0, alpha=0.95) -> (objective, {(s, a, t): gwh})
+    case_probabilities(inst_dict) -> {case name: probability}     (the base case first)
+    cvar(costs, probabilities, alpha) -> float                    (mean of the worst 1 - alpha)
+
+``inst_dict`` is an instance in the YAML layout (tables inline); ``plan`` maps
+(supplier, application, period) to GWh. Landed costs, tariffs, eligibility and rule
+scopes come from ``tests.reference.load.Data``; the scenarios are read here.
+
+Semantics. Cases: the base case (probability 1 - sum of the scenarios', every factor 1)
+and each scenario; a scenario's capacity factor f, price factor g and demand factor h
+apply in its periods ``from``..``until`` (default: all), several matching entries
+multiply. Per case and application-period row r = (a, t):
+
+    D_r demand, D'_r = h_r D_r, E_r = D'_r - D_r, Delta_r = max(0, -E_r);
+    X_r = sum of the plan's x_i in r, L_r = sum (1 - fd_s) x_i (fd = min(f, 1)),
+    U_r = D_r - X_r for applications with an unmet_penalty (else 0).
+    Recourse: spot_i >= 0 (lanes of r whose supplier has f > 0), shortage_r >= 0,
+    refund_r in [0, Delta_r], refund_r <= U_r (only with an unmet_penalty),
+    surplus_r in [0, Delta_r];
+        sum spot + shortage - refund - surplus = L_r + E_r
+        per supplier-period: sum spot + fd sum x <= f capacity
+    cost = base cost (landed cost of x + d_t unmet_penalty U_r)
+         + sum_i d_t ((fd g - 1) cp_i + (fd - 1) ou_i) x_i    (index-linked contracts)
+         + sum d_t (g cp_i (1 + spot_premium) + ou_i) spot_i
+         + sum d_t pen_r shortage_r - d_t unmet_penalty_r refund_r
+         - d_t surplus_value p_r surplus_r
+    cp = ex-works price x (1 + tariffs), ou = freight + carbon, pen_r = the application's
+    unmet_penalty else shortage_penalty (1000), p_r = the lowest g x ex-works price (no
+    tariff) over all eligible lanes of r.
+
+Play-outs solve the recourse LP of each case with the plan's numbers as constants
+(base and contract costs are summed directly); the robust program is a separate
+extensive form over x, U and every case's recourse, minimizing
+(1 - w) E[cost] + w CVaR_alpha[cost] (Rockafellar-Uryasev). The two are computed
+independently so each checks the other (``robust_objective(..., plan=...)``).
+
+Not handled (NotImplementedError): price tiers, fixed costs, minimum orders,
+qualification costs, expansions, contracts, stock, upstream tables, soft rules, rules
+other than share/volume/average/exclude (or by origin, or measured in spend), factors
+by origin, ``price_add``, distributions, ``parent``.
+"""
+import math
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import coo_matrix
+
+from .load import Data, sid
+
+BASE = "base"
+INF = math.inf
+TOL = 1e-6
+RULE_KINDS = {"max_share", "min_share", "max_volume", "min_volume", "exclude",
+              "max_average", "min_average"}
+SCENARIO_KEYS = {"name", "probability", "from", "until", "capacity_factor", "price_factor",
+                 "demand_factor"}
+
+
+# ----------------------------------------------------------------------------- LP
+class _LP:
+    """Columns with bounds and costs, rows lo <= a x <= hi; solved by scipy (HiGHS)."""
+
+    def __init__(self):
+        self.lb, self.ub, self.cost = [], [], []
+        self.rows = []
+
+    def var(self, lb=0.0, ub=INF, cost=0.0):
+        self.lb.append(lb)
+        self.ub.append(ub)
+        self.cost.append(cost)
+        return len(self.lb) - 1
+
+    def row(self, coefs, lo=-INF, hi=INF):
+        c = {}
+        for j, v in coefs:
+            c[j] = c.get(j, 0.0) + v
+        self.rows.append((c, lo, hi))
+
+    def solve(self):
+        n = len(self.lb)
+        if n == 0:
+            if all(lo <= TOL and hi >= -TOL for _, lo, hi in self.rows):
+                return 0.0, np.zeros(0)
+            raise RuntimeError("infeasible")
+        eq, ub = ([], [], [], []), ([], [], [], [])     # (rows, cols, vals, rhs)
+
+        def put(into, coefs, rhs, sign=1.0):
+            i = len(into[3])
+            for j, v in coefs.items():
+                into[0].append(i)
+                into[1].append(j)
+                into[2].append(sign * v)
+            into[3].append(sign * rhs)
+
+        for coefs, lo, hi in self.rows:
+            if lo == hi:
+                put(eq, coefs, lo)
+                continue
+            if hi < INF:
+                put(ub, coefs, hi)
+            if lo > -INF:
+                put(ub, coefs, lo, -1.0)
+
+        def mat(m):
+            if not m[3]:
+                return None, None
+            return coo_matrix((m[2], (m[0], m[1])), shape=(len(m[3]), n)).tocsr(), \
+                np.array(m[3], dtype=float)
+
+        a_ub, b_ub = mat(ub)
+        a_eq, b_eq = mat(eq)
+        bounds = [(lo if lo > -INF else None, hi if hi < INF else None)
+                  for lo, hi in zip(self.lb, self.ub, strict=True)]
+        res = linprog(np.array(self.cost, dtype=float), A_ub=a_ub, b_ub=b_ub, A_eq=a_eq,
+                      b_eq=b_eq, bounds=bounds, method="highs")
+        if res.status != 0:
+            raise RuntimeError(f"LP not solved: {res.message}")
+        return float(res.fun), res.x
+
+
+# ----------------------------------------------------------------------------- reading
+def _entries(value):
+    if value is None:
+        return []
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _number(value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise NotImplementedError(f"{where}: only numeric factors (no distributions)")
+    if value < 0:
+        raise ValueError(f"{where}: negative factor")
+    return float(value)
+
+
+def _check_supported(inst, d):
+    for key in ("price_tiers", "expansions", "contracts", "stock", "materials", "stages",
+                "content", "origins"):
+        if inst.get(key):
+            raise NotImplementedError(f"reference scenarios: {key}")
+    for s, sp in d.sup.items():
+        for key in ("fixed_cost", "min_order", "qualification_cost"):
+            if float(sp.get(key) or 0) > 0:
+                raise NotImplementedError(f"reference scenarios: {key} of supplier {s}")
+    for r in d.rules:
+        if r["kind"] not in RULE_KINDS or r.get("by") == "origin" \
+                or r.get("measure", "gwh") != "gwh" or r.get("penalty") is not None:
+            raise NotImplementedError(f"reference scenarios: rule {r['name']} ({r['kind']})")
+
+
+def _cases(inst, d):
+    """[(name, probability, f, g, h)]: f, g by (supplier, period), h by (application,
+    period); missing keys mean 1."""
+    periods = d.periods
+    scen = list(inst.get("scenarios") or [])
+    out = [(BASE, 1.0 - sum(float(sc.get("probability", 0)) for sc in scen), {}, {}, {})]
+    for sc in scen:
+        name = sid(sc["name"])
+        extra = set(sc) - SCENARIO_KEYS
+        if extra:
+            raise NotImplementedError(f"scenario {name}: {sorted(extra)}")
+        lo = int(sc["from"]) if sc.get("from") is not None else periods[0]
+        hi = int(sc["until"]) if sc.get("until") is not None else periods[-1]
+        window = [t for t in periods if lo <= t <= hi]
+        f, g, h = {}, {}, {}
+        for key, into in (("capacity_factor", f), ("price_factor", g)):
+            for e in _entries(sc.get(key)):
+                if e.get("by") == "origin" or set(e) - {"by", "group", "factor"}:
+                    raise NotImplementedError(f"scenario {name}: {key} {e}")
+                v = _number(e["factor"], f"scenario {name} {key}")
+                group = {sid(x) for x in _entries(e["group"])}
+                for s in d.sup:
+                    if d.value(s, e["by"]) in group:
+                        for t in window:
+                            into[s, t] = into.get((s, t), 1.0) * v
+        for e in _entries(sc.get("demand_factor")):
+            if set(e) - {"applications", "factor"}:
+                raise NotImplementedError(f"scenario {name}: demand_factor {e}")
+            v = _number(e["factor"], f"scenario {name} demand_factor")
+            apps = [sid(a) for a in _entries(e.get("applications"))] or list(d.apps)
+            for a in apps:
+                if a not in d.apps:
+                    raise ValueError(f"scenario {name}: unknown application {a}")
+                for t in window:
+                    h[a, t] = h.get((a, t), 1.0) * v
+        out.append((name, float(sc.get("probability", 0)), f, g, h))
+    if len({c[0] for c in out}) != len(out):
+        raise ValueError("case names must be unique (and not 'base')")
+    if out[0][1] < -1e-9:
+        raise ValueError("scenario probabilities add up to more than 1")
+    return out
+
+
+class _Inst:
+    """The instance as the play-out and the extensive form see it."""
+
+    def __init__(self, inst):
+        self.d = d = Data(inst)
+        _check_supported(inst, d)
+        self.prem = float(inst.get("spot_premium", 0.2))
+        self.short_pen = float(inst.get("shortage_penalty", 1000.0))
+        self.sv = float(inst.get("surplus_value", 0.0))
+        if not 0 <= self.sv <= 1:
+            raise ValueError("surplus_value outside 0..1")
+        self.lanes = d.lanes()
+        self.rows = [(a, t) for a in d.apps for t in d.periods]
+        self.of_row = {r: [] for r in self.rows}
+        self.of_st = {}
+        for i in self.lanes:
+            s, a, t = i
+            self.of_row[a, t].append(i)
+            self.of_st.setdefault((s, t), []).append(i)
+        self.D = {r: float(d.demand.get(r, 0.0)) for r in self.rows}
+        self.cp, self.ou = {}, {}
+        for i in self.lanes:
+            s, a, t = i
+            p = d.price(s, t)
+            if p is None:
+                raise ValueError(f"supplier {s} has no price in {t}")
+            self.cp[i] = float(p) * (1 + d.tariff(s, t))
+            self.ou[i] = d.lane_extra(s, a)
+        self.cases = _cases(inst, d)
+
+    def soft(self, a):
+        """The application's unmet_penalty, or None (hard demand)."""
+        p = self.d.apps[a].get("unmet_penalty")
+        return None if p is None else float(p)
+
+    def pen(self, a):
+        p = self.soft(a)
+        return self.short_pen if p is None else p
+
+    def low_price(self, r, g):
+        """p_r: the lowest scenario ex-works price (no tariff) among the row's lanes."""
+        prices = [g.get((s, t), 1.0) * float(self.d.price(s, t)) for (s, _, t) in self.of_row[r]]
+        return min(prices) if prices else 0.0
+
+
+# ----------------------------------------------------------------------------- play-out
+def _plan(m, plan):
+    """The plan as {lane: gwh} on eligible lanes, checked to be a contract."""
+    x = dict.fromkeys(m.lanes, 0.0)
+    for (s, a, t), q in plan.items():
+        key = (sid(s), sid(a), int(t))
+        q = float(q)
+        if q < -TOL:
+            raise ValueError(f"negative volume on {key}")
+        if key not in x:
+            if abs(q) <= TOL:
+                continue
+            raise ValueError(f"{key} is not an eligible lane")
+        x[key] += max(q, 0.0)
+    for (s, t), lanes in m.of_st.items():
+        if sum(x[i] for i in lanes) > m.d.cap(s, t) + TOL:
+            raise ValueError(f"{s} above its capacity in {t}")
+    for r in m.rows:
+        xr = sum(x[i] for i in m.of_row[r])
+        if xr > m.D[r] + TOL:
+            raise ValueError(f"more than the demand of {r}")
+        if m.soft(r[0]) is None and xr < m.D[r] - TOL:
+            raise ValueError(f"hard demand of {r} not met")
+    return x
+
+
+def _recourse(m, case, x):
+    """Cheapest spot, shortage, refund and surplus of one case for a fixed plan."""
+    _, _, f, g, h = case
+    d = m.d
+    lp = _LP()
+    spot = {}
+    for i in m.lanes:
+        s, _, t = i
+        if f.get((s, t), 1.0) > 0:
+            spot[i] = lp.var(cost=d.df[t] * (g.get((s, t), 1.0) * m.cp[i] * (1 + m.prem)
+                                             + m.ou[i]))
+    for r in m.rows:
+        a, t = r
+        dt, lanes = d.df[t], m.of_row[r]
+        e = (h.get(r, 1.0) - 1.0) * m.D[r]
+        delta = max(0.0, -e)
+        loss = sum((1 - min(f.get((i[0], t), 1.0), 1.0)) * x[i] for i in lanes)
+        coefs = [(spot[i], 1.0) for i in lanes if i in spot]
+        coefs.append((lp.var(cost=dt * m.pen(a)), 1.0))
+        if delta > 0:
+            if m.soft(a) is not None:
+                own = max(0.0, m.D[r] - sum(x[i] for i in lanes))
+                coefs.append((lp.var(ub=min(delta, own), cost=-dt * m.soft(a)), -1.0))
+            coefs.append((lp.var(ub=delta, cost=-dt * m.sv * m.low_price(r, g)), -1.0))
+        lp.row(coefs, loss + e, loss + e)
+    for (s, t), lanes in m.of_st.items():
+        fk = f.get((s, t), 1.0)
+        cols = [(spot[i], 1.0) for i in lanes if i in spot]
+        if cols:
+            spare = fk * d.cap(s, t) - min(fk, 1.0) * sum(x[i] for i in lanes)
+            lp.row(cols, hi=max(0.0, spare))
+    return lp.solve()[0]
+
+
+def playout_costs(inst_dict, plan):
+    """{case name: cost of the plan in that case} (the base case first)."""
+    m = _Inst(inst_dict)
+    d = m.d
+    x = _plan(m, plan)
+    base = sum(d.df[i[2]] * (m.cp[i] + m.ou[i]) * q for i, q in x.items())
+    for r in m.rows:
+        if m.soft(r[0]) is not None:
+            base += d.df[r[1]] * m.soft(r[0]) * max(0.0, m.D[r] - sum(x[i] for i in m.of_row[r]))
+    out = {}
+    for case in m.cases:
+        name, _, f, g, _ = case
+        adj = 0.0
+        for i, q in x.items():
+            s, _, t = i
+            fd, gk = min(f.get((s, t), 1.0), 1.0), g.get((s, t), 1.0)
+            adj += d.df[t] * ((fd * gk - 1) * m.cp[i] + (fd - 1) * m.ou[i]) * q
+        out[name] = base + adj + _recourse(m, case, x)
+    return out
+
+
+def case_probabilities(inst_dict):
+    """{case name: probability}, the base case first."""
+    return {c[0]: c[1] for c in _Inst(inst_dict).cases}
+
+
+def cvar(costs, probabilities, alpha):
+    """The mean cost over the worst 1 - alpha of probability (an atom on the tail
+    boundary counts with the part of its probability inside the tail)."""
+    if not 0 <= alpha < 1:
+        raise ValueError("alpha must be in [0, 1)")
+    tail, acc, tot = 1.0 - alpha, 0.0, 0.0
+    for c, p in sorted(zip(costs, probabilities, strict=True), key=lambda cp: -cp[0]):
+        take = min(p, tail - acc)
+        if take <= 0:
+            break
+        tot += take * c
+        acc += take
+    return tot / tail
+
+
+# ----------------------------------------------------------------------------- robust
+def _extensive(m, weight, alpha, plan=None):
+    """The two-stage extensive form; returns (objective, {lane: gwh})."""
+    if not 0 <= weight <= 1:
+        raise ValueError("weight must be in [0, 1]")
+    if weight > 0 and not 0 <= alpha < 1:
+        raise ValueError("alpha must be in [0, 1)")
+    d = m.d
+    lp = _LP()
+    fixed = _plan(m, plan) if plan is not None else None
+    x = {i: lp.var(*((fixed[i], fixed[i]) if fixed is not None else (0.0, INF))) for i in m.lanes}
+    u = {}
+    for r in m.rows:                                        # demand: bought + unmet = demand
+        coefs = [(x[i], 1.0) for i in m.of_row[r]]
+        if m.soft(r[0]) is not None:
+            u[r] = lp.var()
+            coefs.append((u[r], 1.0))
+        lp.row(coefs, m.D[r], m.D[r])
+    for (s, t), lanes in m.of_st.items():                   # capacity
+        lp.row([(x[i], 1.0) for i in lanes], hi=d.cap(s, t))
+    for rule in d.rules:                                    # rules on the contracts
+        kind, lim = rule["kind"], rule.get("limit")
+        if kind == "exclude":
+            continue                                        # lanes already removed
+        for t, apps in d.rule_scopes(rule):
+            scope = [i for a in apps for i in m.of_row[a, t]]
+            for _, members in d.rule_groups(rule):
+                v = [(x[i], 1.0) for i in scope if i[0] in members]
+                if kind == "max_share":
+                    lp.row(v + [(x[i], -lim) for i in scope], hi=0.0)
+                elif kind == "min_share":
+                    lp.row(v + [(x[i], -lim) for i in scope], lo=0.0)
+                elif kind == "max_volume":
+                    lp.row(v, hi=lim)
+                elif kind == "min_volume":
+                    lp.row(v, lo=lim)
+                else:
+                    avg = [(x[i], d.attr(i[0], rule["attribute"]) - lim)
+                           for i in scope if i[0] in members]
+                    lp.row(avg, **({"hi": 0.0} if kind == "max_average" else {"lo": 0.0}))
+    eta = lp.var(lb=-INF, cost=weight) if weight > 0 else None
+    for _name, p, f, g, h in m.cases:
+        cost = {}                                           # this case's cost, column -> coef
+
+        def add(j, v, cost=cost):
+            cost[j] = cost.get(j, 0.0) + v
+
+        for i in m.lanes:                                   # base + index-linked contracts
+            s, _, t = i
+            fd, gk = min(f.get((s, t), 1.0), 1.0), g.get((s, t), 1.0)
+            add(x[i], d.df[t] * (fd * gk * m.cp[i] + fd * m.ou[i]))
+        for r, j in u.items():
+            add(j, d.df[r[1]] * m.soft(r[0]))
+        spot = {}
+        for i in m.lanes:
+            s, _, t = i
+            if f.get((s, t), 1.0) > 0:
+                spot[i] = lp.var()
+                add(spot[i], d.df[t] * (g.get((s, t), 1.0) * m.cp[i] * (1 + m.prem) + m.ou[i]))
+        for r in m.rows:
+            a, t = r
+            dt, lanes = d.df[t], m.of_row[r]
+            e = (h.get(r, 1.0) - 1.0) * m.D[r]
+            delta = max(0.0, -e)
+            short = lp.var()
+            add(short, dt * m.pen(a))
+            coefs = [(spot[i], 1.0) for i in lanes if i in spot] + [(short, 1.0)]
+            coefs += [(x[i], -(1 - min(f.get((i[0], t), 1.0), 1.0))) for i in lanes]
+            if delta > 0:
+                if r in u:
+                    refund = lp.var(ub=delta)
+                    add(refund, -dt * m.soft(a))
+                    lp.row([(refund, 1.0), (u[r], -1.0)], hi=0.0)
+                    coefs.append((refund, -1.0))
+                surplus = lp.var(ub=delta)
+                add(surplus, -dt * m.sv * m.low_price(r, g))
+                coefs.append((surplus, -1.0))
+            lp.row(coefs, e, e)
+        for (s, t), lanes in m.of_st.items():               # spare capacity
+            fk = f.get((s, t), 1.0)
+            cols = [(spot[i], 1.0) for i in lanes if i in spot]
+            if cols:
+                lp.row(cols + [(x[i], min(fk, 1.0)) for i in lanes], hi=fk * d.cap(s, t))
+        for j, v in cost.items():
+            lp.cost[j] += (1 - weight) * p * v
+        if eta is not None and p > 0:                       # z >= cost - eta, z >= 0
+            z = lp.var(cost=weight * p / (1 - alpha))
+            lp.row([*cost.items(), (eta, -1.0), (z, -1.0)], hi=0.0)
+    obj, sol = lp.solve()
+    return obj, {i: float(sol[j]) for i, j in x.items()}
+
+
+def robust_objective(inst_dict, weight=0.0, alpha=0.95, *, plan=None):
+    """min (1 - weight) E[cost] + weight CVaR_alpha[cost] over the plans that meet demand
+    and obey every rule (with ``plan``: that plan's value of the same expression)."""
+    return _extensive(_Inst(inst_dict), weight, alpha, plan)[0]
+
+
+def robust_plan(inst_dict, weight=0.0, alpha=0.95):
+    """(objective, {(s, a, t): gwh > 1e-9}) of the two-stage program."""
+    obj, x = _extensive(_Inst(inst_dict), weight, alpha)
+    return obj, {i: q for i, q in x.items() if q > 1e-9}
