@@ -118,3 +118,32 @@ def test_cli_and_bad_demand_factors(write_instance, tmp_path, capsys):
     assert "no application 'gird'" in capsys.readouterr().err
     bad = world([{"name": "x", "probability": 0.1, "demand_factor": {"factor": -1}}])
     assert main(["validate", str(write_instance(bad, "bad2.yaml"))]) == 2
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_against_the_independent_reference(write_instance, seed):
+    """Generated instances with demand rises and drops beside capacity cuts and
+    price rises (tests/reference/test_reference_scenarios.shocked): the robust
+    objective (expected cost, and half CVaR) and every scenario's play-out of
+    the deterministic and robust plans against tests/reference/scenarios.py."""
+    import numpy as np
+
+    from tests.reference.scenarios import case_probabilities, playout_costs, robust_objective
+    from tests.reference.test_reference_scenarios import shocked
+
+    d = shocked(seed)
+    path = write_instance(d)
+    res = robust(path, alpha=0.8, evpi=False)
+    assert res.summary["objective"] == pytest.approx(robust_objective(d), rel=1e-7)
+    half = robust(path, weight=0.5, alpha=0.8, evpi=False)
+    assert half.summary["objective"] == pytest.approx(robust_objective(d, 0.5, 0.8), rel=1e-7)
+    probs = case_probabilities(d)
+    for name in ("deterministic", "robust"):
+        plan = {(r.supplier, r.application, int(r.period)): r.gwh
+                for r in res.plans[name].allocation.itertuples(index=False)}
+        ref = playout_costs(d, plan)
+        got = res.tables[name].set_index("scenario")["cost"]
+        for case, cost in ref.items():
+            assert got[case] == pytest.approx(cost, rel=1e-7), (name, case)
+        assert res.summary["plans"][name]["expected_cost"] == pytest.approx(
+            float(np.dot(list(probs.values()), [ref[c] for c in probs])), rel=1e-7)
