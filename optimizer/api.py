@@ -194,7 +194,8 @@ def _solve(instance: str | Path | Instance | None, options: SolverOptions | None
 
         t3 = time.perf_counter()
         result.check = check_plan(inst, result.allocation, objective=result.objective,
-                                  funding=result.expansions, contracts=result.contracts)
+                                  funding=result.expansions, contracts=result.contracts,
+                                  stock=result.stock)
         result.timings["check"] = time.perf_counter() - t3
         if not result.check.valid:
             raise PlanCheckError(result.check, result)

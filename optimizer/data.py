@@ -54,6 +54,10 @@ class ModelData:
     tiers: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: co-funded capacity, contracts and qualification costs (SPEC section 8)
     building: Building = field(default_factory=Building)
+    #: buffer stock per application (SPEC section 10): application, max_gwh,
+    #: holding_cost (USD/kWh per period), initial_gwh
+    stock: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["application", "max_gwh", "holding_cost", "initial_gwh"]))
 
     @property
     def name(self) -> str:
@@ -157,6 +161,9 @@ def prepare(inst: Instance) -> ModelData:
         switched=_switched_table(inst, capacity),
         tiers=tiers,
         building=building,
+        stock=pd.DataFrame([(st.application, float(st.max_gwh), float(st.holding_cost),
+                             float(st.initial_gwh)) for st in inst.stock],
+                           columns=["application", "max_gwh", "holding_cost", "initial_gwh"]),
     )
     data.scopes = _rule_scopes(inst, lanes, demand)
     if len(tiers):

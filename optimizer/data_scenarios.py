@@ -65,6 +65,11 @@ class ScenarioData:
     list_price: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: the share of its scenario ex-works price a surplus GWh recovers (SPEC section 10)
     surplus_value: float = 0.0
+    #: buffer stock (SPEC section 10): per demand row, its application's initial
+    #: stock (NaN: no stock), and the row of the same application one period
+    #: earlier (-1: the first period)
+    stock_initial: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    previous_row: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     #: the same columns as arrays (play-outs run many times)
     capacity: np.ndarray = field(default_factory=lambda: np.zeros(0))
     demand_gwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -84,6 +89,21 @@ class ScenarioData:
     @property
     def n_supplies(self) -> int:
         return len(self.supplies)
+
+    @property
+    def stocked(self) -> np.ndarray:
+        """Per demand row: its application holds a buffer stock."""
+        return ~np.isnan(self.stock_initial) if len(self.stock_initial) else \
+            np.zeros(len(self.demand), dtype=bool)
+
+    def inflow(self, levels: np.ndarray | None) -> np.ndarray:
+        """Per demand row, GWh put into stock (negative: taken out) for end-of-period
+        ``levels`` (None: every stock stays at its initial level)."""
+        if levels is None or not self.stocked.any():
+            return np.zeros(len(self.demand))
+        before = np.where(self.previous_row >= 0, levels[np.maximum(self.previous_row, 0)],
+                          np.nan_to_num(self.stock_initial))
+        return np.where(self.stocked, levels - before, 0.0)
 
     def surplus_price(self, case: Case) -> np.ndarray:
         """Per demand row, the lowest scenario ex-works price (price factor x
@@ -178,6 +198,10 @@ def scenario_data(data: ModelData) -> ScenarioData:
         spot_price=list_price[lane_supply] * (1.0 + rate),
         list_price=list_price[lane_supply],
         surplus_value=float(inst.settings.surplus_value),
+        stock_initial=demand["application"].map(dict(zip(
+            data.stock["application"], data.stock["initial_gwh"], strict=True))).to_numpy(
+            dtype=float),
+        previous_row=_previous_rows(demand),
         tier_keys=tier_keys,
         tier_supply=tier_arrays[0],
         tier_from=tier_arrays[1],
@@ -192,6 +216,18 @@ def scenario_data(data: ModelData) -> ScenarioData:
         content_kg=content_kg,
         origin_shares={k: v for k, v in origin_shares.items() if v},
     )
+
+
+def _previous_rows(demand: pd.DataFrame) -> np.ndarray:
+    """Per demand row, the row of the same application in the period before (-1
+    in the first period)."""
+    at = {(a, int(t)): i for i, (a, t) in enumerate(zip(demand["application"],
+                                                        demand["period"], strict=True))}
+    periods = sorted({int(t) for t in demand["period"]})
+    before = {t: periods[k - 1] for k, t in enumerate(periods) if k > 0}
+    return np.array([at.get((a, before.get(int(t), -1)), -1) for a, t in
+                     zip(demand["application"], demand["period"], strict=True)],
+                    dtype=np.int64)
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ COST_LABELS: dict[str, str] = {
     "qualification": "supplier qualification",
     "contract_shortfall": "take-or-pay shortfall",
     "contract_discount": "contract discounts",
+    "holding": "stock holding",
 }
 #: cost components listed even when they are zero
 COST_ALWAYS = ("ex_works", "tariff", "freight")

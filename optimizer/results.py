@@ -22,7 +22,12 @@ from optimizer.input.schema import (
     SHARE_KINDS,
     VOLUME_KINDS,
 )
-from optimizer.results_building import building_costs, contracts_table, expansions_table
+from optimizer.results_building import (
+    building_costs,
+    contracts_table,
+    expansions_table,
+    stock_table,
+)
 from optimizer.solver.highs import SolveStatus
 from optimizer.solver.session import Session
 
@@ -73,6 +78,8 @@ class Result:
     expansions: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: offtake agreements: one row per contract and period (instances with contracts)
     contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: buffer stock per application and period (instances with a stock table)
+    stock: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: what each contract and expansion is worth: the optimum without it minus
     #: with it (:func:`optimizer.analysis.building.building_worth`), when the
     #: analysis ran
@@ -246,7 +253,7 @@ def cost_breakdown(data: ModelData, x: np.ndarray, unmet: pd.DataFrame,
         "unmet_penalty": float((unmet["unmet"].to_numpy() * penalty * disc).sum()),
         "rule_penalties": float(rule_penalties),
     }
-    if data.building.links_periods:
+    if data.building.links_periods or not data.stock.empty:
         out.update(building or {})
     out["total"] = float(sum(out.values()))
     return out
@@ -525,6 +532,10 @@ def plan_from_solution(data: ModelData, session: Session,
     expansions = expansions_table(data, session)
     contracts = contracts_table(data, session, x)
     building = building_costs(data, session, x, expansions, contracts)
+    stock = stock_table(data, session)
+    if len(stock):
+        building["holding"] = float((stock["holding_cost"]
+                                     * stock["period"].map(data.discount)).sum())
     costs = cost_breakdown(data, x, unmet, tiers, usage, penalties, building)
     costs["undiscounted_purchases"] = float(allocation["cost"].sum())
     return {
@@ -535,6 +546,7 @@ def plan_from_solution(data: ModelData, session: Session,
         "materials": materials_table(data, x),
         "expansions": expansions,
         "contracts": contracts,
+        "stock": stock,
         "rules": rules,
         "usage": usage,
         "tiers": tiers.drop(columns=["unit_cost", "discount"], errors="ignore"),
@@ -569,6 +581,7 @@ def result_from(data: ModelData, session: Session, status: SolveStatus,
         materials=plan["materials"],
         expansions=plan["expansions"],
         contracts=plan["contracts"],
+        stock=plan["stock"],
         rules=plan["rules"],
         cost_breakdown=plan["cost_breakdown"],
         solver=solver,

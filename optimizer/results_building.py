@@ -140,3 +140,30 @@ def building_costs(data: ModelData, session: Session, x: np.ndarray,
         optional = ~contracts["contract"].map(already).to_numpy(dtype=bool)
         out["contract_discount"] = -float((disc * contracts["discount"])[optional].sum())
     return out
+
+
+STOCK_COLUMNS = ["application", "period", "level_gwh", "inflow_gwh", "holding_cost"]
+
+
+def stock_table(data: ModelData, session: Session) -> pd.DataFrame:
+    """Per stocked application and period: GWh held at the end of the period,
+    GWh put in (negative: taken out to meet demand) and what holding costs in
+    that period (USD million, not discounted). A table without columns when
+    the instance has no stock."""
+    st = data.stock
+    if st.empty:
+        return pd.DataFrame()
+    m = session.m
+    keys = list(m.STOCK_LEVELS)
+    values = session.values_of([m.level[k] for k in keys])
+    level = {k: _clean(float(v)) for k, v in zip(keys, values, strict=True)}
+    initial = dict(zip(st["application"], st["initial_gwh"], strict=True))
+    hold = dict(zip(st["application"], st["holding_cost"], strict=True))
+    rows = []
+    for a in st["application"]:
+        before = float(initial[a])
+        for t in data.periods:
+            now = level[(a, t)]
+            rows.append((a, t, now, _clean(now - before), now * float(hold[a])))
+            before = now
+    return pd.DataFrame(rows, columns=STOCK_COLUMNS)

@@ -202,3 +202,35 @@ def check_change(facts: _Facts, rule: Rule, plan: pd.DataFrame, allowed: Callabl
                     else:
                         breach("rule", excess, message, value=change, limit=limit,
                                unit="GWh", **where)
+
+
+def stock_flows(inst: Instance, stock: pd.DataFrame | None, allowed: Callable,
+                breach: Breach) -> tuple[dict[tuple[str, int], float], float]:
+    """((application, period) -> GWh put into stock (negative: taken out), the
+    discounted holding cost), from the plan's levels (``stock.csv``: application,
+    period, level_gwh); a level outside [0, max_gwh] is a breach. Without
+    levels, every stock stays at its initial level."""
+    if not inst.stock:
+        return {}, 0.0
+    t0 = inst.periods[0]
+    r = inst.settings.discount_rate
+    given: dict[tuple[str, int], float] = {}
+    if stock is not None and len(stock):
+        for a, t, v in zip(stock["application"], stock["period"], stock["level_gwh"],
+                           strict=True):
+            given[(str(a), int(t))] = float(v)
+    into: dict[tuple[str, int], float] = {}
+    holding = 0.0
+    for st in inst.stock:
+        before = st.initial_gwh
+        for t in inst.periods:
+            level = given.get((st.application, t), st.initial_gwh)
+            if level < -allowed(1.0) or level > st.max_gwh + allowed(st.max_gwh):
+                breach("stock", max(-level, level - st.max_gwh), f"stock of {st.application} "
+                       f"in {t}: {level:g} GWh, outside 0 to {st.max_gwh:g}",
+                       application=st.application, period=t, value=level,
+                       limit=st.max_gwh, unit="GWh")
+            into[(st.application, t)] = level - before
+            holding += (1.0 + r) ** -(t - t0) * st.holding_cost * level
+            before = level
+    return into, holding

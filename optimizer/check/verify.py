@@ -25,7 +25,8 @@ from optimizer.input.schema import Rule
 
 def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
                objective: float | None = None, funding: pd.DataFrame | None = None,
-               contracts: pd.DataFrame | None = None) -> CheckReport:
+               contracts: pd.DataFrame | None = None,
+               stock: pd.DataFrame | None = None) -> CheckReport:
     """Check a plan against an instance and recompute its cost.
 
     ``allocation`` needs the columns supplier, application, period, gwh (others,
@@ -35,7 +36,9 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
     tolerances. ``funding`` and ``contracts`` (as ``expansions.csv`` and
     ``contracts.csv``): the plan's co-funded steps and the contracts it signs
     (:mod:`optimizer.check.building`); without them nothing is funded and only
-    already-signed contracts hold.
+    already-signed contracts hold. ``stock`` (as ``stock.csv``: application,
+    period, level_gwh): the buffer held at the end of each period; without it
+    every stock stays at its initial level.
 
     The tests run on whole columns; the rows they flag are then gone through one
     at a time to say what is wrong with each.
@@ -122,10 +125,12 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
 
     # --- demand -------------------------------------------------------------------
     bought = plan.groupby(["application", "period"])["gwh"].sum().to_dict()
+    # a buffer stock: what goes into stock is bought on top of demand (taken out: less)
+    into, holding = building.stock_flows(inst, stock, allowed, breach)
     unmet_rows = []
     for a, app in facts.apps.items():
         for t in facts.periods:
-            dem = facts.demand.get((a, t), 0.0)
+            dem = facts.demand.get((a, t), 0.0) + into.get((a, t), 0.0)
             q = float(bought.get((a, t), 0.0))
             short = max(0.0, dem - q)
             if q - dem > allowed(dem):
@@ -149,6 +154,9 @@ def check_plan(inst: Instance, allocation: pd.DataFrame, tol: float = TOL,
 
     # --- cost -----------------------------------------------------------------------
     costs = _costs(facts, rows, supplies, sup_at, period_at, unmet, misses)
+    if inst.stock:
+        costs = {**{k: v for k, v in costs.items() if k != "total"}, "holding": holding}
+        costs["total"] = float(sum(costs.values()))
     if inst.expansions or inst.contracts or any(sp.qualification_cost for sp in inst.suppliers):
         per_supply = {(str(s), int(t)): float(q) for s, t, q in
                       supplies[["supplier", "period", "gwh"]].itertuples(index=False)}

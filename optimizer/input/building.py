@@ -102,6 +102,10 @@ def check_building(inst: Instance, err: Callable[..., None],
             err("contracts", i, f"a discount on supplier '{c.supplier}', which has price "
                 "tiers, needs signed: true (whether to sign is not modelled with tiers)",
                 "discount")
+    app_ids = {a.id for a in inst.applications}
+    unique("stock", lambda r: r.application, "stock for application", "application")
+    for i, st in enumerate(inst.stock):
+        ref("stock", i, "application", st.application, app_ids, "application")
     for i, r in enumerate(inst.rules):
         if r.kind == "max_change" and r.periods is not None \
                 and not any(t in periods[1:] for t in r.periods):

@@ -24,7 +24,7 @@ from optimizer.input.schema import (
     Supplier,
     Tariff,
 )
-from optimizer.input.schema_building import Contract, Expansion
+from optimizer.input.schema_building import Contract, Expansion, Stock
 
 
 @dataclass
@@ -56,6 +56,7 @@ class Instance:
     origins: list[Origin] = field(default_factory=list)
     expansions: list[Expansion] = field(default_factory=list)
     contracts: list[Contract] = field(default_factory=list)
+    stock: list[Stock] = field(default_factory=list)
     locations: dict[str, list[Location]] = field(default_factory=dict)
     warnings: list[Problem] = field(default_factory=list)
 
@@ -110,7 +111,7 @@ class Instance:
         for table in (
             "chemistries", "countries", "applications", "demand", "suppliers", "capacity",
             "prices", "tariffs", "price_tiers", "lanes", "rules", "scenarios", "materials",
-            "content", "origins", "expansions", "contracts",
+            "content", "origins", "expansions", "contracts", "stock",
         ):
             rows = getattr(self, table)
             if rows:

@@ -34,7 +34,7 @@ from optimizer.input.fields import (
     _to_list,
     field_problems,
 )
-from optimizer.input.schema_building import Contract, Expansion
+from optimizer.input.schema_building import Contract, Expansion, Stock
 
 
 class Chemistry(Row):
@@ -632,6 +632,7 @@ TABLES: dict[str, tuple[type[Row], bool]] = {
     "origins": (Origin, False),
     "expansions": (Expansion, False),
     "contracts": (Contract, False),
+    "stock": (Stock, False),
 }
 
 SETTINGS_KEYS = tuple(Settings.model_fields)

@@ -91,3 +91,23 @@ class Contract(Row):
         if problems:
             raise field_problems(problems)
         return self
+
+
+class Stock(Row):
+    """A buffer stock of one application's cells (SPEC section 10): held from
+    period to period (at most ``max_gwh``) at ``holding_cost`` USD/kWh per
+    period, starting from ``initial_gwh``. In a scenario the buyer draws on
+    it before buying spot."""
+
+    application: Text
+    max_gwh: NonNegative
+    holding_cost: NonNegative
+    initial_gwh: NonNegative = 0.0
+
+    @model_validator(mode="after")
+    def _initial(self) -> Stock:
+        if self.initial_gwh > self.max_gwh:
+            raise field_problems([("initial_gwh", f"must not be above max_gwh "
+                                                  f"({self.max_gwh:g}), got "
+                                                  f"{self.initial_gwh:g}")])
+        return self

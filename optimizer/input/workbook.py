@@ -44,7 +44,7 @@ from optimizer.input.sources import RawInstance
 
 #: tables written to CSV files beside the YAML file (the others stay inline)
 CSV_TABLES = ("suppliers", "demand", "capacity", "prices", "tariffs", "price_tiers", "lanes",
-              "expansions", "contracts")
+              "expansions", "contracts", "stock")
 NOTES_COLUMNS = ("table", "before_row", "note")
 #: the last row a drop-down covers (and of the lists it offers)
 LAST_ROW = 1_048_576  # the whole column
@@ -231,6 +231,12 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
         "signed": ("TRUE: already signed; FALSE or empty: the model decides whether to "
                    "sign.", None),
     },
+    "stock": {
+        "application": ("Application id whose cells can be held in stock.", None),
+        "max_gwh": ("The most that can be held at the end of a year.", "GWh"),
+        "holding_cost": ("What holding one kWh costs for a year.", "USD/kWh"),
+        "initial_gwh": ("Held before the first year. Empty = 0.", "GWh"),
+    },
     "scenarios": {
         "name": ("Scenario name. Several factors: one row each, repeating the name, with "
                  "probability, from and until only on the first row.", None),
@@ -295,6 +301,7 @@ REFERENCES: dict[tuple[str, str], tuple[str, str]] = {
     ("rules", "material"): ("materials", "id"),
     ("expansions", "supplier"): ("suppliers", "id"),
     ("contracts", "supplier"): ("suppliers", "id"),
+    ("stock", "application"): ("applications", "id"),
 }
 
 

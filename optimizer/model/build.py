@@ -25,6 +25,7 @@ from optimizer.model.shares import (
     add_volume_rules,
 )
 from optimizer.model.soft import add_rule_misses
+from optimizer.model.stock import add_stock_levels
 from optimizer.model.switching import add_delivers, add_delivery_switches
 from optimizer.model.tiers import add_tier_balance, add_tier_volumes
 
@@ -56,6 +57,7 @@ def build_model(data: ModelData) -> pyo.ConcreteModel:
     add_top_share_variables(m, data)
     add_rule_misses(m, data)
     add_funding(m, data)  # co-funded capacity (SPEC section 8)
+    add_stock_levels(m, data)  # buffer stock (SPEC section 10)
     # constraints
     add_demand_balance(m, data)
     add_delivery_switches(m, data)  # capacity of suppliers with an on/off decision

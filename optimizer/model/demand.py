@@ -10,6 +10,7 @@ import pyomo.core as pyo
 from optimizer.data import ModelData
 from optimizer.model.common import linear, pick
 from optimizer.model.index import Trivial, index_of
+from optimizer.model.stock import stock_terms
 
 
 def add_unmet(m: pyo.ConcreteModel, data: ModelData) -> None:
@@ -29,7 +30,9 @@ def add_demand_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
 
         sum_s x[s, a, t] + unmet[a, t] = demand[a, t]
 
-    (``unmet`` only where the application has an ``unmet_penalty``). A demand
+    (``unmet`` only where the application has an ``unmet_penalty``; with a
+    buffer stock, ``- level[a, t] + level[a, t-1]`` as well:
+    :mod:`optimizer.model.stock`). A demand
     that no lane can serve and that may not go unmet is recorded in
     the model index as a trivial conflict instead of becoming an empty row.
     """
@@ -43,12 +46,13 @@ def add_demand_balance(m: pyo.ConcreteModel, data: ModelData) -> None:
         variables = pick(m.lane_vars, positions)
         if (a, t) in m.UNMET_ALLOWED:
             variables.append(m.unmet[a, t])
-        if not variables:
+        stock, moved = stock_terms(m, data, str(a), int(t))
+        if not variables and not stock:
             if gwh > 0:
                 index_of(m).trivial.append(Trivial("demand", gwh=float(gwh), application=a,
                                                    period=int(t)))
             continue
-        rows[(a, int(t))] = (linear(None, variables), float(gwh))
+        rows[(a, int(t))] = (linear(None, variables, extra=stock), float(gwh) + moved)
     m.DEMANDS = pyo.Set(initialize=list(rows), dimen=2, ordered=True)
     m.demand_balance = pyo.Constraint(
         m.DEMANDS, rule=lambda m, a, t: rows[(a, t)][0] == rows[(a, t)][1]

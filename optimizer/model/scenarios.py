@@ -33,6 +33,7 @@ from optimizer.data import ModelData
 from optimizer.data_scenarios import Case, ScenarioData
 from optimizer.model.build import build_model
 from optimizer.model.common import linear
+from optimizer.model.stock import stock_terms
 
 #: coefficients smaller than this are left out of the scenario cost terms
 _ZERO = 1e-12
@@ -98,6 +99,10 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
     surplus_cost: dict[tuple[int, int], float] = {}
     refund_index: list[tuple[int, int]] = []
     refund_bound: dict[tuple[int, int], float] = {}
+    draw_index: list[tuple[int, int]] = []
+    stocked = sd.stocked
+    apps_of_row = sd.demand["application"].astype(str).to_numpy()
+    periods_of_row = sd.demand["period"].astype(int).to_numpy()
 
     for k, case in enumerate(cases):
         f, fd, g = case.capacity, case.delivery, case.price
@@ -131,6 +136,8 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
             spots = spot_lanes[sd.lane_demand[spot_lanes] == r]
             cover_rows[(k, r)] = (spots.tolist(), members, 1.0 - fl[members])
             cover_rhs[(k, r)] = float(change[r])
+            if stocked[r]:  # the buffer stock is drawn before spot is bought
+                draw_index.append((k, r))
             if change[r] < -_ZERO:  # less demand: a refund of own unmet, surplus
                 drop = float(-change[r])
                 surplus_index.append((k, r))
@@ -172,9 +179,31 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
                        doc="GWh of the plan's own unmet demand a drop in demand makes up")
     demand_gwh = sd.demand_gwh
     lanes_of_row = {r: np.flatnonzero(sd.lane_demand == r) for r in {r for _, r in refund_index}}
-    m.refund_own = pyo.Constraint(  # refund <= the plan's own unmet: D_r - sum_{i in r} x_i
-        m.REFUND, rule=lambda m, k, r: linear(None, [m.refund[k, r], *[
-            lanes_x[i] for i in lanes_of_row[r].tolist()]]) <= float(demand_gwh[r]))
+
+    def own_unmet(m, k, r):
+        """refund <= the plan's own unmet demand: D_r + inflow_r - sum_{i in r} x_i."""
+        terms, moved = stock_terms(m, data, str(apps_of_row[r]), int(periods_of_row[r]))
+        return linear(None, [m.refund[k, r], *[lanes_x[i] for i in lanes_of_row[r].tolist()]],
+                      extra=terms) <= float(demand_gwh[r]) + moved
+
+    m.refund_own = pyo.Constraint(m.REFUND, rule=own_unmet)
+    m.DRAWS = pyo.Set(initialize=draw_index, dimen=2, ordered=True,
+                      doc="(case, application-period) that may draw on the buffer stock")
+    m.draw = pyo.Var(m.DRAWS, within=pyo.NonNegativeReals, doc="GWh drawn from stock")
+    # what is drawn is gone from then on: in every period t from an application's
+    # first draw, its draws up to t are at most its end-of-period level in t
+    limits: list[tuple[int, str, int]] = []
+    drawn: dict[tuple[int, str], list[tuple[int, int]]] = {}
+    for k, r in draw_index:
+        drawn.setdefault((k, str(apps_of_row[r])), []).append((int(periods_of_row[r]), r))
+    for (k, a), items in drawn.items():
+        first = min(t for t, _ in items)
+        limits += [(k, a, t) for t in data.periods if t >= first]
+    m.DRAW_LIMITS = pyo.Set(initialize=limits, dimen=3, ordered=True)
+    m.draw_limit = pyo.Constraint(
+        m.DRAW_LIMITS, rule=lambda m, k, a, t: linear(
+            None, [m.draw[k, r] for tt, r in drawn[(k, a)] if tt <= t],
+            extra=[(-1.0, m.level[a, t])]) <= 0)
 
     def cover(m, k, r):
         spots, members, share = cover_rows[(k, r)]
@@ -187,6 +216,9 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
         if (k, r) in refund_bound:
             variables.append(m.refund[k, r])
             coefs.append(-1.0)
+        if (k, r) in m.DRAWS:
+            variables.append(m.draw[k, r])
+            coefs.append(1.0)
         return linear(coefs, variables) == cover_rhs[(k, r)]
 
     m.shortfall_cover = pyo.Constraint(m.SHORT, rule=cover)

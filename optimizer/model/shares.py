@@ -40,7 +40,8 @@ def add_covered_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
 
     (``unmet`` only where it is a variable: no row, no column). In another
     measure (coverage (t, apps, measure): kt of a material, USD million of
-    spend), a variable and its definition:
+    spend), or where an application has a buffer stock, a variable and its
+    definition:
 
         covered_measure[t, apps, measure] = sum_i w_i x_i     (covered lanes i)
     """
@@ -49,10 +50,13 @@ def add_covered_volumes(m: pyo.ConcreteModel, data: ModelData) -> None:
               d[["application", "period", "gwh"]].itertuples(index=False)}
     index = index_of(m)
     measured: dict[tuple, RuleScope] = {}
+    # what is bought for an application with a buffer stock is not demand minus
+    # unmet demand (cells go into and out of stock): X is a column of its own
+    stocked = set(data.stock["application"].astype(str))
     for scope in data.scopes:
         if scope.coverage in index.covered or scope.coverage in measured:
             continue
-        if len(scope.coverage) == 3:
+        if len(scope.coverage) == 3 or stocked & set(scope.coverage[1]):
             measured[scope.coverage] = scope
             continue
         t, apps = scope.coverage

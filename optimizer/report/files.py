@@ -342,6 +342,8 @@ def write_result(result: Result, out: str | Path,
                 od.csv("expansions.csv", result.expansions)
             if len(result.contracts.columns):
                 od.csv("contracts.csv", result.contracts)
+            if len(result.stock.columns):
+                od.csv("stock.csv", result.stock)
         if result.repairs:
             od.csv("repairs.csv", pd.DataFrame(result.repairs))
         if result.has_plan and workbook:

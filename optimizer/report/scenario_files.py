@@ -47,6 +47,8 @@ def write_stress(res: StressResult, out: str | Path,
         od.csv("allocation.csv", res.plan.allocation)
         if not res.n_minus_1.empty:
             od.csv("n_minus_1.csv", res.n_minus_1)
+        if len(res.survival.columns):
+            od.csv("survival.csv", res.survival)
         od.write("report.html", _page(render_stress(res, instance)))
         return od.publish()
     except BaseException:
@@ -76,6 +78,10 @@ def write_robust(res: RobustResult, out: str | Path,
             od.csv("expansions.csv", robust.funding)
         if robust.contracts is not None and len(robust.contracts.columns):
             od.csv("contracts.csv", robust.contracts)
+        if robust.stock is not None and len(robust.stock.columns):
+            od.csv("stock.csv", robust.stock)
+        if len(res.survival.columns):
+            od.csv("survival.csv", res.survival)
         od.write("report.html", _page(render_robust(res, instance)))
         return od.publish()
     except BaseException:

@@ -50,6 +50,10 @@ class Plan:
     #: the plan's funding decisions and contracts (as expansions.csv, contracts.csv)
     funding: pd.DataFrame | None = None
     contracts: pd.DataFrame | None = None
+    #: buffer stock held at the end of each period, per demand row
+    #: (:attr:`ScenarioData.demand` order; None: every stock at its initial level)
+    levels: np.ndarray | None = None
+    stock: pd.DataFrame | None = None
 
     def capacity(self, sd: ScenarioData) -> np.ndarray:
         """Capacity per supply with what the plan funded."""
@@ -67,9 +71,23 @@ def _added(inst: Instance, sd: ScenarioData, funding: pd.DataFrame | None) -> np
     return np.array([added.get(k, 0.0) for k in keys], dtype=float)
 
 
+def _levels(sd: ScenarioData, stock: pd.DataFrame | None) -> np.ndarray | None:
+    """End-of-period stock per demand row from a stock table (application,
+    period, level_gwh); rows without stock 0; None without a table."""
+    if stock is None or not len(stock) or not sd.stocked.any():
+        return None
+    given = {(str(a), int(t)): float(v) for a, t, v in
+             zip(stock["application"], stock["period"], stock["level_gwh"], strict=True)}
+    keys = zip(sd.demand["application"], sd.demand["period"], strict=True)
+    out = np.array([given.get((str(a), int(t)), np.nan) for a, t in keys])
+    return np.where(sd.stocked, np.where(np.isnan(out), np.nan_to_num(sd.stock_initial), out),
+                    0.0)
+
+
 def plan_from_allocation(inst: Instance, sd: ScenarioData, allocation: pd.DataFrame,
                          name: str, strict: bool = True, funding: pd.DataFrame | None = None,
-                         contracts: pd.DataFrame | None = None) -> Plan:
+                         contracts: pd.DataFrame | None = None,
+                         stock: pd.DataFrame | None = None) -> Plan:
     """A :class:`Plan` from an allocation (supplier, application, period, gwh).
 
     The plan is checked independently (:func:`optimizer.check.check_plan`),
@@ -79,7 +97,7 @@ def plan_from_allocation(inst: Instance, sd: ScenarioData, allocation: pd.DataFr
     :class:`~optimizer.errors.InputError`; a plan that only breaks a rule or a
     minimum order is played out with a warning.
     """
-    report = check_plan(inst, allocation, funding=funding, contracts=contracts)
+    report = check_plan(inst, allocation, funding=funding, contracts=contracts, stock=stock)
     structural = ("negative", "ineligible", "exclude", "capacity", "demand_over",
                   "demand_unmet", "funding")
     v = report.violations
@@ -98,19 +116,20 @@ def plan_from_allocation(inst: Instance, sd: ScenarioData, allocation: pd.DataFr
     np.add.at(x, pos[pos >= 0], plan["gwh"].to_numpy()[pos >= 0])
     return Plan(name=name, x=x, base_cost=float(report.cost), allocation=plan,
                 warnings=warnings, added=_added(inst, sd, funding), funding=funding,
-                contracts=contracts)
+                contracts=contracts, levels=_levels(sd, stock), stock=stock)
 
 
 def plan_from_lanes(inst: Instance, sd: ScenarioData, x: np.ndarray, name: str,
                     funding: pd.DataFrame | None = None,
-                    contracts: pd.DataFrame | None = None) -> Plan:
+                    contracts: pd.DataFrame | None = None,
+                    stock: pd.DataFrame | None = None) -> Plan:
     """A :class:`Plan` from lane volumes (a solver's answer), with the funding
     and contracts it decided."""
     x = np.where(np.abs(x) < EPS, 0.0, np.asarray(x, dtype=float))
     keep = x > 0
     allocation = sd.lanes.loc[keep].assign(gwh=x[keep]).reset_index(drop=True)
     return plan_from_allocation(inst, sd, allocation, name, strict=False, funding=funding,
-                                contracts=contracts)
+                                contracts=contracts, stock=stock)
 
 
 def deterministic_plan(inst: Instance, data: ModelData, sd: ScenarioData,
@@ -132,7 +151,8 @@ def deterministic_plan(inst: Instance, data: ModelData, sd: ScenarioData,
         raise NoPlanError(f"the instance has no plan (status {result.status}); "
                           "`optimizer solve` names the conflicting rules", result)
     plan = plan_from_allocation(inst, sd, result.allocation, "deterministic", strict=False,
-                                funding=result.expansions, contracts=result.contracts)
+                                funding=result.expansions, contracts=result.contracts,
+                                stock=result.stock if len(result.stock.columns) else None)
     return plan, result
 
 

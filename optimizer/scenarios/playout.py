@@ -50,7 +50,7 @@ from optimizer.solver.highs import solve_matrices
 SCENARIO_COLUMNS = ["scenario", "kind", "group", "probability", "cost", "extra_cost",
                     "contract_cost", "spot_cost", "unmet_cost", "other_cost", "surplus_value",
                     "demand_gwh", "delivered_gwh", "shortfall_gwh", "spot_gwh", "unmet_gwh",
-                    "surplus_gwh"]
+                    "surplus_gwh", "stock_drawn_gwh"]
 
 
 def _tier_volumes(sd: ScenarioData, x: np.ndarray) -> np.ndarray:
@@ -110,6 +110,79 @@ def _solve_spot(cost: np.ndarray, penalty: np.ndarray, short: np.ndarray,
     return np.maximum(sol[:n_y], 0.0), np.maximum(sol[n_y:], 0.0)
 
 
+def _solve_with_stock(cost: np.ndarray, penalty: np.ndarray, short: np.ndarray,
+                      lane_row: np.ndarray, lane_supply: np.ndarray, spare: np.ndarray,
+                      draw_rows: np.ndarray, cumulative: list[tuple[np.ndarray, float]]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The recourse LP of one case with a buffer stock::
+
+        min  sum_i cost_i y_i + sum_r penalty_r u_r          (draws cost nothing)
+        s.t. sum_{i in row r} y_i + u_r + w_r = short_r       (w_r only on stocked rows)
+             sum_{i of supply s} y_i <= spare_s
+             sum_{r in R_j} w_r <= level_j                    (cumulative draws)
+             y, u, w >= 0
+
+    ``draw_rows``: positions (among the short rows) with a draw variable;
+    ``cumulative``: (positions among ``draw_rows``, level) per constraint.
+    Returns (y, u, w)."""
+    from scipy.sparse import csr_matrix
+
+    n_y, n_u, n_w = len(cost), len(penalty), len(draw_rows)
+    supplies, supply_row = np.unique(lane_supply, return_inverse=True)
+    n_s, n_c = len(supplies), len(cumulative)
+    rows = [lane_row, np.arange(n_u), draw_rows, n_u + supply_row]
+    cols = [np.arange(n_y), n_y + np.arange(n_u), n_y + n_u + np.arange(n_w), np.arange(n_y)]
+    for k, (members, _) in enumerate(cumulative):
+        rows.append(np.full(len(members), n_u + n_s + k))
+        cols.append(n_y + n_u + np.asarray(members, dtype=np.int64))
+    r = np.concatenate(rows).astype(np.int64)
+    c = np.concatenate(cols).astype(np.int64)
+    a = csr_matrix((np.ones(len(r)), (r, c)), shape=(n_u + n_s + n_c, n_y + n_u + n_w))
+    inf = float("inf")
+    levels = np.array([lv for _, lv in cumulative], dtype=float)
+    sol = solve_matrices(
+        np.concatenate([cost, penalty, np.zeros(n_w)]), np.zeros(n_y + n_u + n_w),
+        np.full(n_y + n_u + n_w, inf), a,
+        np.concatenate([short, np.full(n_s + n_c, -inf)]),
+        np.concatenate([short, spare[supplies], levels]), what="the spot purchase LP")
+    sol = np.maximum(sol, 0.0)
+    return sol[:n_y], sol[n_y:n_y + n_u], sol[n_y + n_u:]
+
+
+def time_to_survive(sd: ScenarioData, levels: np.ndarray, need: np.ndarray
+                    ) -> list[tuple[str, float | None, bool]]:
+    """Per stocked application: how many months the stock it holds when losses
+    start covers them (lost GWh per month = the period's need / 12, the need
+    being lost deliveries plus extra demand, before stock or spot), and whether
+    it lasts to the end of the horizon; None when nothing is ever lost."""
+    out: list[tuple[str, float | None, bool]] = []
+    apps = sd.demand["application"].to_numpy()
+    periods = sd.demand["period"].to_numpy()
+    stocked = sd.stocked
+    for a in dict.fromkeys(apps[stocked].tolist()):
+        rows = np.flatnonzero((apps == a) & stocked)
+        rows = rows[np.argsort(periods[rows], kind="stable")]
+        losses = np.maximum(need[rows], 0.0)
+        hit = np.flatnonzero(losses > EPS)
+        if not len(hit):
+            out.append((str(a), None, False))
+            continue
+        left = float(levels[rows[hit[0]]])
+        months = 0.0
+        lasts = True
+        for k in range(hit[0], len(rows)):
+            loss = float(losses[k])
+            if loss <= EPS or left >= loss:
+                left -= loss
+                months += 12.0
+            else:
+                months += 12.0 * left / loss
+                lasts = False
+                break
+        out.append((str(a), months, lasts))
+    return out
+
+
 def play_out(sd: ScenarioData, plan: Plan, case: Case,
              details: bool = False) -> dict[str, Any]:
     """The cost of ``plan`` in ``case`` and its parts (USD million, discounted;
@@ -124,7 +197,12 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
     lost = np.bincount(sd.lane_demand, weights=(1.0 - fl) * x, minlength=n_rows)
     lost[lost < EPS] = 0.0
     bought = np.bincount(sd.lane_demand, weights=x, minlength=n_rows)
-    plan_unmet = np.where(sd.has_penalty, np.maximum(sd.demand_gwh - bought, 0.0), 0.0)
+    # cells bought into stock are on top of demand (taken out: less is bought)
+    inflow = sd.inflow(plan.levels)
+    levels = plan.levels if plan.levels is not None else \
+        np.where(sd.stocked, np.nan_to_num(sd.stock_initial), 0.0)
+    plan_unmet = np.where(sd.has_penalty,
+                          np.maximum(sd.demand_gwh + inflow - bought, 0.0), 0.0)
     plan_unmet[plan_unmet < EPS] = 0.0
     row_cost = sd.row_cost
     plan_unmet_cost = float(np.sum(row_cost * plan_unmet))
@@ -152,7 +230,7 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
         surplus = absorb - refund
         surplus_money = float(worth @ surplus)
         refund_money = float(refund_worth @ refund)
-    spot_gwh = spot_cost = shortage_gwh = shortage_cost = 0.0
+    spot_gwh = spot_cost = shortage_gwh = shortage_cost = drawn_gwh = 0.0
     rows: list[tuple[int, float, float, float]] = []
     if short.sum() > 0:
         total = np.bincount(sd.lane_supply, weights=x, minlength=sd.n_supplies)
@@ -164,8 +242,15 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
         s = sd.lane_supply[lanes]
         unit = sd.discount[lanes] * ((g[s] * sd.spot_price[lanes] + case.added(sd)[lanes])
                                      * (1.0 + sd.spot_premium) + sd.other_unit[lanes])
-        y, u = _solve_spot(unit, row_cost[short_rows], short[short_rows],
-                           row_pos[sd.lane_demand[lanes]], s, spare)
+        draw_rows, cumulative = _draws(sd, short_rows, levels)
+        if len(draw_rows):
+            y, u, w = _solve_with_stock(unit, row_cost[short_rows], short[short_rows],
+                                        row_pos[sd.lane_demand[lanes]], s, spare,
+                                        draw_rows, cumulative)
+            drawn_gwh = float(w.sum())
+        else:
+            y, u = _solve_spot(unit, row_cost[short_rows], short[short_rows],
+                               row_pos[sd.lane_demand[lanes]], s, spare)
         spot_gwh, spot_cost = float(y.sum()), float(unit @ y)
         shortage_gwh, shortage_cost = float(u.sum()), float(row_cost[short_rows] @ u)
         if details:
@@ -187,7 +272,10 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
         "delivered_gwh": delivered, "shortfall_gwh": float(short.sum()), "spot_gwh": spot_gwh,
         "unmet_gwh": float(plan_unmet.sum() - refund.sum()) + shortage_gwh,
         "surplus_gwh": float(surplus.sum()),
+        "stock_drawn_gwh": drawn_gwh,
     }
+    if sd.stocked.any():
+        out["survival"] = time_to_survive(sd, levels, need)
     if details:
         apps = sd.demand["application"].tolist()
         periods = sd.demand["period"].tolist()
@@ -195,6 +283,29 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
                         "shortfall_gwh": sh, "spot_gwh": sp, "unmet_gwh": un}
                        for r, sh, sp, un in rows]
     return out
+
+
+def _draws(sd: ScenarioData, short_rows: np.ndarray, levels: np.ndarray
+           ) -> tuple[np.ndarray, list[tuple[np.ndarray, float]]]:
+    """Draw variables (positions among the short rows: stocked rows holding
+    stock) and their cumulative limits: in every period t of a stocked
+    application, from its first draw on, its draws up to t are at most its
+    end-of-period level in t (what is drawn is gone from then on)."""
+    stocked = sd.stocked[short_rows] & (levels[short_rows] > EPS)
+    draw_rows = np.flatnonzero(stocked)
+    if not len(draw_rows):
+        return draw_rows, []
+    all_apps = sd.demand["application"].to_numpy()
+    all_periods = sd.demand["period"].to_numpy()
+    apps = all_apps[short_rows[draw_rows]]
+    periods = all_periods[short_rows[draw_rows]]
+    cumulative: list[tuple[np.ndarray, float]] = []
+    for a in dict.fromkeys(apps.tolist()):
+        first = periods[apps == a].min()
+        for r in np.flatnonzero((all_apps == a) & (all_periods >= first)).tolist():
+            members = np.flatnonzero((apps == a) & (periods <= all_periods[r]))
+            cumulative.append((members, float(levels[r])))
+    return draw_rows, cumulative
 
 
 def play_all(sd: ScenarioData, plans: list[Plan], cases: list[Case], details: bool = False,

@@ -5,7 +5,7 @@ deterministic plan, with VSS and EVPI (wait-and-see solves, one per case)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +16,13 @@ from optimizer.data import ModelData, prepare
 from optimizer.data_scenarios import Case, ScenarioData, scenario_data
 from optimizer.input.instance import Instance
 from optimizer.model.scenarios import build_robust_model
-from optimizer.results_building import contracts_table, expansions_table
+from optimizer.results_building import contracts_table, expansions_table, stock_table
 from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
 from optimizer.scenarios.errors import NoPlanError, ScenarioError
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
 from optimizer.scenarios.playout import SCENARIO_COLUMNS, check_workers, play_all, run_cases
 from optimizer.scenarios.risk import check_risk, risk_summary
+from optimizer.scenarios.stress_analysis import SURVIVAL_COLUMNS, survival_table
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
 
@@ -39,6 +40,8 @@ class ExtensiveSolve:
     #: first-stage funding and contracts (as expansions.csv, contracts.csv)
     funding: pd.DataFrame | None = None
     contracts: pd.DataFrame | None = None
+    #: first-stage buffer stock (as stock.csv)
+    stock: pd.DataFrame | None = None
 
 
 def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float = 0.0,
@@ -49,13 +52,15 @@ def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight
     session = Session(m, data, options)
     status = session.solve()
     x = session.lane_values() if status.has_solution else None
-    funding = contracts = None
+    funding = contracts = stock = None
     if x is not None and data.building.links_periods:
         funding = expansions_table(data, session)
         contracts = contracts_table(data, session, x)
+    if x is not None and not data.stock.empty:
+        stock = stock_table(data, session)
     return ExtensiveSolve(status.status, status.objective if status.has_solution else None, x,
                           session.size, status.solve_seconds, session.is_mip, funding,
-                          contracts)
+                          contracts, stock)
 
 
 def _wait_and_see(shared: tuple[ModelData, ScenarioData, SolverOptions | None],
@@ -92,6 +97,8 @@ class RobustResult:
     scenarios: pd.DataFrame
     summary: dict[str, Any]
     sd: ScenarioData | None = None
+    #: instances with a buffer stock: time to survive per plan, case and application
+    survival: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def has_plan(self) -> bool:
@@ -131,7 +138,8 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
     if sol.x is None:
         raise NoPlanError(f"the robust model has no plan (status {sol.status})")
     plans = {"deterministic": det, "robust": plan_from_lanes(inst, sd, sol.x, "robust",
-                                                             sol.funding, sol.contracts)}
+                                                             sol.funding, sol.contracts,
+                                                             sol.stock)}
     sol0 = sol
     if weight > 0:
         sol0 = solve_extensive(data, sd, cases, 0.0, alpha, options)
@@ -139,11 +147,14 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
             raise NoPlanError(f"the expected-cost robust model has no plan "
                               f"(status {sol0.status})")
         plans["expected-cost"] = plan_from_lanes(inst, sd, sol0.x, "expected-cost",
-                                                 sol0.funding, sol0.contracts)
+                                                 sol0.funding, sol0.contracts, sol0.stock)
     names = list(plans)
     played = play_all(sd, [plans[n] for n in names], cases, workers=workers,
                       scheduler=scheduler)
     tables = {n: t[SCENARIO_COLUMNS] for n, t in zip(names, played, strict=True)}
+    # time to survive with each plan's buffer stock, per case and application
+    survival = pd.concat([survival_table(t).assign(plan=n) for n, t in
+                          zip(names, played, strict=True)], ignore_index=True)
     risks = {n: risk_summary(t, alpha) for n, t in tables.items()}
     e0 = risks["expected-cost" if weight > 0 else "robust"]["expected_cost"]
 
@@ -207,5 +218,7 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
     if bad:
         summary["warnings"] = [f"{len(bad)} wait-and-see solve(s) ended with status "
                                f"{', '.join(sorted(set(bad)))}: EVPI is approximate"]
+    if len(survival.columns):
+        survival = survival[["plan", *SURVIVAL_COLUMNS]]
     return RobustResult(inst.name, sol.status, sol.objective, weight, alpha, plans, tables,
-                        scen, summary, sd)
+                        scen, summary, sd, survival)

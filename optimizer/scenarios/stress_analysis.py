@@ -4,7 +4,7 @@ optionally N-1 (each company or controlling country losing all capacity)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,35 @@ from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_alloca
 from optimizer.scenarios.playout import SCENARIO_COLUMNS, check_workers, play_all
 from optimizer.scenarios.risk import check_risk, risk_summary
 from optimizer.solver.options import SolverOptions
+
+SURVIVAL_COLUMNS = ["scenario", "application", "months", "covers_to_end"]
+
+
+def survival_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Time to survive per case and stocked application, from a play-out table
+    (an empty table without a buffer stock)."""
+    if "survival" not in table.columns:
+        return pd.DataFrame()
+    rows = [(case, a, np.nan if months is None else months, bool(lasts))
+            for case, items in zip(table["scenario"], table["survival"], strict=True)
+            if isinstance(items, list) for a, months, lasts in items]
+    return pd.DataFrame(rows, columns=SURVIVAL_COLUMNS)
+
+
+def survival_summary(survival: pd.DataFrame) -> list[dict[str, Any]]:
+    """Per stocked application, the shortest time to survive over the cases with
+    a loss (and which case)."""
+    out = []
+    for a, g in survival.groupby("application", sort=False):
+        lost = g[g["months"].notna()]
+        if lost.empty:
+            out.append({"application": a, "shortest_months": None, "scenario": None})
+            continue
+        worst = lost.sort_values("months", kind="stable").iloc[0]
+        out.append({"application": a, "shortest_months": float(worst["months"]),
+                    "scenario": worst["scenario"],
+                    "covers_to_end": bool(worst["covers_to_end"])})
+    return out
 
 
 @dataclass
@@ -40,6 +69,9 @@ class StressResult:
     shortfalls: pd.DataFrame
     n_minus_1: pd.DataFrame
     summary: dict[str, Any]
+    #: instances with a buffer stock: per case and stocked application, the
+    #: months the stock covers the losses (``survival_table``)
+    survival: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def stress(instance: str | Path | Instance | None = None,
@@ -86,6 +118,7 @@ def stress(instance: str | Path | Instance | None = None,
     shortfalls = pd.DataFrame.from_records(
         [r for rows in table.pop("rows") for r in rows],
         columns=["scenario", "application", "period", "shortfall_gwh", "spot_gwh", "unmet_gwh"])
+    survival = survival_table(table)
     table = table[SCENARIO_COLUMNS]
     ranking = table[table["kind"] == "n-1"].drop(columns=["kind", "probability"])
     ranking = ranking.sort_values(["extra_cost", "group"], ascending=[False, True],
@@ -115,5 +148,7 @@ def stress(instance: str | Path | Instance | None = None,
         }
     if the_plan.warnings:
         summary["warnings"] = the_plan.warnings
+    if len(survival):
+        summary["time_to_survive"] = survival_summary(survival)
     return StressResult(inst.name, the_plan, table.reset_index(drop=True), shortfalls,
-                        ranking, summary)
+                        ranking, summary, survival)
