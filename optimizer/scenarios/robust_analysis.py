@@ -154,7 +154,8 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
     tables = {n: t[SCENARIO_COLUMNS] for n, t in zip(names, played, strict=True)}
     # time to survive with each plan's buffer stock, per case and application
     survival = pd.concat([survival_table(t).assign(plan=n) for n, t in
-                          zip(names, played, strict=True)], ignore_index=True)
+                          zip(names, played, strict=True)], ignore_index=True) \
+        if sd.stocked.any() else pd.DataFrame()
     risks = {n: risk_summary(t, alpha) for n, t in tables.items()}
     e0 = risks["expected-cost" if weight > 0 else "robust"]["expected_cost"]
 
