@@ -1,46 +1,74 @@
 """Independent reference for scenario play-outs and the two-stage robust plan, with
-demand shocks (SPEC sections 5 and 10; tests only, nothing from ``optimizer``).
+demand shocks and a buffer stock (SPEC sections 5 and 10; tests only, nothing from
+``optimizer``).
 
-    playout_costs(inst_dict, plan) -> {case name: cost}          (USD million, discounted)
-    robust_objective(inst_dict, weight=0.0, alpha=0.95, *, plan=None) -> float
-    robust_plan(inst_dict, weight=0.0, alpha=0.95) -> (objective, {(s, a, t): gwh})
+    playout_costs(inst_dict, plan, levels=None) -> {case name: cost}  (USD million, discounted)
+    robust_objective(inst_dict, weight=0.0, alpha=0.95, *, plan=None, levels=None) -> float
+    robust_plan(inst_dict, weight=0.0, alpha=0.95)
+        -> (objective, {(s, a, t): gwh > 1e-9}, {(a, t): level gwh})
+    time_to_survive(inst_dict, plan_x, levels=None)
+        -> {(case name, application): (months or None, covers_to_end)}
     case_probabilities(inst_dict) -> {case name: probability}     (the base case first)
     cvar(costs, probabilities, alpha) -> float                    (mean of the worst 1 - alpha)
 
-``inst_dict`` is an instance in the YAML layout (tables inline); ``plan`` maps
-(supplier, application, period) to GWh. Landed costs, tariffs, eligibility and rule
-scopes come from ``tests.reference.load.Data``; the scenarios are read here.
+``inst_dict`` is an instance in the YAML layout (tables inline; ``stock`` may also be a
+CSV path, read relative to the working directory); ``plan`` maps (supplier, application,
+period) to GWh and ``levels`` maps (application, period) to the stock level in GWh at the
+end of that period (missing entries, or ``levels=None``, mean 0; only applications with
+a stock row). ``robust_plan`` returns the levels of every stocked application and period
+(zeros included, so they can be passed back as they are; {} without a stock table).
+Landed costs, tariffs, eligibility and rule scopes come from ``tests.reference.load.Data``;
+the scenarios and the stock are read here.
 
 Semantics. Cases: the base case (probability 1 - sum of the scenarios', every factor 1)
 and each scenario; a scenario's capacity factor f, price factor g and demand factor h
 apply in its periods ``from``..``until`` (default: all), several matching entries
-multiply. Per case and application-period row r = (a, t):
+multiply.
+
+Stock (table ``application, max_gwh, holding_cost, initial_gwh?``, one row per
+application): first-stage levels lev[a,t] in [0, max_gwh] at the end of period t, the
+level before the first period being initial_gwh (default 0). Per application-period row
+r = (a, t) the plan must buy R_r = D_r + lev[a,t] - lev[a,t-1] (R_r = D_r without a
+stock row): sum_i x_i + unmet_r = R_r; cells bought into stock are ordinary purchases on
+lanes (capacities and rules count them; a share rule's X is the GWh bought). Holding
+cost sum_t d_t holding_cost_a lev[a,t] (USD million; USD/kWh per period) is paid in
+every case. Per case and row r:
 
     D_r demand, D'_r = h_r D_r, E_r = D'_r - D_r, Delta_r = max(0, -E_r);
     X_r = sum of the plan's x_i in r, L_r = sum (1 - fd_s) x_i (fd = min(f, 1)),
-    U_r = D_r - X_r for applications with an unmet_penalty (else 0).
+    U_r = R_r - X_r for applications with an unmet_penalty (else 0).
     Recourse: spot_i >= 0 (lanes of r whose supplier has f > 0), shortage_r >= 0,
-    refund_r in [0, Delta_r], refund_r <= U_r (only with an unmet_penalty),
-    surplus_r in [0, Delta_r];
-        sum spot + shortage - refund - surplus = L_r + E_r
+    draw_r >= 0 (stocked applications; for each t: sum_{tau <= t} draw[a,tau] <=
+    lev[a,t], what is drawn is gone from then on), refund_r in [0, Delta_r],
+    refund_r <= U_r (only with an unmet_penalty), surplus_r in [0, Delta_r];
+        sum spot + shortage + draw - refund - surplus = L_r + E_r
         per supplier-period: sum spot + fd sum x <= f capacity
-    cost = base cost (landed cost of x + d_t unmet_penalty U_r)
+    cost = base cost (landed cost of x + d_t unmet_penalty U_r + holding cost)
          + sum_i d_t ((fd g - 1) cp_i + (fd - 1) ou_i) x_i    (index-linked contracts)
          + sum d_t (g cp_i (1 + spot_premium) + ou_i) spot_i
          + sum d_t pen_r shortage_r - d_t unmet_penalty_r refund_r
-         - d_t surplus_value p_r surplus_r
+         - d_t surplus_value p_r surplus_r                      (draws cost nothing)
     cp = ex-works price x (1 + tariffs), ou = freight + carbon, pen_r = the application's
     unmet_penalty else shortage_penalty (1000), p_r = the lowest g x ex-works price (no
     tariff) over all eligible lanes of r.
+    (A corner of this algebra: within a demand drop, stock may be drawn and declared
+    surplus or refund, so drawn cells recover surplus_value; draws never serve the plan's
+    own unmet demand beyond the drop.)
 
-Play-outs solve the recourse LP of each case with the plan's numbers as constants
-(base and contract costs are summed directly); the robust program is a separate
-extensive form over x, U and every case's recourse, minimizing
+Time to survive (case k, stocked application a): need_t = max(0, L_r + E_r) per period
+(before any stock or spot). No need in any period: (None, False). Else t* = the first
+period with need > 0, S = lev[a,t*]; for t = t*, t*+1, ...: if S >= need_t, 12 months
+more and S -= need_t, else 12 S / need_t months more and stop; (months, covers_to_end),
+covers_to_end True when S lasts to the end of the horizon.
+
+Play-outs solve the recourse LP of each case with the plan's numbers (x and levels) as
+constants (base and contract costs are summed directly); the robust program is a
+separate extensive form over x, U, the levels and every case's recourse, minimizing
 (1 - w) E[cost] + w CVaR_alpha[cost] (Rockafellar-Uryasev). The two are computed
-independently so each checks the other (``robust_objective(..., plan=...)``).
+independently so each checks the other (``robust_objective(..., plan=..., levels=...)``).
 
 Not handled (NotImplementedError): price tiers, fixed costs, minimum orders,
-qualification costs, expansions, contracts, stock, upstream tables, soft rules, rules
+qualification costs, expansions, contracts, upstream tables, soft rules, rules
 other than share/volume/average/exclude (or by origin, or measured in spend), factors
 by origin, ``price_add``, distributions, ``parent``.
 """
@@ -50,7 +78,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from .load import Data, sid
+from .load import Data, _read_csv, sid
 
 BASE = "base"
 INF = math.inf
@@ -59,6 +87,7 @@ RULE_KINDS = {"max_share", "min_share", "max_volume", "min_volume", "exclude",
               "max_average", "min_average"}
 SCENARIO_KEYS = {"name", "probability", "from", "until", "capacity_factor", "price_factor",
                  "demand_factor"}
+STOCK_KEYS = {"application", "max_gwh", "holding_cost", "initial_gwh"}
 
 
 # ----------------------------------------------------------------------------- LP
@@ -139,8 +168,8 @@ def _number(value, where):
 
 
 def _check_supported(inst, d):
-    for key in ("price_tiers", "expansions", "contracts", "stock", "materials", "stages",
-                "content", "origins"):
+    for key in ("price_tiers", "expansions", "contracts", "materials", "stages", "content",
+                "origins"):
         if inst.get(key):
             raise NotImplementedError(f"reference scenarios: {key}")
     for s, sp in d.sup.items():
@@ -196,6 +225,36 @@ def _cases(inst, d):
     return out
 
 
+def _stock(inst, d):
+    """{application: (max_gwh, holding_cost, initial_gwh)} from the ``stock`` table."""
+    raw = inst.get("stock")
+    if not raw:
+        return {}
+    rows = _read_csv(raw) if isinstance(raw, str) else list(raw)
+    out = {}
+    for row in rows:
+        row = {k: v for k, v in row.items() if v is not None and str(v).strip() != ""}
+        extra = set(row) - STOCK_KEYS
+        if extra:
+            raise ValueError(f"stock: unknown columns {sorted(extra)}")
+        missing = {"application", "max_gwh", "holding_cost"} - set(row)
+        if missing:
+            raise ValueError(f"stock: missing {sorted(missing)}")
+        a = sid(row["application"])
+        if a not in d.apps:
+            raise ValueError(f"stock: unknown application {a}")
+        if a in out:
+            raise ValueError(f"stock: two rows for {a}")
+        mx, hold, init = (float(row.get(k, 0.0)) for k in ("max_gwh", "holding_cost",
+                                                           "initial_gwh"))
+        if min(mx, hold, init) < 0 or not all(map(math.isfinite, (mx, hold, init))):
+            raise ValueError(f"stock of {a}: negative or infinite number")
+        if init > mx + TOL:
+            raise ValueError(f"stock of {a}: initial_gwh above max_gwh")
+        out[a] = (mx, hold, init)
+    return out
+
+
 class _Inst:
     """The instance as the play-out and the extensive form see it."""
 
@@ -225,6 +284,25 @@ class _Inst:
             self.cp[i] = float(p) * (1 + d.tariff(s, t))
             self.ou[i] = d.lane_extra(s, a)
         self.cases = _cases(inst, d)
+        self.stock = _stock(d.inst, d)
+        self.srows = [(a, t) for a in self.stock for t in d.periods]   # level keys
+
+    def prev(self, r):
+        """The (a, t') key of the period before r, or None (the level is initial_gwh)."""
+        a, t = r
+        k = self.d.periods.index(t)
+        return (a, self.d.periods[k - 1]) if k > 0 else None
+
+    def required(self, r, lev):
+        """R_r: demand plus stock put in minus stock taken out (the plan's levels)."""
+        if r[0] not in self.stock:
+            return self.D[r]
+        q = self.prev(r)
+        before = self.stock[r[0]][2] if q is None else lev[q]
+        return self.D[r] + lev[r] - before
+
+    def holding(self, lev):
+        return sum(self.d.df[t] * self.stock[a][1] * lev[a, t] for a, t in self.srows)
 
     def soft(self, a):
         """The application's unmet_penalty, or None (hard demand)."""
@@ -242,7 +320,22 @@ class _Inst:
 
 
 # ----------------------------------------------------------------------------- play-out
-def _plan(m, plan):
+def _levels(m, levels):
+    """The levels as {(a, t): gwh} over every stocked application and period (missing: 0)."""
+    lev = dict.fromkeys(m.srows, 0.0)
+    for (a, t), q in (levels or {}).items():
+        key, q = (sid(a), int(t)), float(q)
+        if key not in lev:
+            if abs(q) <= TOL:
+                continue
+            raise ValueError(f"level {key}: no stock row for {key[0]} or unknown period")
+        if not -TOL <= q <= m.stock[key[0]][0] + TOL:
+            raise ValueError(f"level {key} outside 0..max_gwh")
+        lev[key] = min(max(q, 0.0), m.stock[key[0]][0])
+    return lev
+
+
+def _plan(m, plan, lev):
     """The plan as {lane: gwh} on eligible lanes, checked to be a contract."""
     x = dict.fromkeys(m.lanes, 0.0)
     for (s, a, t), q in plan.items():
@@ -259,16 +352,16 @@ def _plan(m, plan):
         if sum(x[i] for i in lanes) > m.d.cap(s, t) + TOL:
             raise ValueError(f"{s} above its capacity in {t}")
     for r in m.rows:
-        xr = sum(x[i] for i in m.of_row[r])
-        if xr > m.D[r] + TOL:
-            raise ValueError(f"more than the demand of {r}")
-        if m.soft(r[0]) is None and xr < m.D[r] - TOL:
-            raise ValueError(f"hard demand of {r} not met")
+        xr, need = sum(x[i] for i in m.of_row[r]), m.required(r, lev)
+        if xr > need + TOL:
+            raise ValueError(f"more than the demand (with stock) of {r}")
+        if m.soft(r[0]) is None and xr < need - TOL:
+            raise ValueError(f"hard demand (with stock) of {r} not met")
     return x
 
 
-def _recourse(m, case, x):
-    """Cheapest spot, shortage, refund and surplus of one case for a fixed plan."""
+def _recourse(m, case, x, lev):
+    """Cheapest spot, shortage, draws, refund and surplus of one case for a fixed plan."""
     _, _, f, g, h = case
     d = m.d
     lp = _LP()
@@ -278,6 +371,10 @@ def _recourse(m, case, x):
         if f.get((s, t), 1.0) > 0:
             spot[i] = lp.var(cost=d.df[t] * (g.get((s, t), 1.0) * m.cp[i] * (1 + m.prem)
                                              + m.ou[i]))
+    draw = {r: lp.var() for r in m.srows}
+    for a in m.stock:                                       # what is drawn is gone
+        for k, t in enumerate(d.periods):
+            lp.row([(draw[a, tau], 1.0) for tau in d.periods[:k + 1]], hi=lev[a, t])
     for r in m.rows:
         a, t = r
         dt, lanes = d.df[t], m.of_row[r]
@@ -286,9 +383,11 @@ def _recourse(m, case, x):
         loss = sum((1 - min(f.get((i[0], t), 1.0), 1.0)) * x[i] for i in lanes)
         coefs = [(spot[i], 1.0) for i in lanes if i in spot]
         coefs.append((lp.var(cost=dt * m.pen(a)), 1.0))
+        if r in draw:
+            coefs.append((draw[r], 1.0))
         if delta > 0:
             if m.soft(a) is not None:
-                own = max(0.0, m.D[r] - sum(x[i] for i in lanes))
+                own = max(0.0, m.required(r, lev) - sum(x[i] for i in lanes))
                 coefs.append((lp.var(ub=min(delta, own), cost=-dt * m.soft(a)), -1.0))
             coefs.append((lp.var(ub=delta, cost=-dt * m.sv * m.low_price(r, g)), -1.0))
         lp.row(coefs, loss + e, loss + e)
@@ -301,15 +400,18 @@ def _recourse(m, case, x):
     return lp.solve()[0]
 
 
-def playout_costs(inst_dict, plan):
-    """{case name: cost of the plan in that case} (the base case first)."""
+def playout_costs(inst_dict, plan, levels=None):
+    """{case name: cost of the plan (purchases x, stock levels) in that case} (the base
+    case first)."""
     m = _Inst(inst_dict)
     d = m.d
-    x = _plan(m, plan)
-    base = sum(d.df[i[2]] * (m.cp[i] + m.ou[i]) * q for i, q in x.items())
+    lev = _levels(m, levels)
+    x = _plan(m, plan, lev)
+    base = sum(d.df[i[2]] * (m.cp[i] + m.ou[i]) * q for i, q in x.items()) + m.holding(lev)
     for r in m.rows:
         if m.soft(r[0]) is not None:
-            base += d.df[r[1]] * m.soft(r[0]) * max(0.0, m.D[r] - sum(x[i] for i in m.of_row[r]))
+            base += d.df[r[1]] * m.soft(r[0]) * max(
+                0.0, m.required(r, lev) - sum(x[i] for i in m.of_row[r]))
     out = {}
     for case in m.cases:
         name, _, f, g, _ = case
@@ -318,7 +420,40 @@ def playout_costs(inst_dict, plan):
             s, _, t = i
             fd, gk = min(f.get((s, t), 1.0), 1.0), g.get((s, t), 1.0)
             adj += d.df[t] * ((fd * gk - 1) * m.cp[i] + (fd - 1) * m.ou[i]) * q
-        out[name] = base + adj + _recourse(m, case, x)
+        out[name] = base + adj + _recourse(m, case, x, lev)
+    return out
+
+
+def time_to_survive(inst_dict, plan_x, levels=None):
+    """{(case name, application): (months or None, covers_to_end)} for every case and
+    every application with a stock row: how long the plan's stock covers the case's need
+    (lost deliveries plus extra demand) from the first period with a need on."""
+    m = _Inst(inst_dict)
+    d = m.d
+    lev = _levels(m, levels)
+    x = _plan(m, plan_x, lev)
+    out = {}
+    for name, _, f, _, h in m.cases:
+        for a in m.stock:
+            need = []
+            for t in d.periods:
+                r = (a, t)
+                loss = sum((1 - min(f.get((i[0], t), 1.0), 1.0)) * x[i] for i in m.of_row[r])
+                need.append(max(0.0, loss + (h.get(r, 1.0) - 1.0) * m.D[r]))
+            first = next((k for k, q in enumerate(need) if q > TOL), None)
+            if first is None:
+                out[name, a] = (None, False)
+                continue
+            stock, months, to_end = lev[a, d.periods[first]], 0.0, True
+            for q in need[first:]:
+                if stock >= q:
+                    months += 12.0
+                    stock -= q
+                else:
+                    months += 12.0 * stock / q
+                    to_end = False
+                    break
+            out[name, a] = (months, to_end)
     return out
 
 
@@ -343,23 +478,36 @@ def cvar(costs, probabilities, alpha):
 
 
 # ----------------------------------------------------------------------------- robust
-def _extensive(m, weight, alpha, plan=None):
-    """The two-stage extensive form; returns (objective, {lane: gwh})."""
+def _extensive(m, weight, alpha, plan=None, levels=None):
+    """The two-stage extensive form; returns (objective, {lane: gwh}, {(a, t): level})."""
     if not 0 <= weight <= 1:
         raise ValueError("weight must be in [0, 1]")
     if weight > 0 and not 0 <= alpha < 1:
         raise ValueError("alpha must be in [0, 1)")
     d = m.d
     lp = _LP()
-    fixed = _plan(m, plan) if plan is not None else None
+    if levels is not None or plan is not None:
+        lev0 = _levels(m, levels)
+        lev = {k: lp.var(q, q) for k, q in lev0.items()}
+    else:
+        lev = {(a, t): lp.var(0.0, m.stock[a][0]) for a, t in m.srows}
+    fixed = _plan(m, plan, lev0) if plan is not None else None
     x = {i: lp.var(*((fixed[i], fixed[i]) if fixed is not None else (0.0, INF))) for i in m.lanes}
     u = {}
-    for r in m.rows:                                        # demand: bought + unmet = demand
-        coefs = [(x[i], 1.0) for i in m.of_row[r]]
+    for r in m.rows:                                        # bought + unmet = demand
+        coefs = [(x[i], 1.0) for i in m.of_row[r]]          #   + stock in - stock out
+        rhs = m.D[r]
+        if r in lev:
+            coefs.append((lev[r], -1.0))
+            q = m.prev(r)
+            if q is None:
+                rhs -= m.stock[r[0]][2]
+            else:
+                coefs.append((lev[q], 1.0))
         if m.soft(r[0]) is not None:
             u[r] = lp.var()
             coefs.append((u[r], 1.0))
-        lp.row(coefs, m.D[r], m.D[r])
+        lp.row(coefs, rhs, rhs)
     for (s, t), lanes in m.of_st.items():                   # capacity
         lp.row([(x[i], 1.0) for i in lanes], hi=d.cap(s, t))
     for rule in d.rules:                                    # rules on the contracts
@@ -395,6 +543,13 @@ def _extensive(m, weight, alpha, plan=None):
             add(x[i], d.df[t] * (fd * gk * m.cp[i] + fd * m.ou[i]))
         for r, j in u.items():
             add(j, d.df[r[1]] * m.soft(r[0]))
+        for (a, t), j in lev.items():                       # holding cost, in every case
+            add(j, d.df[t] * m.stock[a][1])
+        draw = {r: lp.var() for r in m.srows}
+        for a in m.stock:                                   # what is drawn is gone
+            for k, t in enumerate(d.periods):
+                lp.row([(draw[a, tau], 1.0) for tau in d.periods[:k + 1]]
+                       + [(lev[a, t], -1.0)], hi=0.0)
         spot = {}
         for i in m.lanes:
             s, _, t = i
@@ -410,6 +565,8 @@ def _extensive(m, weight, alpha, plan=None):
             add(short, dt * m.pen(a))
             coefs = [(spot[i], 1.0) for i in lanes if i in spot] + [(short, 1.0)]
             coefs += [(x[i], -(1 - min(f.get((i[0], t), 1.0), 1.0))) for i in lanes]
+            if r in draw:
+                coefs.append((draw[r], 1.0))
             if delta > 0:
                 if r in u:
                     refund = lp.var(ub=delta)
@@ -431,16 +588,20 @@ def _extensive(m, weight, alpha, plan=None):
             z = lp.var(cost=weight * p / (1 - alpha))
             lp.row([*cost.items(), (eta, -1.0), (z, -1.0)], hi=0.0)
     obj, sol = lp.solve()
-    return obj, {i: float(sol[j]) for i, j in x.items()}
+    return obj, {i: float(sol[j]) for i, j in x.items()}, \
+        {k: min(max(float(sol[j]), 0.0), m.stock[k[0]][0]) for k, j in lev.items()}
 
 
-def robust_objective(inst_dict, weight=0.0, alpha=0.95, *, plan=None):
-    """min (1 - weight) E[cost] + weight CVaR_alpha[cost] over the plans that meet demand
-    and obey every rule (with ``plan``: that plan's value of the same expression)."""
-    return _extensive(_Inst(inst_dict), weight, alpha, plan)[0]
+def robust_objective(inst_dict, weight=0.0, alpha=0.95, *, plan=None, levels=None):
+    """min (1 - weight) E[cost] + weight CVaR_alpha[cost] over the plans (purchases and
+    stock levels) that meet demand and obey every rule (with ``plan``: that plan's value of
+    the same expression, its levels ``levels``, missing ones 0; ``levels`` alone fixes the
+    levels only)."""
+    return _extensive(_Inst(inst_dict), weight, alpha, plan, levels)[0]
 
 
 def robust_plan(inst_dict, weight=0.0, alpha=0.95):
-    """(objective, {(s, a, t): gwh > 1e-9}) of the two-stage program."""
-    obj, x = _extensive(_Inst(inst_dict), weight, alpha)
-    return obj, {i: q for i, q in x.items() if q > 1e-9}
+    """(objective, {(s, a, t): gwh > 1e-9}, {(a, t): level}) of the two-stage program; the
+    levels cover every stocked application and period (zeros included; {} without stock)."""
+    obj, x, lev = _extensive(_Inst(inst_dict), weight, alpha)
+    return obj, {i: q for i, q in x.items() if q > 1e-9}, lev

@@ -122,7 +122,7 @@ def test_demand_drop_offsets_lost_deliveries():
         scen("cut", 0.1, capacity_factor=cap("A", 0.5)),
         scen("cut-drop", 0.1, capacity_factor=cap("A", 0.5), demand_factor={"factor": 0.8}),
         scen("cut-even", 0.1, capacity_factor=cap("A", 0.5), demand_factor={"factor": 0.7})])
-    assert robust_plan({**d, "scenarios": []}) == (pytest.approx(4400), approx(A60_B40))
+    assert robust_plan({**d, "scenarios": []}) == (pytest.approx(4400), approx(A60_B40), {})
     assert playout_costs(d, A60_B40) == approx(
         {"base": 4400, "cut": 4760, "cut-drop": 3680, "cut-even": 3200})
     assert robust_objective(d, plan=A60_B40) == pytest.approx(
@@ -174,7 +174,7 @@ def test_demand_drop_refunds_the_plans_own_unmet_demand():
                              demand_factor={"factor": 0.8})])
     sup(d, "A", capacity=60)
     plan = {("A", "grid", 2026): 60}
-    assert robust_plan({**d, "scenarios": []}) == (pytest.approx(4200), approx(plan))
+    assert robust_plan({**d, "scenarios": []}) == (pytest.approx(4200), approx(plan), {})
     assert playout_costs(d, plan) == approx(
         {"base": 4200, "slump": 3300, "crash": 2400, "cut-slump": 3450})
     assert playout_costs({**d, "surplus_value": 0.5}, plan)["crash"] == pytest.approx(1800)
@@ -201,15 +201,15 @@ def test_robust_plan_hedges_a_likely_demand_rise():
         return inst(spot_premium=1.0, scenarios=[scen("boom", p, **sc)])
 
     likely, rare = d(0.6, demand_factor={"factor": 2}), d(0.4, demand_factor={"factor": 2})
-    assert robust_plan(rare) == (pytest.approx(8000), approx(ALL_A))
-    assert robust_plan(likely) == (pytest.approx(9800), approx(all_b))
+    assert robust_plan(rare) == (pytest.approx(8000), approx(ALL_A), {})
+    assert robust_plan(likely) == (pytest.approx(9800), approx(all_b), {})
     assert playout_costs(likely, ALL_A) == approx({"base": 4000, "boom": 14000})
     assert playout_costs(likely, all_b) == approx({"base": 5000, "boom": 13000})
     assert expectation(likely, ALL_A) == pytest.approx(10000)
     assert expectation(likely, all_b) == pytest.approx(9800)
-    assert robust_plan(rare, weight=1.0, alpha=0.9) == (pytest.approx(13000), approx(all_b))
+    assert robust_plan(rare, weight=1.0, alpha=0.9) == (pytest.approx(13000), approx(all_b), {})
     assert robust_objective(rare, weight=0.5, alpha=0.9) == pytest.approx(10600)
-    assert robust_plan(d(0.6)) == (pytest.approx(4000), approx(ALL_A))
+    assert robust_plan(d(0.6)) == (pytest.approx(4000), approx(ALL_A), {})
 
 
 # ----------------------------------------------------------------------------- cross-checks
@@ -281,14 +281,14 @@ def test_play_outs_agree_with_the_extensive_form_under_demand_shocks(seed):
     # its played-out expectation, and never less than the robust plan (VSS >= 0)
     d = shocked(seed)
     probs = list(case_probabilities(d).values())
-    _, det = robust_plan({**d, "scenarios": []})
+    _, det, _ = robust_plan({**d, "scenarios": []})
     det_costs = list(playout_costs(d, det).values())
     det_e = float(np.dot(probs, det_costs))
     assert robust_objective(d, plan=det) == pytest.approx(det_e, rel=1e-7)
     assert robust_objective(d, 1.0, 0.8, plan=det) == pytest.approx(
         cvar(det_costs, probs, 0.8), rel=1e-7)
     for w in (0.0, 0.5):
-        obj, plan = robust_plan(d, weight=w, alpha=0.8)
+        obj, plan, _ = robust_plan(d, weight=w, alpha=0.8)
         costs = list(playout_costs(d, plan).values())
         assert obj == pytest.approx((1 - w) * np.dot(probs, costs)
                                     + w * cvar(costs, probs, 0.8), rel=1e-7)
