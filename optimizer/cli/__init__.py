@@ -31,6 +31,7 @@ from optimizer.cli.commands import (
     examples,
     frontier,
     robust,
+    serve,
     solve,
     stress,
     template,
@@ -47,7 +48,7 @@ from optimizer.errors import InputError, OutputError
 
 #: the commands, in the order --help lists them
 COMMANDS: tuple[ModuleType, ...] = (solve, validate, check, frontier, stress, robust,
-                                    alternatives, examples, template, convert)
+                                    alternatives, examples, template, convert, serve)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
