@@ -128,3 +128,40 @@ def test_draws_are_limited_by_the_level_across_periods(write_instance):
     # cost = 12,800 - 12,600 (nothing delivered) + 200,000 = 200,200
     assert out["stock_drawn_gwh"] == pytest.approx(10)
     assert out["cost"] == pytest.approx(200200)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_against_the_independent_reference(write_instance, seed):
+    """Generated instances with stock for two applications, demand shocks, cuts
+    and a likely ban (tests/reference/test_reference_stock.stocked): the robust
+    objective (expected cost, half CVaR), every case's play-out of the
+    deterministic and robust plans (purchases and levels) and time to survive,
+    against tests/reference/scenarios.py."""
+    from tests.reference.scenarios import playout_costs, robust_objective, time_to_survive
+    from tests.reference.test_reference_stock import stocked
+
+    d = stocked(seed)
+    path = write_instance(d)
+    res = robust(path, alpha=0.8, evpi=False)
+    assert res.summary["objective"] == pytest.approx(robust_objective(d), rel=1e-7)
+    half = robust(path, weight=0.5, alpha=0.8, evpi=False)
+    assert half.summary["objective"] == pytest.approx(robust_objective(d, 0.5, 0.8), rel=1e-7)
+    for name in ("deterministic", "robust"):
+        p = res.plans[name]
+        plan = {(r.supplier, r.application, int(r.period)): r.gwh
+                for r in p.allocation.itertuples(index=False)}
+        levels = {(r.application, int(r.period)): r.level_gwh
+                  for r in p.stock.itertuples(index=False)} if p.stock is not None else {}
+        ref = playout_costs(d, plan, levels)
+        got = res.tables[name].set_index("scenario")["cost"]
+        for case, cost in ref.items():
+            assert got[case] == pytest.approx(cost, rel=1e-7), (name, case)
+        surv = res.survival[res.survival["plan"] == name].set_index(["scenario",
+                                                                    "application"])
+        for (case, app), (months, to_end) in time_to_survive(d, plan, levels).items():
+            row = surv.loc[(case, app)]
+            if months is None:
+                assert pd.isna(row["months"])
+            else:
+                assert row["months"] == pytest.approx(months, abs=1e-6), (name, case, app)
+                assert bool(row["covers_to_end"]) == to_end

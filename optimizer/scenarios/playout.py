@@ -79,74 +79,54 @@ def contract_cost(sd: ScenarioData, x: np.ndarray, case: Case | None = None) -> 
     return cost
 
 
-def _solve_spot(cost: np.ndarray, penalty: np.ndarray, short: np.ndarray,
-                lane_row: np.ndarray, lane_supply: np.ndarray,
-                spare: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The recourse LP of one case, for a fixed plan::
+def _solve_recourse(unit: np.ndarray, lane_row: np.ndarray, lane_supply: np.ndarray,
+                    spare: np.ndarray, need: np.ndarray, penalty: np.ndarray,
+                    refund_cap: np.ndarray, refund_worth: np.ndarray,
+                    surplus_cap: np.ndarray, surplus_worth: np.ndarray,
+                    draw_rows: np.ndarray, cumulative: list[tuple[np.ndarray, float]]
+                    ) -> tuple[np.ndarray, ...]:
+    """The recourse LP of one case for a fixed plan, over the rows R that need
+    something or lose demand (the robust program's second stage, with the
+    plan fixed: :func:`optimizer.model.scenarios.add_recourse`)::
 
-        min  sum_i cost_i y_i + sum_r penalty_r u_r
-        s.t. sum_{i in row r} y_i + u_r = short_r        (each short application-period)
-             sum_{i of supply s} y_i   <= spare_s        (each supply with spot lanes)
-             y, u >= 0
-
-    Returns (y, u)."""
-    from scipy.sparse import csr_matrix  # SciPy takes a while to import: only when needed
-
-    n_y, n_u = len(cost), len(penalty)
-    if n_y == 0:
-        return np.zeros(0), short.copy()
-    supplies, supply_row = np.unique(lane_supply, return_inverse=True)
-    n_rows = n_u + len(supplies)
-    a = csr_matrix(
-        (np.ones(2 * n_y + n_u),
-         (np.concatenate([lane_row, np.arange(n_u), n_u + supply_row]),
-          np.concatenate([np.arange(n_y), n_y + np.arange(n_u), np.arange(n_y)]))),
-        shape=(n_rows, n_y + n_u))
-    inf = float("inf")
-    sol = solve_matrices(
-        np.concatenate([cost, penalty]), np.zeros(n_y + n_u), np.full(n_y + n_u, inf), a,
-        np.concatenate([short, np.full(len(supplies), -inf)]),
-        np.concatenate([short, spare[supplies]]), what="the spot purchase LP")
-    return np.maximum(sol[:n_y], 0.0), np.maximum(sol[n_y:], 0.0)
-
-
-def _solve_with_stock(cost: np.ndarray, penalty: np.ndarray, short: np.ndarray,
-                      lane_row: np.ndarray, lane_supply: np.ndarray, spare: np.ndarray,
-                      draw_rows: np.ndarray, cumulative: list[tuple[np.ndarray, float]]
-                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The recourse LP of one case with a buffer stock::
-
-        min  sum_i cost_i y_i + sum_r penalty_r u_r          (draws cost nothing)
-        s.t. sum_{i in row r} y_i + u_r + w_r = short_r       (w_r only on stocked rows)
+        min  sum_i unit_i y_i + sum_r (penalty_r u_r - refund_worth_r f_r
+                                       - surplus_worth_r s_r)   (draws w cost nothing)
+        s.t. sum_{i in row r} y_i + u_r + w_r - f_r - s_r = need_r    (w_r on stocked rows)
              sum_{i of supply s} y_i <= spare_s
-             sum_{r in R_j} w_r <= level_j                    (cumulative draws)
-             y, u, w >= 0
+             sum_{r in R_j} w_r <= level_j                             (cumulative draws)
+             0 <= f_r <= refund_cap_r,  0 <= s_r <= surplus_cap_r,  y, u, w >= 0
 
-    ``draw_rows``: positions (among the short rows) with a draw variable;
-    ``cumulative``: (positions among ``draw_rows``, level) per constraint.
-    Returns (y, u, w)."""
+    Returns (y, u, w, f, s)."""
     from scipy.sparse import csr_matrix
 
-    n_y, n_u, n_w = len(cost), len(penalty), len(draw_rows)
+    n_y, n_r, n_w = len(unit), len(need), len(draw_rows)
     supplies, supply_row = np.unique(lane_supply, return_inverse=True)
     n_s, n_c = len(supplies), len(cumulative)
-    rows = [lane_row, np.arange(n_u), draw_rows, n_u + supply_row]
-    cols = [np.arange(n_y), n_y + np.arange(n_u), n_y + n_u + np.arange(n_w), np.arange(n_y)]
+    base = n_y + n_r + n_w  # f from here, s after
+    rows = [lane_row, np.arange(n_r), np.asarray(draw_rows, dtype=np.int64), np.arange(n_r),
+            np.arange(n_r), n_r + supply_row]
+    cols = [np.arange(n_y), n_y + np.arange(n_r), n_y + n_r + np.arange(n_w),
+            base + np.arange(n_r), base + n_r + np.arange(n_r), np.arange(n_y)]
+    vals = [np.ones(n_y), np.ones(n_r), np.ones(n_w), -np.ones(n_r), -np.ones(n_r),
+            np.ones(n_y)]
     for k, (members, _) in enumerate(cumulative):
-        rows.append(np.full(len(members), n_u + n_s + k))
-        cols.append(n_y + n_u + np.asarray(members, dtype=np.int64))
-    r = np.concatenate(rows).astype(np.int64)
-    c = np.concatenate(cols).astype(np.int64)
-    a = csr_matrix((np.ones(len(r)), (r, c)), shape=(n_u + n_s + n_c, n_y + n_u + n_w))
+        rows.append(np.full(len(members), n_r + n_s + k))
+        cols.append(n_y + n_r + np.asarray(members, dtype=np.int64))
+        vals.append(np.ones(len(members)))
+    a = csr_matrix((np.concatenate(vals), (np.concatenate(rows).astype(np.int64),
+                                           np.concatenate(cols).astype(np.int64))),
+                   shape=(n_r + n_s + n_c, n_y + n_r + n_w + 2 * n_r))
     inf = float("inf")
     levels = np.array([lv for _, lv in cumulative], dtype=float)
     sol = solve_matrices(
-        np.concatenate([cost, penalty, np.zeros(n_w)]), np.zeros(n_y + n_u + n_w),
-        np.full(n_y + n_u + n_w, inf), a,
-        np.concatenate([short, np.full(n_s + n_c, -inf)]),
-        np.concatenate([short, spare[supplies], levels]), what="the spot purchase LP")
+        np.concatenate([unit, penalty, np.zeros(n_w), -refund_worth, -surplus_worth]),
+        np.zeros(n_y + n_r + n_w + 2 * n_r),
+        np.concatenate([np.full(n_y + n_r + n_w, inf), refund_cap, surplus_cap]), a,
+        np.concatenate([need, np.full(n_s + n_c, -inf)]),
+        np.concatenate([need, spare[supplies], levels]), what="the recourse LP")
     sol = np.maximum(sol, 0.0)
-    return sol[:n_y], sol[n_y:n_y + n_u], sol[n_y + n_u:]
+    return (sol[:n_y], sol[n_y:n_y + n_r], sol[n_y + n_r:base], sol[base:base + n_r],
+            sol[base + n_r:])
 
 
 def time_to_survive(sd: ScenarioData, levels: np.ndarray, need: np.ndarray
@@ -209,55 +189,48 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
     # a demand shock (SPEC section 10): more demand is covered like lost deliveries;
     # less first offsets lost deliveries, then the plan's own unmet demand (its
     # penalty refunded), and what is still delivered beyond demand is surplus,
-    # worth surplus_value x the row's lowest scenario ex-works price
+    # worth surplus_value x the row's lowest scenario ex-works price; a buffer
+    # stock is drawn (free: it is paid) before spot is bought
     change = case.demand_change(sd)
     need = lost + change
-    short = np.maximum(need, 0.0)
-    short[short < EPS] = 0.0
-    absorb = np.maximum(-need, 0.0)
+    need[np.abs(need) < EPS] = 0.0
     drop = np.maximum(-change, 0.0)
+    short = np.maximum(need, 0.0)
     refund = np.zeros(n_rows)
     surplus = np.zeros(n_rows)
-    surplus_money = 0.0
-    refund_money = 0.0
-    if absorb.sum() > EPS:
-        price = sd.surplus_price(case)
-        worth = np.where(np.isfinite(price), sd.surplus_value * price, 0.0) \
-            * sd.demand["discount"].to_numpy(dtype=float)
-        refund_worth = np.where(sd.has_penalty, row_cost, 0.0)
-        refund = np.where(refund_worth > worth, np.minimum(absorb, np.minimum(drop, plan_unmet)),
-                          0.0)
-        surplus = absorb - refund
-        surplus_money = float(worth @ surplus)
-        refund_money = float(refund_worth @ refund)
+    surplus_money = refund_money = 0.0
     spot_gwh = spot_cost = shortage_gwh = shortage_cost = drawn_gwh = 0.0
     rows: list[tuple[int, float, float, float]] = []
-    if short.sum() > 0:
+    cover = np.flatnonzero((need > 0) | (drop > EPS))
+    if len(cover):
         total = np.bincount(sd.lane_supply, weights=x, minlength=sd.n_supplies)
         spare = np.maximum(case.capacity * plan.capacity(sd) - fd * total, 0.0)
-        short_rows = np.flatnonzero(short > 0)
         row_pos = np.full(n_rows, -1)
-        row_pos[short_rows] = np.arange(len(short_rows))
+        row_pos[cover] = np.arange(len(cover))
         lanes = np.flatnonzero((row_pos[sd.lane_demand] >= 0) & (spare[sd.lane_supply] > EPS))
         s = sd.lane_supply[lanes]
         unit = sd.discount[lanes] * ((g[s] * sd.spot_price[lanes] + case.added(sd)[lanes])
                                      * (1.0 + sd.spot_premium) + sd.other_unit[lanes])
-        draw_rows, cumulative = _draws(sd, short_rows, levels)
-        if len(draw_rows):
-            y, u, w = _solve_with_stock(unit, row_cost[short_rows], short[short_rows],
-                                        row_pos[sd.lane_demand[lanes]], s, spare,
-                                        draw_rows, cumulative)
-            drawn_gwh = float(w.sum())
-        else:
-            y, u = _solve_spot(unit, row_cost[short_rows], short[short_rows],
-                               row_pos[sd.lane_demand[lanes]], s, spare)
+        price = sd.surplus_price(case)
+        worth = np.where(np.isfinite(price), sd.surplus_value * price, 0.0) \
+            * sd.demand["discount"].to_numpy(dtype=float)
+        refund_cap = np.where(sd.has_penalty, np.minimum(drop, plan_unmet), 0.0)
+        draw_rows, cumulative = _draws(sd, cover, levels)
+        y, u, w, f, sp = _solve_recourse(
+            unit, row_pos[sd.lane_demand[lanes]], s, spare, need[cover], row_cost[cover],
+            refund_cap[cover], row_cost[cover], drop[cover], worth[cover], draw_rows,
+            cumulative)
+        refund[cover], surplus[cover] = f, sp
+        drawn_gwh = float(w.sum())
         spot_gwh, spot_cost = float(y.sum()), float(unit @ y)
-        shortage_gwh, shortage_cost = float(u.sum()), float(row_cost[short_rows] @ u)
+        shortage_gwh, shortage_cost = float(u.sum()), float(row_cost[cover] @ u)
+        refund_money = float(row_cost @ refund)
+        surplus_money = float(worth @ surplus)
         if details:
             by_row = np.bincount(row_pos[sd.lane_demand[lanes]], weights=y,
-                                 minlength=len(short_rows))
+                                 minlength=len(cover))
             rows = [(int(r), float(short[r]), float(by_row[k]), float(u[k]))
-                    for k, r in enumerate(short_rows)]
+                    for k, r in enumerate(cover) if short[r] > 0 or u[k] > EPS]
     cost = plan.base_cost + (contract - base_contract) + spot_cost + shortage_cost \
         - refund_money - surplus_money
     delivered = float(np.sum(fl * x))
@@ -287,10 +260,10 @@ def play_out(sd: ScenarioData, plan: Plan, case: Case,
 
 def _draws(sd: ScenarioData, short_rows: np.ndarray, levels: np.ndarray
            ) -> tuple[np.ndarray, list[tuple[np.ndarray, float]]]:
-    """Draw variables (positions among the short rows: stocked rows holding
-    stock) and their cumulative limits: in every period t of a stocked
-    application, from its first draw on, its draws up to t are at most its
-    end-of-period level in t (what is drawn is gone from then on)."""
+    """Draw variables (positions among the recourse rows ``short_rows``:
+    stocked rows holding stock) and their cumulative limits: in every period t
+    of a stocked application, from its first draw on, its draws up to t are at
+    most its end-of-period level in t (what is drawn is gone from then on)."""
     stocked = sd.stocked[short_rows] & (levels[short_rows] > EPS)
     draw_rows = np.flatnonzero(stocked)
     if not len(draw_rows):
