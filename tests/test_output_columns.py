@@ -148,6 +148,23 @@ def test_every_column_written_is_documented(write_instance, tmp_path):
     assert {"expansions.csv", "contracts.csv"} <= found
     seen["robust"] |= found
 
+    # a buffer stock: stock.csv, survival.csv (stress and robust)
+    stocked = dict(inst)
+    stocked["stock"] = [{"application": "grid", "max_gwh": 20, "holding_cost": 1}]
+    stocked_path = str(write_instance(stocked, "stocked.yaml"))
+    out = tmp_path / "stock-solve"
+    assert main(["solve", stocked_path, "--out", str(out)]) == 0
+    seen["solve"] |= check_folder("solve", out)
+    out = tmp_path / "stock-stress"
+    assert main(["stress", stocked_path, "--out", str(out)]) == 0
+    assert "survival.csv" in check_folder("stress", out)
+    seen["stress"] |= {"survival.csv"}
+    out = tmp_path / "stock-robust"
+    assert main(["robust", stocked_path, "--no-evpi", "--out", str(out)]) == 0
+    found = check_folder("robust", out)
+    assert {"stock.csv", "survival.csv"} <= found
+    seen["robust"] |= found
+
     out = tmp_path / "alternatives"
     assert main(["alternatives", path, "--count", "2", "--out", str(out)]) == 0
     seen["alternatives"] = check_folder("alternatives", out)
