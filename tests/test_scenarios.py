@@ -846,11 +846,11 @@ def test_excel_scenarios(write_instance, tmp_path, capsys):
 
 
 def test_north_america_scenarios(tmp_path):
-    # the bundled instance: four cited scenarios, the base case keeps 0.45
+    # the bundled instance: five cited scenarios, the base case keeps 0.30
     res = robust(None, evpi=False)
     s = res.summary
-    assert s["base_probability"] == pytest.approx(0.45)
-    assert s["scenario_count"] == 5
+    assert s["base_probability"] == pytest.approx(0.30)
+    assert s["scenario_count"] == 6
     assert s["vss"] >= -1e-6
     assert s["plans"]["robust"]["expected_cost"] <= \
         s["plans"]["deterministic"]["expected_cost"] + 1e-6
