@@ -131,7 +131,8 @@ def test_solve_writes_no_float_noise_and_its_plan_reads_back(tmp_path):
     played = tmp_path / "stress"
     assert main(["stress", str(instance), "--plan", str(out / "allocation.csv"),
                  "--out", str(played)]) == 0
-    assert "0.3" in _fields(played / "scenarios.csv")  # the base case's probability (not 0.30000000000000004)
+    # the base case's probability, 0.3 (not 0.30000000000000004)
+    assert "0.3" in _fields(played / "scenarios.csv")
     base = pd.read_csv(played / "scenarios.csv").set_index("scenario").loc["base", "cost"]
     assert base == pytest.approx(summary["objective"], rel=1e-9)
 
