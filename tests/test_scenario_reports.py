@@ -112,8 +112,16 @@ def test_stress_report_numbers(stress_out: Path) -> None:
     live = scen[scen["kind"] != "n-1"]
     assert len(live) >= 4  # the base case and the instance's scenarios
     charts = charts_of(page)
-    assert set(charts) == {"stress-cost", "stress-shortfall", "n1-cost", "n1-shortfall"}
+    # the instance holds a defense buffer stock: time to survive gets a chart of its own
+    assert set(charts) == {"stress-cost", "stress-shortfall", "n1-cost", "n1-shortfall",
+                           "survival"}
     assert set(page.attr("data-chart")) == set(charts)
+    surv = pd.read_csv(stress_out / "survival.csv")
+    lost = surv[surv["months"].notna()]
+    assert charts["survival"]["categories"] == [
+        f"{s} ({a})" for s, a in zip(lost["scenario"], lost["application"], strict=True)]
+    assert series(charts["survival"])["the plan"] == pytest.approx(lost["months"].tolist())
+    assert len(page.table("survival")) == len(surv) + 1
     # cost per scenario against the base cost, the expected cost and CVaR
     cost = charts["stress-cost"]
     assert cost["categories"] == live["scenario"].tolist()

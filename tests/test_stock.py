@@ -165,3 +165,40 @@ def test_against_the_independent_reference(write_instance, seed):
             else:
                 assert row["months"] == pytest.approx(months, abs=1e-6), (name, case, app)
                 assert bool(row["covers_to_end"]) == to_end
+
+
+def test_time_to_survive_in_the_reports(write_instance, tmp_path):
+    # the held plan above (50 GWh through 2031): 6 months in the ban, nothing lost in the
+    # base case; the robust plan holds nothing in 2031: 0 months for it, 6 for none
+    from optimizer.data import prepare
+    from optimizer.report.scenario_files import write_robust, write_stress
+    from optimizer.scenarios import scenario_data
+    from optimizer.scenarios.plans import plan_from_allocation
+
+    from .test_scenario_reports import charts_of, page_of, series
+
+    path = write_instance(world())
+    inst = optimizer.load_instance(path)
+    sd = scenario_data(prepare(inst))
+    plan = pd.DataFrame([("A", "grid", 2030, 150.0), ("A", "grid", 2031, 100.0)],
+                        columns=["supplier", "application", "period", "gwh"])
+    levels = pd.DataFrame([("grid", 2030, 50.0), ("grid", 2031, 50.0)],
+                          columns=["application", "period", "level_gwh"])
+    held = plan_from_allocation(inst, sd, plan, "held", stock=levels)
+    write_stress(stress(inst, held), tmp_path / "s", instance=inst)
+    _, page = page_of(tmp_path / "s")
+    chart = charts_of(page)["survival"]
+    assert chart["categories"] == ["ban (grid)"]
+    assert series(chart) == {"the plan": pytest.approx([6.0])}
+    rows = page.table("survival")
+    assert rows[0][:3] == ["scenario", "application", "months"]
+    assert [r[:3] for r in rows[1:]] == [["base", "grid", "–"], ["ban", "grid", "6.0"]]
+    assert "24 months at most" in page.plain
+    # robust: the robust plan's 2031 level is 0, so the ban leaves it 0 months
+    write_robust(robust(inst, evpi=False), tmp_path / "r", instance=inst)
+    _, page = page_of(tmp_path / "r")
+    assert series(charts_of(page)["survival"]) == {"robust plan": pytest.approx([0.0])}
+    # without a stock table there is no section at all
+    bare = optimizer.load_instance(write_instance(world(stock=[]), "bare.yaml"))
+    write_stress(stress(bare), tmp_path / "b", instance=bare)
+    assert "survival" not in charts_of(page_of(tmp_path / "b")[1])

@@ -247,6 +247,38 @@ def _n1_table(n1: pd.DataFrame, by: str) -> Table:
     return table
 
 
+def survival_section(survival: pd.DataFrame, periods: int,
+                     charts: dict[str, Any]) -> dict[str, Any] | None:
+    """Time to survive per scenario and stocked application (``plan`` column
+    when several plans were played), as a table and a column chart (added to
+    ``charts``); None without a buffer stock."""
+    if survival is None or not len(survival.columns) or survival.empty:
+        return None
+    by_plan = "plan" in survival.columns
+    cols = [("plan", False)] if by_plan else []
+    t = Table([*cols, ("scenario", False), ("application", False), ("months", True),
+               ("to the end", False)], cls="survival", sortable=True,
+              key="survival")
+    for r in survival.to_dict("records"):
+        months = as_number(r["months"])
+        cells = [str(r["plan"])] if by_plan else []
+        t.add(*cells, str(r["scenario"]), str(r["application"]),
+              Cell(number(months, 1) if months is not None else "–", sort=months),
+              "yes" if r["covers_to_end"] else "")
+    shown = survival[survival["months"].notna()]
+    if by_plan:
+        shown = shown[shown["plan"] == "robust"]
+    if len(shown):
+        cats = [f"{sc} ({a})" for sc, a in zip(shown["scenario"], shown["application"],
+                                                 strict=True)]
+        charts["survival"] = {
+            "type": "columns", "unit": "months", "y_label": "months",
+            "categories": cats,
+            "series": [{"name": "robust plan" if by_plan else "the plan",
+                        "colour": PALETTE[0], "values": _floats(shown["months"])}]}
+    return {"table": t, "horizon": 12 * periods}
+
+
 def stress_context(res: StressResult, instance: Instance | None = None) -> dict[str, Any]:
     """What ``templates/stress.html.j2`` shows."""
     s = res.summary
@@ -304,6 +336,8 @@ def stress_context(res: StressResult, instance: Instance | None = None) -> dict[
         "n1_more": max(0, len(n1) - MAX_CASE_BARS),
         "how": _how_it_plays(s), "warnings": [str(w) for w in s.get("warnings") or []],
         "sample": s.get("sample"), "data": {"charts": charts},
+        "survival": survival_section(res.survival, len(res.plan.allocation["period"].unique())
+                                     if len(res.plan.allocation) else 1, charts),
     }
 
 
@@ -478,6 +512,8 @@ def robust_context(res: RobustResult, instance: Instance | None = None) -> dict[
         "chart_note": _chart_note(len(shown), len(sc)),
         "how": _how_it_plays(s), "warnings": [str(w) for w in s.get("warnings") or []],
         "sample": s.get("sample"), "data": {"charts": charts},
+        "survival": survival_section(res.survival, len(res.sd.periods) if res.sd else 1,
+                                     charts),
     }
 
 
