@@ -127,7 +127,7 @@ class SecurityHeaders:
                 have = {k.lower() for k, _ in raw}
                 for name, value in ((b"content-security-policy", PAGE_CSP),
                                     (b"x-content-type-options", "nosniff"),
-                                    (b"referrer-policy", "no-referrer"),
+                                    (b"referrer-policy", "same-origin"),
                                     (b"x-frame-options", "DENY"),
                                     (b"cache-control", "no-store")):
                     if name not in have:
@@ -138,11 +138,14 @@ class SecurityHeaders:
 
 
 def _same_origin(headers: dict[str, str]) -> bool:
-    if headers.get("sec-fetch-site") == "cross-site":
-        return False
+    """A POST from one of the workspace's own pages (or from no page at all:
+    a script, a test), not from another site's page."""
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
     origin = headers.get("origin")
-    if not origin or origin == "null":
-        return origin != "null"
+    if origin is None:
+        return True
     host = headers.get("host", "")
     return re.sub(r"^[a-z]+://", "", origin.lower()) == host.lower()
 
@@ -181,14 +184,14 @@ class WebApp:
         limit = uploads.max_body()
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await uploads.drain(request.stream())
+            await uploads.drain(request.receive)
             return self.refusal(request, uploads.too_large_message(int(declared)), 413)
-        capped = Request(request.scope, uploads.capped(request.receive, limit))
+        capped = uploads.Capped(request.receive, limit)
         try:
-            form = await capped.form(max_files=1, max_fields=10)
+            form = await Request(request.scope, capped).form(max_files=1, max_fields=10)
         except uploads.BodyTooLarge:
-            with contextlib.suppress(Exception):
-                await uploads.drain(request.stream())
+            if not capped.complete:
+                await uploads.drain(request.receive)
             return self.refusal(request, uploads.too_large_message(), 413)
         except HTTPException as exc:
             return self.refusal(request, f"The upload could not be read ({exc.detail}).", 400)
@@ -201,8 +204,7 @@ class WebApp:
             try:
                 ident = await run_in_threadpool(self._store_upload, file.filename, file.file)
             except uploads.UploadError as exc:
-                code = 413 if "accepted" in str(exc) and "MB" in str(exc) else 400
-                return self.refusal(request, str(exc), code)
+                return self.refusal(request, str(exc), exc.status)
         finally:
             await form.close()
         return await run_in_threadpool(self._after_open, ident, action)
@@ -574,6 +576,9 @@ def create_app(workspace: str | Path = "optimizer-workspace", *, slots: int = 2,
     async def run_status(request: Request) -> Response:
         return await run_in_threadpool(web.run_status, request)
 
+    async def favicon(request: Request) -> Response:
+        return FileResponse(HERE / "static" / "favicon.svg", media_type="image/svg+xml")
+
     async def edit(request: Request) -> Response:
         return await web.edit_rules(request)
 
@@ -591,6 +596,7 @@ def create_app(workspace: str | Path = "optimizer-workspace", *, slots: int = 2,
         Route("/runs/{ident}/instance.xlsx", web.run_instance),
         Route("/runs/{ident}/files/{name}", web.run_file),
         Route("/compare", web.compare),
+        Route("/favicon.ico", favicon),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     middleware = [Middleware(SecurityHeaders)]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
@@ -35,7 +35,12 @@ UPLOAD_KINDS = (".xlsx", ".zip")
 
 
 class UploadError(Exception):
-    """An upload refused, with the reason as the user reads it."""
+    """An upload refused, with the reason as the user reads it; ``status``:
+    the HTTP status (413 for a file past the size limit, else 400)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 class BodyTooLarge(Exception):
@@ -55,30 +60,39 @@ def too_large_message(size: int | None = None) -> str:
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 
 
-def capped(receive: Receive, limit: int) -> Receive:
+class Capped:
     """An ASGI ``receive`` that raises :class:`BodyTooLarge` once more than
     ``limit`` bytes of body have arrived (a body without Content-Length, or one
-    that says less than it sends)."""
-    seen = 0
+    that says less than it sends). ``complete``: the body's last part arrived."""
 
-    async def wrapped() -> MutableMapping[str, Any]:
-        nonlocal seen
-        message = await receive()
+    def __init__(self, receive: Receive, limit: int):
+        self.receive = receive
+        self.limit = limit
+        self.seen = 0
+        self.complete = False
+
+    async def __call__(self) -> MutableMapping[str, Any]:
+        message = await self.receive()
         if message.get("type") == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
+            self.seen += len(message.get("body", b""))
+            self.complete = not message.get("more_body", False)
+            if self.seen > self.limit:
                 raise BodyTooLarge
+        else:
+            self.complete = True
         return message
 
-    return wrapped
 
-
-async def drain(chunks: AsyncIterator[bytes], limit: int = DRAIN_LIMIT) -> None:
-    """Read and drop a body, up to ``limit`` bytes."""
+async def drain(receive: Receive, limit: int = DRAIN_LIMIT) -> None:
+    """Read and drop the rest of a request's body, up to ``limit`` bytes (never
+    past its last part: a server's ``receive`` then waits for the response)."""
     seen = 0
-    async for chunk in chunks:
-        seen += len(chunk)
-        if seen > limit:
+    while seen <= limit:
+        message = await receive()
+        if message.get("type") != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
             return
 
 
@@ -93,7 +107,7 @@ def copy_bounded(src: BinaryIO, dest: Path, limit: int) -> int:
                 break
             total += len(chunk)
             if total > limit:
-                raise UploadError(too_large_message())
+                raise UploadError(too_large_message(), 413)
             out.write(chunk)
     return total
 

@@ -80,9 +80,11 @@ def run(args: argparse.Namespace, console: Console) -> int:
         for s in getattr(server, "servers", []):
             for sock in s.sockets:
                 port = sock.getsockname()[1]
-        console.print(f"the workspace is at [bold]http://{host}:{port}/[/] (workspace folder "
-                      f"{escape(str(app.state.web.ws.root))}); Ctrl+C stops it",
-                      highlight=False)
+        console.print(f"the workspace is at http://{host}:{port}/ (Ctrl+C stops it)",
+                      markup=False, highlight=False)
+        console.print(f"workspace folder: {app.state.web.ws.root}", markup=False,
+                      highlight=False, soft_wrap=True)
+        console.file.flush()
 
     _announce_when_started(server, started)
     server.run()
