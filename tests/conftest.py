@@ -92,6 +92,8 @@ SLOW: dict[str, tuple[str, ...]] = {
     # the browser tests of report.html and the scenario reports
     "test_html_report.py": ("test_browser_*",),
     "test_scenario_reports.py": ("*_in_browser*",),
+    # the web workspace in headless Chromium
+    "test_web_browser.py": ("*",),
     # the benchmark harness
     "test_benchmarks.py": ("*",),
     # scale: many solves, generated instances, extreme scales
