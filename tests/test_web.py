@@ -148,6 +148,14 @@ def test_opening_a_bundled_example(client: TestClient) -> None:
     # a YAML instance downloads as a workbook the library reads back as the same instance
     got = client.get(f"/instances/{ident}/instance.xlsx")
     assert got.status_code == 200 and got.content[:2] == b"PK"
+    assert 'filename="teaching.xlsx"' in got.headers["content-disposition"]
+    copy = workspace(client) / "teaching.xlsx"
+    copy.write_bytes(got.content)
+    from optimizer.cli.commands.convert import comparable
+
+    teaching = optimizer.load_instance(optimizer.default_instance_path().parent.parent
+                                       / "teaching" / "instance.yaml")
+    assert comparable(optimizer.load_instance(copy).to_dict()) == comparable(teaching.to_dict())
     assert client.post("/examples/no-such-example/open").status_code == 404
 
 

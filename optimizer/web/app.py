@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import jinja2
 from starlette.applications import Starlette
@@ -34,7 +34,7 @@ from starlette.templating import Jinja2Templates
 from optimizer.web import uploads
 from optimizer.web.jobs import FINISHED, Jobs
 from optimizer.web.tasks import KINDS
-from optimizer.web.workspace import NotFound, Workspace, now
+from optimizer.web.workspace import NotFound, Workspace, display_name, now, renamed
 
 HERE = Path(__file__).parent
 
@@ -214,7 +214,7 @@ class WebApp:
         ident, folder = self.ws.new_instance()
         try:
             source = uploads.store_upload(filename, data, folder)
-            self.ws.finish_instance(ident, uploads_display(filename), "upload", source)
+            self.ws.finish_instance(ident, display_name(filename), "upload", source)
         except BaseException:
             self.ws.discard_instance(ident)
             raise
@@ -248,7 +248,7 @@ class WebApp:
     def instance(self, request: Request, status: int = 200, edit_problems: Any = None,
                  edit_message: str | None = None) -> Response:
         from optimizer.input.limits import limits
-        from optimizer.input.schema import AVERAGE_KINDS
+        from optimizer.input.schema import RuleKind
 
         ident = request.path_params["ident"]
         meta = self.ws.instance_meta(ident)
@@ -272,9 +272,6 @@ class WebApp:
             settings = {}
         shown = limits().max_problems_shown
         runs = [r for r in self.ws.runs() if r.get("instance_id") == ident]
-        from typing import get_args
-
-        from optimizer.input.schema import RuleKind
 
         return self.page(
             request, "instance.html", status, title=meta["name"], meta=meta, ident=ident,
@@ -282,7 +279,7 @@ class WebApp:
             errors=loaded.errors, problems=loaded.problems[:shown],
             more=max(0, len(loaded.problems) - shown), tables=tables, settings=settings,
             runs=runs, kinds=KINDS, rule_kinds=get_args(RuleKind),
-            average_kinds=AVERAGE_KINDS, edit_problems=edit_problems,
+            edit_problems=edit_problems,
             edit_message=edit_message,
             frontier_rules=[r for r in (inst.rules if inst else []) if r.limit is not None])
 
@@ -326,9 +323,7 @@ class WebApp:
             try:
                 load_instance(tmp)
             except InputError as err:
-                from optimizer.web.workspace import _renamed
-
-                shown = [str(_renamed(p, tmp, "the edited rules", folder)) for p in err.problems]
+                shown = [str(renamed(p, tmp, "the edited rules", folder)) for p in err.problems]
                 return self.instance(request, 422, edit_problems=shown,
                                      edit_message="The edit was not saved: the instance would "
                                      "have these problems.")
@@ -349,10 +344,11 @@ class WebApp:
         except ValueError:
             raise NotFound from None
         path = self.ws.version_path(ident, n)
-        name = re.sub(r"\.(ya?ml)$", ".xlsx", self.ws.version_display(meta, n).split("/")[-1])
+        name = self.ws.version_display(meta, n).split("/")[-1]
+        if not name.lower().endswith(".xlsx"):
+            name = re.sub(r"\.(ya?ml|zip)$", "", str(meta["name"]), flags=re.I) + ".xlsx"
         if path.suffix.lower() == ".xlsx":
-            return FileResponse(path, filename=name if name.endswith(".xlsx") else
-                                f"{name}.xlsx")
+            return FileResponse(path, filename=name)
         folder = self.ws.folder("instances", ident)
         cached = folder / f"v{n}-converted.xlsx"
         if not cached.is_file():
@@ -489,12 +485,6 @@ class WebApp:
         return self.page(request, "error.html", 500, title="Error",
                          message=f"Internal error ({type(exc).__name__}). This is a bug; "
                                  "please report it with what you did.", details=[])
-
-
-def uploads_display(filename: str) -> str:
-    from optimizer.web.workspace import display_name
-
-    return display_name(filename)
 
 
 def _number(text: str, kind: str) -> float:

@@ -253,9 +253,9 @@ class Workspace:
             return hit
         try:
             inst = load_instance(path)
-            loaded = Loaded(inst, [_renamed(p, path, display, prefix) for p in inst.warnings])
+            loaded = Loaded(inst, [renamed(p, path, display, prefix) for p in inst.warnings])
         except InputError as err:
-            loaded = Loaded(None, [_renamed(p, path, display, prefix) for p in err.problems])
+            loaded = Loaded(None, [renamed(p, path, display, prefix) for p in err.problems])
         with self.lock:
             if len(self._cache) > 32:
                 self._cache.clear()
@@ -316,7 +316,7 @@ class Workspace:
         return data if isinstance(data, dict) else None
 
 
-def _renamed(problem: Problem, path: Path, display: str, prefix: Path) -> Problem:
+def renamed(problem: Problem, path: Path, display: str, prefix: Path) -> Problem:
     """``problem`` with the workspace's paths replaced by the names the user
     knows (the uploaded file's name, a path inside the uploaded folder)."""
     loc = problem.location
