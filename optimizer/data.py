@@ -165,7 +165,7 @@ def prepare(inst: Instance) -> ModelData:
                              float(st.initial_gwh)) for st in inst.stock],
                            columns=["application", "max_gwh", "holding_cost", "initial_gwh"]),
     )
-    data.scopes = _rule_scopes(inst, lanes, demand)
+    data.scopes = rule_scopes(inst, lanes, demand)
     if len(tiers):
         rates = lanes[["supplier", "period", "tariff_rate", "discount"]].drop_duplicates(
             ["supplier", "period"])
@@ -429,7 +429,7 @@ def _demand_table(inst: Instance) -> pd.DataFrame:
     return df
 
 
-def _rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> list[RuleScope]:
+def rule_scopes(inst: Instance, lanes: pd.DataFrame, demand: pd.DataFrame) -> list[RuleScope]:
     scopes: list[RuleScope] = []
     demand_of = demand.set_index(["application", "period"])["gwh"]
     app_ids = [a.id for a in inst.applications]

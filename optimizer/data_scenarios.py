@@ -263,6 +263,20 @@ class Case:
     def disrupted(self) -> bool:
         return bool((self.capacity < 1.0).any())
 
+    def then(self, own: Case) -> Case:
+        """This case's data with ``own``'s factors on top (a child scenario on
+        its parent's path, SPEC section 10): capacity, price and demand factors
+        multiply; prices added add up (after every factor scales the price).
+        Name, probability and kind are ``own``'s."""
+        def times(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+            return b if a is None else a if b is None else a * b
+
+        added = own.price_add if self.price_add is None else (
+            self.price_add if own.price_add is None else self.price_add + own.price_add)
+        return Case(own.name, own.probability, self.capacity * own.capacity,
+                    self.price * own.price, own.kind, own.group, own.draws, added,
+                    times(self.demand, own.demand))
+
     def with_probability(self, p: float) -> Case:
         return Case(self.name, p, self.capacity, self.price, self.kind, self.group, self.draws,
                     self.price_add, self.demand)

@@ -165,6 +165,19 @@ def test_every_column_written_is_documented(write_instance, tmp_path):
     assert {"stock.csv", "survival.csv"} <= found
     seen["robust"] |= found
 
+    # the adaptive plan: tree.csv, adaptive.csv
+    tree = world(periods=[2026, 2027],
+                 demand=[{"application": "grid", "period": t, "gwh": 100} for t in (2026, 2027)],
+                 scenarios=[{"name": "cn-ban", "probability": 0.1, "from": 2027,
+                             "capacity_factor": {"by": "control", "group": ["CN"],
+                                                 "factor": 0.0}}])
+    out = tmp_path / "adaptive"
+    assert main(["robust", str(write_instance(tree, "tree.yaml")), "--no-evpi", "--adaptive",
+                 "--lag", "0", "--out", str(out)]) == 0
+    found = check_folder("robust", out)
+    assert {"tree.csv", "adaptive.csv"} <= found
+    seen["robust"] |= found
+
     out = tmp_path / "alternatives"
     assert main(["alternatives", path, "--count", "2", "--out", str(out)]) == 0
     seen["alternatives"] = check_folder("alternatives", out)

@@ -74,8 +74,9 @@ FACTOR_MODELS: dict[str, type[Row]] = {
     "demand_factor": DemandFactor}
 #: the scenarios sheet's columns: nested factors flattened as ``key.part``
 SCENARIO_COLUMNS = ("name", "probability", "from", "until",
-                    *(f"{key}.{part}" for key in FACTOR_KEYS for part in FACTOR_PARTS[key]))
-_SCENARIO_HEAD = ("probability", "from", "until")
+                    *(f"{key}.{part}" for key in FACTOR_KEYS for part in FACTOR_PARTS[key]),
+                    "parent")
+_SCENARIO_HEAD = ("probability", "from", "until", "parent")
 EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                 "#GETTING_DATA", "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#UNKNOWN!")
 
@@ -446,8 +447,8 @@ def _merge_scenarios(table: RawTable, columns: tuple[str, ...],
             for f in repeated:
                 problems.append(Problem(
                     loc, f"scenario '{key_name}' starts in row {start}: a row that adds "
-                    f"factors to it leaves probability, from and until empty (two scenarios "
-                    "need two names)", field=f))
+                    "factors to it leaves probability, from, until and parent empty (two "
+                    "scenarios need two names)", field=f))
             if not factors and not repeated and not any(
                     f"{k}.{p}" in row for k in FACTOR_KEYS for p in FACTOR_PARTS[k]):
                 problems.append(Problem(

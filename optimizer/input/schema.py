@@ -560,6 +560,8 @@ class Scenario(Row):
     price_factor: FactorList | None = None
     price_add: PriceAddList | None = None
     demand_factor: DemandFactorList | None = None
+    #: the scenario this one branches from (SPEC section 10); None: the base case
+    parent: Text | None = None
 
     @property
     def factors(self) -> list[tuple[str, Factor | PriceAdd | DemandFactor]]:

@@ -423,6 +423,46 @@ def _check_scenarios(inst: Instance, err: Callable[..., None], errors: list[Prob
         if sc.name.strip().lower() == "base":
             err("scenarios", i, "'base' is the name of the base case (the probability left "
                 "over, where nothing changes): give this scenario another name", "name")
+    _check_parents(inst, err)
     if total > 1 + 1e-9:
         errors.append(Problem(Location(inst.source, table="scenarios"),
                               f"scenario probabilities add up to {total:g}, more than 1"))
+
+
+def _check_parents(inst: Instance, err: Callable[..., None]) -> None:
+    """A scenario's ``parent`` (SPEC section 10) names another scenario of the
+    file, the chain of parents never comes back to where it started, and a
+    scenario starts no earlier than its parent (it branches off the parent's
+    path; no ``from`` = the first period)."""
+    by_name = {sc.name: i for i, sc in enumerate(inst.scenarios)}
+    names = sorted(by_name)
+    first = inst.periods[0] if inst.periods else 0
+    for i, sc in enumerate(inst.scenarios):
+        if sc.parent is None:
+            continue
+        if sc.parent == sc.name:
+            err("scenarios", i, "names itself as its parent", "parent")
+            continue
+        j = by_name.get(sc.parent)
+        if j is None:
+            err("scenarios", i, f"no scenario '{sc.parent}' to branch from"
+                f"{did_you_mean(sc.parent, names)} (leave parent empty to branch from "
+                "the base case)", "parent")
+            continue
+        path = [sc.name]
+        up: str | None = sc.parent
+        while up is not None and up in by_name and up not in path:
+            path.append(up)
+            up = inst.scenarios[by_name[up]].parent
+        if up is not None and up in path:
+            err("scenarios", i, f"its parents go round in a circle "
+                f"({' -> '.join([*path, up])}): a scenario tree has one root, the base case",
+                "parent")
+            continue
+        parent = inst.scenarios[j]
+        mine = sc.from_ if sc.from_ is not None else first
+        theirs = parent.from_ if parent.from_ is not None else first
+        if mine < theirs:
+            err("scenarios", i, f"starts in {mine}, before its parent '{parent.name}' "
+                f"({theirs}): a scenario branches off its parent's path, so its 'from' "
+                "is the parent's or later", "from" if sc.from_ is not None else "parent")

@@ -243,6 +243,8 @@ COLUMN_DOCS: dict[str, dict[str, tuple[str, str | None]]] = {
         "probability": ("Probability of the scenario; all together at most 1.", "fraction"),
         "from": ("First year it applies. Empty = from the start.", "year"),
         "until": ("Last year it applies. Empty = to the end.", "year"),
+        "parent": ("The scenario it branches from (it keeps that one's factors and adds its "
+                   "own from its 'from' year). Empty = the base case.", None),
         "capacity_factor.by": ("Capacity factor: what forms the group (as a rule's 'by').",
                                None),
         "capacity_factor.group": ("Capacity factor: the group's values, ';'-separated.", None),

@@ -255,7 +255,7 @@ def add_recourse(m: pyo.ConcreteModel, data: ModelData, sd: ScenarioData,
 
 
 def add_risk_objective(m: pyo.ConcreteModel, probabilities: list[float], weight: float,
-                       alpha: float) -> None:
+                       alpha: float, bases: list | None = None) -> None:
     """Objective ``robust_cost``: (1 - w) E[cost] + w CVaR_alpha[cost], with
     cost_k = base_cost + R_k and CVaR in the Rockafellar-Uryasev form:
 
@@ -264,11 +264,19 @@ def add_risk_objective(m: pyo.ConcreteModel, probabilities: list[float], weight:
         s.t. z_k >= base_cost + R_k - eta,  z_k >= 0      (cases with p_k > 0)
 
     ``eta`` (free) ends at the alpha-quantile of the cost (the value at risk).
-    With w = 0 there is no eta and no z.
+    With w = 0 there is no eta and no z. ``bases``: one base-cost variable per
+    case instead of the one ``m.base_cost`` (the adaptive program, where each
+    case follows a plan of its own).
     """
     w = float(weight)
-    coefs: list[float] = [(1.0 - w) * float(sum(probabilities))]
-    variables: list = [m.base_cost]
+    if bases is None:
+        coefs: list[float] = [(1.0 - w) * float(sum(probabilities))]
+        variables: list = [m.base_cost]
+        base_of = [m.base_cost] * len(probabilities)
+    else:
+        coefs = [(1.0 - w) * p for p in probabilities if p > 0]
+        variables = [b for b, p in zip(bases, probabilities, strict=True) if p > 0]
+        base_of = list(bases)
     if w < 1.0:
         for k, p in enumerate(probabilities):
             if p > 0:
@@ -284,7 +292,7 @@ def add_risk_objective(m: pyo.ConcreteModel, probabilities: list[float], weight:
     def excess_row(m, k):
         c, v = m.scenario_terms[k]
         return linear([1.0, -1.0, 1.0, *(-x for x in c)],
-                      [m.excess[k], m.base_cost, m.eta, *v]) >= 0
+                      [m.excess[k], base_of[k], m.eta, *v]) >= 0
 
     m.cvar_excess = pyo.Constraint(m.TAIL, rule=excess_row)
     if w > 0:

@@ -61,7 +61,8 @@ def write_robust(res: RobustResult, out: str | Path,
     """summary.json, allocation.csv (the robust plan), allocation_deterministic.csv,
     allocation_expected_cost.csv (with a CVaR weight), scenarios.csv (the plans
     per case, and the wait-and-see cost), expansions.csv and contracts.csv (what
-    the robust plan funds and signs, in instances with expansions or contracts)
+    the robust plan funds and signs, in instances with expansions or contracts),
+    tree.csv and adaptive.csv (with ``adaptive``: each case's node and plan)
     and report.html."""
     from optimizer.report.scenario_html import render_robust
 
@@ -82,6 +83,9 @@ def write_robust(res: RobustResult, out: str | Path,
             od.csv("stock.csv", robust.stock)
         if len(res.survival.columns):
             od.csv("survival.csv", res.survival)
+        if res.adaptive is not None:
+            od.csv("tree.csv", res.adaptive.tree)
+            od.csv("adaptive.csv", res.adaptive.plans)
         od.write("report.html", _page(render_robust(res, instance)))
         return od.publish()
     except BaseException:

@@ -34,6 +34,7 @@ from optimizer.labels import (
     pct_short,
     sig,
 )
+from optimizer.report.adaptive_html import adaptive_section
 from optimizer.report.html_base import (
     ALERT_COLOUR,
     BASE_COLOUR,
@@ -514,6 +515,7 @@ def robust_context(res: RobustResult, instance: Instance | None = None) -> dict[
         "sample": s.get("sample"), "data": {"charts": charts},
         "survival": survival_section(res.survival, len(res.sd.periods) if res.sd else 1,
                                      charts),
+        "adaptive": adaptive_section(res, charts),
     }
 
 

@@ -71,12 +71,41 @@ def _demand_rows(sd: ScenarioData, scenario: Scenario, f: DemandFactor) -> np.nd
     return hit
 
 
+def ancestors(inst: Instance, scenario: Scenario) -> list[Scenario]:
+    """The scenarios ``scenario`` branches from (``parent``, its parent, ...),
+    the root's child first; empty for a scenario that branches from the base case."""
+    by_name = {s.name: s for s in inst.scenarios}
+    chain: list[Scenario] = []
+    up = scenario.parent
+    while up is not None and up in by_name and by_name[up] not in chain:
+        chain.append(by_name[up])
+        up = by_name[up].parent
+    return chain[::-1]
+
+
 def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None = None,
             *, name: str | None = None, probability: float | None = None,
-            kind: str = "scenario") -> Case:
-    """The factors of ``scenario`` per supply. ``values`` gives a number for each
-    factor in :attr:`Scenario.factors` order (the draws of a sample); otherwise
-    every factor must be a number. Factors matching one supplier multiply.
+            kind: str = "scenario", parents: Sequence[Scenario] = ()) -> Case:
+    """The factors of ``scenario`` per supply, on top of those of its
+    ``parents`` (:func:`ancestors`; SPEC section 10: a scenario follows its
+    parent's data and multiplies its own factors on top from its ``from``).
+    Parents' factors must be numbers."""
+    own = resolve_own(sd, scenario, values, name=name, probability=probability, kind=kind)
+    if not parents:
+        return own
+    path = resolve_own(sd, parents[0], kind="parent")
+    for sc in parents[1:]:
+        path = path.then(resolve_own(sd, sc, kind="parent"))
+    return path.then(own)
+
+
+def resolve_own(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None = None,
+                *, name: str | None = None, probability: float | None = None,
+                kind: str = "scenario") -> Case:
+    """The factors of ``scenario`` itself per supply (not its parent's).
+    ``values`` gives a number for each factor in :attr:`Scenario.factors`
+    order (the draws of a sample); otherwise every factor must be a number.
+    Factors matching one supplier multiply.
 
     A demand factor (SPEC section 10) multiplies the demand of its
     applications in the scenario's periods (:attr:`Case.demand`, per demand
@@ -92,6 +121,11 @@ def resolve(sd: ScenarioData, scenario: Scenario, values: Sequence[float] | None
         if values is not None:
             factor = float(values[j])
         elif isinstance(f.factor, Distribution):
+            if kind == "parent":
+                raise ScenarioError(
+                    f"scenario '{scenario.name}' draws a factor from {f.factor.describe()} "
+                    "and other scenarios branch from it (parent): a parent's factors must "
+                    "be numbers")
             raise ScenarioError(
                 f"scenario '{scenario.name}' draws a factor from {f.factor.describe()}: "
                 "run with --sample N (and --seed S to repeat the draws)")
@@ -122,7 +156,8 @@ def base_probability(inst: Instance) -> float:
 
 def file_cases(inst: Instance, sd: ScenarioData) -> list[Case]:
     """The base case and every scenario of the file, with their probabilities."""
-    return [base_case(sd, base_probability(inst)), *(resolve(sd, s) for s in inst.scenarios)]
+    return [base_case(sd, base_probability(inst)),
+            *(resolve(sd, s, parents=ancestors(inst, s)) for s in inst.scenarios)]
 
 
 def _draw(dist: Distribution, rng: np.random.Generator) -> float:
@@ -170,11 +205,12 @@ def sample_cases(inst: Instance, sd: ScenarioData, n: int, seed: int) -> list[Ca
         values = [_draw(f.factor, rng) if isinstance(f.factor, Distribution) else float(f.factor)
                   for _, f in sc.factors]
         drawn.append(resolve(sd, sc, values, name=f"{sc.name}#{i}", probability=1.0 / n,
-                             kind="sample"))
+                             kind="sample", parents=ancestors(inst, sc)))
     out = [base_case(sd, counts[0] / n)]
     for j, sc in enumerate(scenarios, start=1):
         if counts[j]:
-            out.append(resolve(sd, sc, probability=counts[j] / n))
+            out.append(resolve(sd, sc, probability=counts[j] / n,
+                               parents=ancestors(inst, sc)))
     return out + drawn
 
 

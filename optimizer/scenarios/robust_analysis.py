@@ -17,6 +17,7 @@ from optimizer.data_scenarios import Case, ScenarioData, scenario_data
 from optimizer.input.instance import Instance
 from optimizer.model.scenarios import build_robust_model
 from optimizer.results_building import contracts_table, expansions_table, stock_table
+from optimizer.scenarios.adaptive import AdaptivePlan, adaptive_plan, check_adaptive
 from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
 from optimizer.scenarios.errors import NoPlanError, ScenarioError
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
@@ -99,6 +100,8 @@ class RobustResult:
     sd: ScenarioData | None = None
     #: instances with a buffer stock: time to survive per plan, case and application
     survival: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: ``adaptive=True``: the adaptive program's plans (SPEC section 10)
+    adaptive: AdaptivePlan | None = None
 
     @property
     def has_plan(self) -> bool:
@@ -113,14 +116,18 @@ class RobustResult:
 def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0,
            alpha: float = 0.95, sample: int | None = None, seed: int | None = None,
            options: SolverOptions | None = None, evpi: bool = True, workers: int = 1,
-           scheduler: Any = None) -> RobustResult:
+           scheduler: Any = None, adaptive: bool = False, lag: int = 1) -> RobustResult:
     """The robust plan (SPEC section 5): minimize ``(1 - weight) E[cost] + weight
     CVaR_alpha[cost]`` over plans that meet demand and obey every rule, each
     case's shortfall bought spot or left unmet. Also plays the deterministic
     optimum out, and computes VSS and EVPI for the expected-cost plan
     (weight 0; solved as well when ``weight`` > 0). ``evpi=False`` skips the
     wait-and-see solves (one per case); they are independent and run on
-    ``workers`` / ``scheduler`` like play-outs.
+    ``workers`` / ``scheduler`` like play-outs. ``adaptive``: also solve the
+    multi-stage program on the scenario tree, each scenario re-planning ``lag``
+    periods after its ``from`` (:func:`optimizer.scenarios.adaptive.adaptive_plan`),
+    and report the value of adapting (the two-stage plan's expected cost minus
+    the adaptive program's).
     """
     check_risk(weight, alpha)
     check_workers(workers, scheduler)
@@ -131,6 +138,8 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
         raise ScenarioError(f"{inst.source} has no scenarios: a robust plan needs a "
                             "'scenarios' section (docs/scenarios.md)")
     data = prepare(inst)
+    if adaptive:
+        check_adaptive(data)
     sd = scenario_data(data)
     cases = cases_for(inst, sd, sample, seed)
     det, _ = deterministic_plan(inst, data, sd, options)
@@ -221,5 +230,24 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
                                f"{', '.join(sorted(set(bad)))}: EVPI is approximate"]
     if len(survival.columns):
         survival = survival[["plan", *SURVIVAL_COLUMNS]]
+    tree = None
+    if adaptive:
+        tree = adaptive_plan(inst, data, sd, cases, lag, weight, alpha, options)
+        if tree.objective is None:
+            raise NoPlanError(f"the adaptive program has no plan (status {tree.status})")
+        two_stage = rob["expected_cost"]
+        summary["adaptive"] = {
+            "lag": lag, "status": tree.status, "objective": tree.objective,
+            "expected_cost": tree.expected_cost,
+            "two_stage_expected_cost": two_stage,
+            "value_of_adapting": two_stage - (tree.expected_cost or 0.0),
+            "nodes": len(tree.tree), "model_size": tree.size, "mip": tree.mip,
+            "seconds": tree.seconds}
+        if summary["adaptive"]["value_of_adapting"] < -1e-6 * max(1.0, abs(two_stage)):
+            summary.setdefault("warnings", []).append(
+                "the adaptive plan's expected cost is higher than the two-stage plan's: a "
+                "scenario's own plan must obey every rule, while the spot purchases that "
+                "cover its shortfall before it re-plans are outside the rules")
+        summary["seconds"] = time.perf_counter() - t0
     return RobustResult(inst.name, sol.status, sol.objective, weight, alpha, plans, tables,
-                        scen, summary, sd, survival)
+                        scen, summary, sd, survival, tree)

@@ -35,12 +35,30 @@ def _weight(value: str) -> float:
     return v
 
 
+def _lag(value: str) -> int:
+    try:
+        v = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number of years, got '{value}'") \
+            from None
+    if not 0 <= v <= 100:
+        raise argparse.ArgumentTypeError(f"must be 0 to 100 years, got '{value}'")
+    return v
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("instance", nargs="?", help="instance file (.yaml/.yml/.xlsx); "
                    "default: the bundled North American example")
     p.add_argument("--cvar-weight", type=_weight, default=0.0, metavar="W",
                    help="weight of CVaR in the objective, 0 (expected cost, default) to 1 "
                         "(CVaR only)")
+    p.add_argument("--adaptive", action="store_true",
+                   help="also solve the adaptive plan: each scenario re-plans LAG years after "
+                        "it starts (the multi-stage program on the tree of scenarios and "
+                        "their parents); writes tree.csv and adaptive.csv")
+    p.add_argument("--lag", type=_lag, default=1, metavar="L",
+                   help="with --adaptive: years between a scenario's start and its own plan "
+                        "(default 1; 0 = it re-plans at once)")
     p.add_argument("--no-evpi", dest="evpi", action="store_false",
                    help="skip the wait-and-see solves (one per scenario) behind EVPI")
     p.add_argument("--out", metavar="DIR", help="write summary.json, allocation.csv (the "
@@ -124,8 +142,34 @@ def print_robust(res: RobustResult, console: Console) -> None:
     line = building_text(robust_plan.funding, robust_plan.contracts, console.width)
     if line is not None:
         console.print(Text("The robust plan: ").append_text(line))
+    if res.adaptive is not None:
+        print_adaptive(res, console)
     for w in s.get("warnings", []):
         console.print(f"[yellow]warning:[/] {escape(str(w))}")
+
+
+def print_adaptive(res: RobustResult, console: Console) -> None:
+    """The adaptive plan: each case's node, when it re-plans, its cost."""
+    ad = res.summary["adaptive"]
+    assert res.adaptive is not None
+    t = Table(title=f"Adaptive plan: each scenario re-plans {ad['lag']} year(s) after it "
+                    "starts (USD million, discounted)", title_justify="left")
+    for col, right in (("scenario", False), ("branches from", False), ("probability", True),
+                       ("own plan from", True), ("cost", True), ("spot GWh", True),
+                       ("unmet GWh", True)):
+        t.add_column(col, justify="right" if right else "left")
+    last = res.sd.periods[-1] if res.sd is not None else None
+    for r in res.adaptive.tree.to_dict("records"):
+        own = int(r["decides_from"])
+        t.add_row(Text(str(r["scenario"])), Text(str(r["parent"] or "")),
+                  f"{float(r['probability']):g}",
+                  str(own) if last is None or own <= last else "never",
+                  money(float(r["cost"])), f"{float(r['spot_gwh']):,.2f}",
+                  f"{float(r['unmet_gwh']):,.2f}")
+    console.print(t)
+    console.print(f"adaptive expected cost: [bold]{money(ad['expected_cost'])}[/] USD million; "
+                  f"value of adapting (two-stage {money(ad['two_stage_expected_cost'])} minus "
+                  f"adaptive): {money(ad['value_of_adapting'])}")
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -136,7 +180,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
     try:
         res = robust(args.instance, weight=args.cvar_weight, alpha=args.alpha,
                      sample=args.sample, seed=args.seed, options=solver_options(args),
-                     evpi=args.evpi, workers=args.workers, scheduler=args.scheduler)
+                     evpi=args.evpi, workers=args.workers, scheduler=args.scheduler,
+                     adaptive=args.adaptive, lag=args.lag)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
     except NoPlanError as exc:
