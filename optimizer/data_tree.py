@@ -111,8 +111,8 @@ def relief(case: Case, made: Case) -> Case:
 def node_data(data: ModelData, sd: ScenarioData, made: Case,
               own_unmet_periods: set[int]) -> ModelData:
     """The base model data with ``made``'s factors applied: capacities (and
-    the capacity of on/off suppliers) times f, ex-works prices times g plus the
-    price added (tariffs on top, landed costs recomputed), demand times the
+    the capacity of on/off suppliers) times f, ex-works and tier prices times g
+    plus the price added (tariffs on top, landed costs recomputed), demand times the
     demand factor. Demand of an application without an ``unmet_penalty`` may
     go unmet at ``shortage_penalty`` in ``own_unmet_periods`` (a scenario's own
     plan: what it cannot contract is its own unmet demand). The lanes stay the
@@ -140,6 +140,14 @@ def node_data(data: ModelData, sd: ScenarioData, made: Case,
     lanes["ex_works"] = ex
     lanes["tariff"] = lanes["ex_works"] * lanes["tariff_rate"]
     lanes["unit_cost"] = lanes["ex_works"] + lanes["tariff"] + lanes["freight"] + lanes["carbon"]
+    tiers = data.tiers
+    if len(tiers):  # tier prices scale like the ex-works price (an added price sits on lanes)
+        tiers = tiers.copy()
+        g = np.array([made.price[supply_pos[(str(s), int(t))]]
+                      if (str(s), int(t)) in supply_pos else 1.0
+                      for s, t in zip(tiers["supplier"], tiers["period"], strict=True)])
+        tiers["price"] = tiers["price"].to_numpy(dtype=float) * g
+        tiers["unit_cost"] = tiers["price"] * (1.0 + tiers["tariff_rate"])
     demand = data.demand.copy()
     if made.demand is not None:
         demand["gwh"] = demand["gwh"].to_numpy(dtype=float) * made.demand
@@ -149,6 +157,6 @@ def node_data(data: ModelData, sd: ScenarioData, made: Case,
         demand["unmet_penalty"] = demand["unmet_penalty"].astype(float).where(
             ~own | demand["unmet_penalty"].notna(), fill)
     out = dataclasses.replace(data, capacity=cap, switched=switched, lanes=lanes,
-                              demand=demand)
+                              demand=demand, tiers=tiers)
     out.scopes = rule_scopes(data.instance, lanes, demand)
     return out

@@ -144,6 +144,27 @@ def test_own_plans_obey_every_rule_even_where_spot_would_not(write_instance):
     assert tree.loc["ban", "unmet_gwh"] == pytest.approx(100)
 
 
+@pytest.mark.parametrize(("lag", "expected"), [(0, 12920), (1, 13180)])
+def test_price_tiers_scale_with_the_scenario(write_instance, lag, expected):
+    # A sells its first 50 GWh a year at 40, the rest at 44; B 50. Markup (0.2): CN
+    # prices x 1.5 from 2031, so A's tiers cost 60 and 66 there.
+    # Two-stage: a tier-0 GWh from 2031 costs 0.8 x 40 + 0.2 x 60 = 44 in expectation,
+    # tier 1 48.4, both below B's 50: all A, 4620 a year, 4200 in 2030: 13,440.
+    # Adaptive, lag 0: the markup re-plans 2031-2032 to B (5000 a year): 14,200; base
+    # 12,600: E = 0.8 x 12,600 + 0.2 x 14,200 = 12,920. Lag 1: 2031 on the base plan
+    # at the markup's prices (1.5 x 4200 = 6300), 2032 B: 15,500: E = 13,180.
+    markup = {"name": "markup", "probability": 0.2, "from": 2031,
+              "price_factor": {"by": "country", "group": ["CN"], "factor": 1.5}}
+    inst = world([markup])
+    inst["price_tiers"] = [{"supplier": "A", "from_gwh": 0, "price": 40},
+                           {"supplier": "A", "from_gwh": 50, "price": 44}]
+    res = robust(write_instance(inst), evpi=False, adaptive=True, lag=lag)
+    assert res.summary["expected_cost"] == pytest.approx(13440)
+    assert res.summary["adaptive"]["expected_cost"] == pytest.approx(expected)
+    tree = res.adaptive.tree.set_index("scenario")
+    assert tree.loc["markup", "cost"] == pytest.approx({0: 14200, 1: 15500}[lag])
+
+
 def test_without_re_planning_it_is_the_two_stage_program():
     # lag 10: nobody re-plans within 2026-2030, so the tree of blocks tied by
     # non-anticipativity is the two-stage extensive form built another way: same optimum

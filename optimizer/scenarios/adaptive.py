@@ -60,8 +60,6 @@ class AdaptivePlan:
 def check_adaptive(data: ModelData) -> None:
     """What the adaptive program does not handle yet, refused in words."""
     missing = []
-    if len(data.tiers):
-        missing.append("price tiers")
     if not data.building.empty:
         missing.append("co-funded capacity, contracts or qualification costs")
     if data.scopes_of("max_hhi"):
