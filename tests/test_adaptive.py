@@ -205,13 +205,34 @@ def test_cli_writes_the_tree(write_instance, tmp_path, capsys):
     assert main(["robust", str(path), "--adaptive", "--lag", "-1"]) == 2
 
 
+def test_an_hhi_cap_binds_each_branch_plan(write_instance):
+    # company HHI <= 0.5 with A, B and C. In the ban's own year (2032, lag 1) only B
+    # (50) and C (55) sell: b^2 + c^2 <= 0.5 with b + c = 1 forces 50/50, 2500 + 2750
+    # = 5250. Without the cap (limit 1) the ban buys B alone (5000), as without C.
+    hhi = {"name": "hhi", "kind": "max_hhi", "by": "company", "limit": 0.5}
+    res = robust(write_instance(world(suppliers=(A, B, C), rules=[hhi])), evpi=False,
+                 adaptive=True)
+    plans = res.adaptive.plans
+    own = plans.query("scenario == 'ban' and period == 2032")
+    got = dict(zip(own["supplier"], own["gwh"], strict=True))
+    assert got == pytest.approx({"B": 50, "C": 50}, abs=0.5)  # cuts: within HHI_TOL
+    for (_, _), g in plans.groupby(["scenario", "period"]):
+        shares = g.groupby("supplier")["gwh"].sum() / g["gwh"].sum()
+        assert float((shares ** 2).sum()) <= 0.5 + 1e-3
+    loose = dict(hhi, limit=1.0)
+    res = robust(write_instance(world(suppliers=(A, B, C), rules=[loose])), evpi=False,
+                 adaptive=True)
+    assert res.summary["adaptive"]["expected_cost"] == pytest.approx(12600)
+
+
 def test_what_adaptive_does_not_handle_is_refused(write_instance, capsys):
-    hhi = {"name": "hhi", "kind": "max_hhi", "by": "company", "limit": 0.6}
-    path = write_instance(world(rules=[hhi]))
-    with pytest.raises(ScenarioError, match="HHI caps"):
+    inst = world()
+    inst["expansions"] = [{"supplier": "B", "step_gwh": 20, "cost": 10}]
+    path = write_instance(inst)
+    with pytest.raises(ScenarioError, match="co-funded capacity"):
         robust(path, adaptive=True)
     assert main(["robust", str(path), "--adaptive"]) == 2
-    assert "--adaptive does not handle HHI caps" in capsys.readouterr().err
+    assert "--adaptive does not handle co-funded capacity" in capsys.readouterr().err
 
 
 def test_adaptive_plan_directly(write_instance):

@@ -22,8 +22,10 @@ scenario's ``from`` plus the lag): for every such period t
     level_k[a, t] = level_parent(k)[a, t]      (its buffer stock)
 
 Every other variable of a block (covered volumes, rule misses) follows from
-these within the block. Two cases sharing a decider in t thus buy the same in
-t; the equalities are doubletons that HiGHS presolve removes.
+these within the block. An HHI cap gets its tangent cuts in each block from
+that block's plan (the solver layer's cut loop, ``m.hhi_parts``). Two cases
+sharing a decider in t thus buy the same in t; the equalities are doubletons
+that HiGHS presolve removes.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ import pyomo.core as pyo
 
 from optimizer.data_tree import Node
 from optimizer.model.build import build_model
-from optimizer.model.index import ModelIndex
 from optimizer.model.scenarios import add_base_cost, add_recourse, add_risk_objective
 
 
@@ -76,10 +77,13 @@ def build_adaptive_model(nodes: list[Node], weight: float = 0.0,
     the risk-weighted objective over the nodes' costs. ``nodes[0]`` is the base
     case; the model's ``lane_vars`` are its plan's."""
     top = pyo.ConcreteModel(name="adaptive")
-    top.model_index = ModelIndex()
     blocks = [add_node(top, k, node) for k, node in enumerate(nodes)]
+    # the base case's plan stands for the model (its rows, requirements no
+    # offer can meet, lanes); HHI cuts go into each node's own plan
+    top.model_index = blocks[0].model_index
     top.lane_vars = blocks[0].lane_vars
     top.blocks = blocks
+    top.hhi_parts = blocks
     add_non_anticipativity(top, nodes, blocks)
     top.scenario_terms = {k: b.scenario_terms[0] for k, b in enumerate(blocks)}
     add_risk_objective(top, [n.probability for n in nodes], weight, alpha,

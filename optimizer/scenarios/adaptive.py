@@ -62,8 +62,6 @@ def check_adaptive(data: ModelData) -> None:
     missing = []
     if not data.building.empty:
         missing.append("co-funded capacity, contracts or qualification costs")
-    if data.scopes_of("max_hhi"):
-        missing.append("HHI caps (max_hhi rules)")
     if missing:
         raise ScenarioError("--adaptive does not handle " + " or ".join(missing)
                             + " yet: run robust without --adaptive (the two-stage plan)")

@@ -188,23 +188,30 @@ class Session:
     def _cut_hhi(self, status: SolveStatus, deadline: float | None) -> SolveStatus:
         """Tangent cuts for every HHI cap the plan breaks, and warm re-solves,
         until each holds within ``HHI_TOL`` (or ``MAX_HHI_ROUNDS`` is reached,
-        or the ``deadline`` passes)."""
-        scopes = {k: s for k, s in self.index.hhi_scopes.items() if k not in self.relaxed}
+        or the ``deadline`` passes). A model made of several plans (the
+        adaptive program: ``m.hhi_parts``, one deterministic model each) gets
+        the cuts of each part's plan in that part."""
+        parts = []
+        for part in getattr(self.m, "hhi_parts", None) or [self.m]:
+            idx = index_of(part)
+            scopes = {k: s for k, s in idx.hhi_scopes.items() if k not in self.relaxed}
+            if scopes:
+                parts.append((part, idx, scopes))
         seconds = status.solve_seconds
         rounds = 0
-        while scopes and status.has_solution and rounds < MAX_HHI_ROUNDS:
-            x = self.lane_values()
-            broken = [label for label, hhi in hhi_values(scopes, x).items()
-                      if hhi > self.limit(scopes[label].rule.name) + HHI_TOL]
-            if not broken:
-                break
+        while parts and status.has_solution and rounds < MAX_HHI_ROUNDS:
             new = []
-            for label in broken:
-                cut = hhi_cut(self.m, scopes[label], x)
-                if cut is not None:
-                    con = self.m.hhi_cuts.add(cut)
-                    self.index.hhi_cuts[label].append(con)
-                    new.append(con)
+            for part, idx, scopes in parts:
+                x = self.lane_values() if part is self.m else self._part_lanes(part)
+                broken = [label for label, hhi in hhi_values(scopes, x).items()
+                          if hhi > float(pyo.value(part.rule_limit[scopes[label].rule.name]))
+                          + HHI_TOL]
+                for label in broken:
+                    cut = hhi_cut(part, scopes[label], x)
+                    if cut is not None:
+                        con = part.hhi_cuts.add(cut)
+                        idx.hhi_cuts[label].append(con)
+                        new.append(con)
             if not new:
                 break
             self.hm.add_constraints(new)
@@ -215,6 +222,12 @@ class Session:
         self.hhi_rounds += rounds
         status.solve_seconds = seconds
         return status
+
+    def _part_lanes(self, part: Any) -> np.ndarray:
+        """GWh on each lane of one part's plan (values below ``TINY`` are 0)."""
+        out = np.asarray(self.hm.values_of(list(part.lane_vars)), dtype=float)
+        out[np.abs(out) < TINY] = 0.0
+        return out
 
     # ------------------------------------------------------------- changes
     @contextlib.contextmanager
