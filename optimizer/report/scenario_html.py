@@ -426,7 +426,8 @@ def _robust_cards(res: RobustResult) -> list[Card]:
     det, rob = s["plans"]["deterministic"], s["plans"]["robust"]
     what = "expected cost" if res.weight == 0 else \
         f"{1 - res.weight:g} × expected cost + {res.weight:g} × CVaR {res.alpha:g}"
-    cards = [Card("objective", "Robust objective", money(s.get("objective")), "USD", "m", what),
+    objective = s["two_stage"]["objective"] if "two_stage" in s else s.get("objective")
+    cards = [Card("objective", "Robust objective", money(objective), "USD", "m", what),
              Card("expected", "Expected cost", money(rob.get("expected_cost")), "USD", "m",
                   f"deterministic plan: USD {money(det.get('expected_cost'))} m"),
              Card("cvar", f"CVaR {res.alpha:g}", money(rob.get("cvar")), "USD", "m",
@@ -436,6 +437,13 @@ def _robust_cards(res: RobustResult) -> list[Card]:
     if s.get("evpi") is not None:
         cards.append(Card("evpi", "EVPI", money(s.get("evpi")), "USD", "m",
                           "value of knowing the future"))
+    if "adaptive" in s:
+        ad = s["adaptive"]
+        cards.append(Card("adaptive", "Adaptive expected cost", money(ad["expected_cost"]),
+                          "USD", "m", f"re-planning {ad['lag']} year(s) after a scenario "
+                          "starts"))
+        cards.append(Card("adapting", "Value of adapting", money(ad["value_of_adapting"]),
+                          "USD", "m", "two-stage minus adaptive expected cost"))
     return cards
 
 

@@ -22,7 +22,7 @@ from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
 from optimizer.scenarios.errors import NoPlanError, ScenarioError
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
 from optimizer.scenarios.playout import SCENARIO_COLUMNS, check_workers, play_all, run_cases
-from optimizer.scenarios.risk import check_risk, risk_summary
+from optimizer.scenarios.risk import check_risk, cvar, risk_summary
 from optimizer.scenarios.stress_analysis import SURVIVAL_COLUMNS, survival_table
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
@@ -236,13 +236,24 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
         if tree.objective is None:
             raise NoPlanError(f"the adaptive program has no plan (status {tree.status})")
         two_stage = rob["expected_cost"]
+        probs_t = tree.tree["probability"].to_numpy(dtype=float)
+        live_t = probs_t > 0
+        tree_cvar = cvar(tree.tree["cost"].to_numpy(dtype=float)[live_t],
+                         probs_t[live_t] / probs_t[live_t].sum(), alpha)
         summary["adaptive"] = {
             "lag": lag, "status": tree.status, "objective": tree.objective,
-            "expected_cost": tree.expected_cost,
+            "expected_cost": tree.expected_cost, "cvar": tree_cvar,
             "two_stage_expected_cost": two_stage,
             "value_of_adapting": two_stage - (tree.expected_cost or 0.0),
             "nodes": len(tree.tree), "model_size": tree.size, "mip": tree.mip,
             "seconds": tree.seconds}
+        # with --adaptive the plan is the adaptive one (SPEC section 10): the top-level
+        # status, objective, expected cost and CVaR are its; the two-stage program's
+        # stay under "two_stage" (VSS and EVPI are about the two-stage plan)
+        summary["two_stage"] = {k: summary[k] for k in
+                                ("status", "objective", "expected_cost", "cvar")}
+        summary.update({"status": tree.status, "objective": tree.objective,
+                        "expected_cost": tree.expected_cost, "cvar": tree_cvar})
         if summary["adaptive"]["value_of_adapting"] < -1e-6 * max(1.0, abs(two_stage)):
             summary.setdefault("warnings", []).append(
                 "the adaptive plan's expected cost is higher than the two-stage plan's: a "

@@ -128,7 +128,9 @@ def print_robust(res: RobustResult, console: Console) -> None:
         console.print()
     what = "expected cost" if res.weight == 0 else \
         f"{1 - res.weight:g} x expected cost + {res.weight:g} x CVaR {res.alpha:g}"
-    console.print(f"robust objective ({what}): [bold]{money(s['objective'])}[/] USD million")
+    two_stage = s["two_stage"]["objective"] if "two_stage" in s else s["objective"]
+    console.print(f"robust objective ({what}): [bold]{money(two_stage)}[/] USD million"
+                  + (" (the two-stage plan)" if "two_stage" in s else ""))
     plan = " (of the expected-cost plan)" if res.weight > 0 else ""
     console.print(f"value of the stochastic solution{plan}: VSS = {money(s['vss'])}")
     if s.get("evpi") is not None:
@@ -167,7 +169,10 @@ def print_adaptive(res: RobustResult, console: Console) -> None:
                   money(float(r["cost"])), f"{float(r['spot_gwh']):,.2f}",
                   f"{float(r['unmet_gwh']):,.2f}")
     console.print(t)
-    console.print(f"adaptive expected cost: [bold]{money(ad['expected_cost'])}[/] USD million; "
+    what = "expected cost" if res.weight == 0 else \
+        f"{1 - res.weight:g} x expected cost + {res.weight:g} x CVaR {res.alpha:g}"
+    console.print(f"adaptive objective ({what}): [bold]{money(ad['objective'])}[/] USD million")
+    console.print(f"adaptive expected cost: {money(ad['expected_cost'])} USD million; "
                   f"value of adapting (two-stage {money(ad['two_stage_expected_cost'])} minus "
                   f"adaptive): {money(ad['value_of_adapting'])}")
 
