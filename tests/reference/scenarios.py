@@ -70,7 +70,10 @@ independently so each checks the other (``robust_objective(..., plan=..., levels
 Not handled (NotImplementedError): price tiers, fixed costs, minimum orders,
 qualification costs, expansions, contracts, upstream tables, soft rules, rules
 other than share/volume/average/exclude (or by origin, or measured in spend), factors
-by origin, ``price_add``, distributions, ``parent``.
+by origin, ``price_add``, distributions. A scenario with ``parent: NAME`` keeps all of
+the parent's factors (in the parent's window, recursively) and multiplies its own on top
+in its own window (``tree`` gives each case's parent and first period; the adaptive
+program on that tree is tests/reference/adaptive.py).
 """
 import math
 
@@ -86,7 +89,7 @@ TOL = 1e-6
 RULE_KINDS = {"max_share", "min_share", "max_volume", "min_volume", "exclude",
               "max_average", "min_average"}
 SCENARIO_KEYS = {"name", "probability", "from", "until", "capacity_factor", "price_factor",
-                 "demand_factor"}
+                 "demand_factor", "parent"}
 STOCK_KEYS = {"application", "max_gwh", "holding_cost", "initial_gwh"}
 
 
@@ -182,44 +185,99 @@ def _check_supported(inst, d):
             raise NotImplementedError(f"reference scenarios: rule {r['name']} ({r['kind']})")
 
 
+class ParentError(ValueError, NotImplementedError):
+    """A bad ``parent`` (unknown, a circle, or a child starting before its parent): an
+    input error (a ValueError; also a NotImplementedError, as an unknown parent was
+    refused before parents were supported)."""
+
+
+def _first(sc, periods):
+    return int(sc["from"]) if sc.get("from") is not None else periods[0]
+
+
+def _own_factors(sc, d):
+    """(f, g, h) of one scenario's own entries in its own window."""
+    periods = d.periods
+    name = sid(sc["name"])
+    lo = _first(sc, periods)
+    hi = int(sc["until"]) if sc.get("until") is not None else periods[-1]
+    window = [t for t in periods if lo <= t <= hi]
+    f, g, h = {}, {}, {}
+    for key, into in (("capacity_factor", f), ("price_factor", g)):
+        for e in _entries(sc.get(key)):
+            if e.get("by") == "origin" or set(e) - {"by", "group", "factor"}:
+                raise NotImplementedError(f"scenario {name}: {key} {e}")
+            v = _number(e["factor"], f"scenario {name} {key}")
+            group = {sid(x) for x in _entries(e["group"])}
+            for s in d.sup:
+                if d.value(s, e["by"]) in group:
+                    for t in window:
+                        into[s, t] = into.get((s, t), 1.0) * v
+    for e in _entries(sc.get("demand_factor")):
+        if set(e) - {"applications", "factor"}:
+            raise NotImplementedError(f"scenario {name}: demand_factor {e}")
+        v = _number(e["factor"], f"scenario {name} demand_factor")
+        apps = [sid(a) for a in _entries(e.get("applications"))] or list(d.apps)
+        for a in apps:
+            if a not in d.apps:
+                raise ValueError(f"scenario {name}: unknown application {a}")
+            for t in window:
+                h[a, t] = h.get((a, t), 1.0) * v
+    return f, g, h
+
+
+def tree(inst, d=None):
+    """{case name: (parent name or None, first period of its own data)}: the base case
+    has no parent; a scenario without ``parent`` branches from the base case. Checked:
+    the parent exists, no circle, a child does not start before its parent."""
+    d = d or Data(inst)
+    scen = list(inst.get("scenarios") or [])
+    names = [sid(sc["name"]) for sc in scen]
+    out = {BASE: (None, d.periods[0])}
+    for sc, name in zip(scen, names, strict=True):
+        par = sid(sc["parent"]) if sc.get("parent") is not None else BASE
+        if par != BASE and (par not in names or par == name):
+            raise ParentError(f"scenario {name}: unknown parent {par}")
+        out[name] = (par, _first(sc, d.periods))
+    for name in names:                                  # no circle, not before the parent
+        seen, k = {name}, out[name][0]
+        while k is not None:
+            if k in seen:
+                raise ParentError(f"scenario {name}: its parents go round in a circle")
+            seen.add(k)
+            k = out[k][0]
+        par = out[name][0]
+        if par != BASE and out[name][1] < out[par][1]:
+            raise ParentError(f"scenario {name} starts before its parent {par}")
+    return out
+
+
 def _cases(inst, d):
     """[(name, probability, f, g, h)]: f, g by (supplier, period), h by (application,
-    period); missing keys mean 1."""
-    periods = d.periods
+    period); missing keys mean 1. A scenario with a parent keeps all of the parent's
+    factors (in the parent's window; recursively) and multiplies its own on top."""
     scen = list(inst.get("scenarios") or [])
     out = [(BASE, 1.0 - sum(float(sc.get("probability", 0)) for sc in scen), {}, {}, {})]
     for sc in scen:
-        name = sid(sc["name"])
         extra = set(sc) - SCENARIO_KEYS
         if extra:
-            raise NotImplementedError(f"scenario {name}: {sorted(extra)}")
-        lo = int(sc["from"]) if sc.get("from") is not None else periods[0]
-        hi = int(sc["until"]) if sc.get("until") is not None else periods[-1]
-        window = [t for t in periods if lo <= t <= hi]
-        f, g, h = {}, {}, {}
-        for key, into in (("capacity_factor", f), ("price_factor", g)):
-            for e in _entries(sc.get(key)):
-                if e.get("by") == "origin" or set(e) - {"by", "group", "factor"}:
-                    raise NotImplementedError(f"scenario {name}: {key} {e}")
-                v = _number(e["factor"], f"scenario {name} {key}")
-                group = {sid(x) for x in _entries(e["group"])}
-                for s in d.sup:
-                    if d.value(s, e["by"]) in group:
-                        for t in window:
-                            into[s, t] = into.get((s, t), 1.0) * v
-        for e in _entries(sc.get("demand_factor")):
-            if set(e) - {"applications", "factor"}:
-                raise NotImplementedError(f"scenario {name}: demand_factor {e}")
-            v = _number(e["factor"], f"scenario {name} demand_factor")
-            apps = [sid(a) for a in _entries(e.get("applications"))] or list(d.apps)
-            for a in apps:
-                if a not in d.apps:
-                    raise ValueError(f"scenario {name}: unknown application {a}")
-                for t in window:
-                    h[a, t] = h.get((a, t), 1.0) * v
-        out.append((name, float(sc.get("probability", 0)), f, g, h))
-    if len({c[0] for c in out}) != len(out):
+            raise NotImplementedError(f"scenario {sid(sc['name'])}: {sorted(extra)}")
+    own = {sid(sc["name"]): _own_factors(sc, d) for sc in scen}
+    if len({c[0] for c in out} | set(own)) != len(scen) + 1:
         raise ValueError("case names must be unique (and not 'base')")
+    parents = tree(inst, d) if any(sc.get("parent") is not None for sc in scen) else {}
+    for sc in scen:
+        name = sid(sc["name"])
+        chain, k = [], name                              # name, parent, ..., (not base)
+        while k is not None and k != BASE:
+            chain.append(k)
+            k = parents.get(k, (BASE,))[0]
+        f, g, h = {}, {}, {}
+        for k in chain:
+            for into, mine in zip((f, g, h), own[k], strict=True):
+                for key, v in mine.items():
+                    into[key] = into.get(key, 1.0) * v
+        out.append((name, float(sc.get("probability", 0)), f, g, h))
     if out[0][1] < -1e-9:
         raise ValueError("scenario probabilities add up to more than 1")
     return out
@@ -469,9 +527,9 @@ def cvar(costs, probabilities, alpha):
         raise ValueError("alpha must be in [0, 1)")
     tail, acc, tot = 1.0 - alpha, 0.0, 0.0
     for c, p in sorted(zip(costs, probabilities, strict=True), key=lambda cp: -cp[0]):
-        take = min(p, tail - acc)
-        if take <= 0:
+        if acc >= tail:
             break
+        take = min(p, tail - acc)                  # 0 for a case of probability 0
         tot += take * c
         acc += take
     return tot / tail
