@@ -202,3 +202,35 @@ def test_time_to_survive_in_the_reports(write_instance, tmp_path):
     bare = optimizer.load_instance(write_instance(world(stock=[]), "bare.yaml"))
     write_stress(stress(bare), tmp_path / "b", instance=bare)
     assert "survival" not in charts_of(page_of(tmp_path / "b")[1])
+
+
+def test_a_plan_that_holds_stock_is_checked_and_stressed_with_its_stock(write_instance,
+                                                                        tmp_path):
+    # A costs 60 in 2030 and 80 in 2031; holding a GWh through 2030 costs 5: the plan
+    # buys the full 50 GWh of stock ahead (150 in 2030, 50 in 2031):
+    # 150 x 60 + 50 x 5 + 50 x 80 = 13,250 (instead of 6000 + 8000 = 14,000)
+    inst = world()
+    inst["prices"] = [{"supplier": "A", "period": 2031, "price": 80}]
+    path = write_instance(inst)
+    res = optimizer.solve(path)
+    assert res.objective == pytest.approx(13250)
+    out = tmp_path / "solve"
+    assert main(["solve", str(path), "--out", str(out)]) == 0
+    # check and stress read the stock.csv beside allocation.csv
+    assert main(["check", str(path), str(out / "allocation.csv"), "--objective",
+                 "13250"]) == 0
+    assert main(["stress", str(path), "--plan", str(out / "allocation.csv")]) == 0
+    # the ban (2031): the 50 contracted for 2031 are lost; the 50 in stock were bought
+    # for 2031's demand already and are drawn as planned (level 0 at the end of 2031),
+    # so 50 GWh go unmet: 13,250 - 4000 + 50 x 1000 = 59,250, and no stock is left
+    # over to survive on (0 months)
+    st = stress(path, res)
+    assert st.scenarios.set_index("scenario").loc["ban", "cost"] == pytest.approx(59250)
+    assert st.survival.set_index("scenario").loc["ban", "months"] == pytest.approx(0)
+    assert stress(path, str(out / "allocation.csv")).summary["expected_cost"] == \
+        pytest.approx(st.summary["expected_cost"])
+    # without its stock the plan buys 50 GWh more than 2030's demand: not a plan
+    (out / "stock.csv").rename(tmp_path / "elsewhere.csv")
+    assert main(["check", str(path), str(out / "allocation.csv")]) == 1
+    assert main(["check", str(path), str(out / "allocation.csv"), "--stock",
+                 str(tmp_path / "elsewhere.csv")]) == 0

@@ -204,3 +204,48 @@ def _typed_plan(inst: Instance, allocation: pd.DataFrame) -> pd.DataFrame | None
 
 # ----------------------------------------------------------------------------- facts
 
+
+
+#: the most a side table of a plan (expansions.csv, contracts.csv, stock.csv) may hold
+MAX_SIDE_BYTES = 50_000_000
+#: the side tables a plan written by ``solve --out`` may have, and the columns read
+SIDE_TABLES = {"funding": ("expansions.csv", ("supplier", "period", "steps")),
+               "contracts": ("contracts.csv", ("contract", "signed")),
+               "stock": ("stock.csv", ("application", "period", "level_gwh"))}
+
+
+def read_side_table(path: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    """One of a plan's side tables (``SIDE_TABLES``), bounded in size; an
+    :class:`InputError` naming the file otherwise."""
+    from pathlib import Path
+
+    p = Path(path)
+    where = Location(file=str(path))
+    try:
+        if not p.is_file():
+            raise InputError([Problem(where, "no such file")])
+        if p.stat().st_size > MAX_SIDE_BYTES:
+            raise InputError([Problem(where, f"larger than {MAX_SIDE_BYTES:,} bytes")])
+        df = pd.read_csv(p)
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(where, f"not a readable CSV table ({exc})")]) from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise InputError([Problem(where, f"missing column(s) {', '.join(missing)}")])
+    return df
+
+
+def sides_beside(plan_path: str, inst: Instance) -> dict[str, pd.DataFrame | None]:
+    """The side tables found beside an ``allocation.csv`` (as ``solve --out``
+    writes them), for the instance's expansions, contracts and buffer stock:
+    keyword arguments of :func:`optimizer.check.check_plan`."""
+    from pathlib import Path
+
+    wanted = {"funding": bool(inst.expansions), "contracts": bool(inst.contracts),
+              "stock": bool(inst.stock)}
+    out: dict[str, pd.DataFrame | None] = {}
+    for key, (name, columns) in SIDE_TABLES.items():
+        path = Path(plan_path).with_name(name)
+        out[key] = read_side_table(str(path), columns) if wanted[key] and path.is_file() \
+            else None
+    return out

@@ -12,9 +12,11 @@ import numpy as np
 import pandas as pd
 
 from optimizer.check import read_plan
+from optimizer.check.plan_input import sides_beside
 from optimizer.data import prepare
 from optimizer.data_scenarios import scenario_data
 from optimizer.input.instance import Instance
+from optimizer.results import Result
 from optimizer.scenarios.cases import cases_for, draw_seed, instance_of, n_minus_1_cases
 from optimizer.scenarios.errors import ScenarioError
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_allocation
@@ -75,7 +77,7 @@ class StressResult:
 
 
 def stress(instance: str | Path | Instance | None = None,
-           plan: str | Path | pd.DataFrame | Plan | None = None, *,
+           plan: str | Path | pd.DataFrame | Plan | Result | None = None, *,
            n_minus_1: str | None = None, material: str | None = None,
            stage: str | None = None, alpha: float = 0.95, sample: int | None = None,
            seed: int | None = None, options: SolverOptions | None = None,
@@ -83,9 +85,12 @@ def stress(instance: str | Path | Instance | None = None,
     """Play a plan out in every scenario (SPEC section 5, stress test).
 
     ``plan``: None plays the deterministic optimum; a path reads an
-    ``allocation.csv``; a DataFrame has columns supplier, application, period,
-    gwh. ``n_minus_1`` ("company" or "control") adds one case per group losing
-    all capacity, ranked in :attr:`StressResult.n_minus_1`; ``"origin"`` with
+    ``allocation.csv`` (and the ``expansions.csv``, ``contracts.csv`` and
+    ``stock.csv`` beside it, as ``solve --out`` writes them); a DataFrame has
+    columns supplier, application, period, gwh; a solve's :class:`Result`
+    brings its funding, contracts and buffer stock along. ``n_minus_1``
+    ("company" or "control") adds one case per group losing all capacity,
+    ranked in :attr:`StressResult.n_minus_1`; ``"origin"`` with
     ``material`` and ``stage`` one case per country that stops supplying that
     material at that stage (a supplier drawing a share q from it keeps 1 - q of
     its capacity). ``sample`` draws that
@@ -111,8 +116,17 @@ def stress(instance: str | Path | Instance | None = None,
         the_plan = plan
     elif isinstance(plan, pd.DataFrame):
         the_plan = plan_from_allocation(inst, sd, plan, "<plan>")
-    else:
-        the_plan = plan_from_allocation(inst, sd, read_plan(str(plan), inst), str(plan))
+    elif isinstance(plan, Result):  # a solve's result: its funding, contracts and stock too
+        the_plan = plan_from_allocation(
+            inst, sd, plan.allocation, "<plan>",
+            funding=plan.expansions if len(plan.expansions.columns) else None,
+            contracts=plan.contracts if len(plan.contracts.columns) else None,
+            stock=plan.stock if len(plan.stock.columns) else None)
+    else:  # an allocation.csv, with the expansions, contracts and stock beside it
+        sides = sides_beside(str(plan), inst)
+        the_plan = plan_from_allocation(inst, sd, read_plan(str(plan), inst), str(plan),
+                                        funding=sides["funding"], contracts=sides["contracts"],
+                                        stock=sides["stock"])
     table = play_all(sd, [the_plan], cases, details=True, workers=workers,
                      scheduler=scheduler)[0]
     shortfalls = pd.DataFrame.from_records(

@@ -43,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "(expansions.csv of solve --out; default: the one beside PLAN, if any)")
     p.add_argument("--contracts", metavar="CSV", help="the contracts the plan signs "
                    "(contracts.csv of solve --out; default: the one beside PLAN, if any)")
+    p.add_argument("--stock", metavar="CSV", help="the plan's buffer stock levels "
+                   "(stock.csv of solve --out; default: the one beside PLAN, if any)")
 
 
 #: the largest expansions.csv or contracts.csv read (bytes)
@@ -50,7 +52,8 @@ MAX_TABLE_BYTES = 50_000_000
 
 
 def _side_table(given: str | None, plan: str, name: str, columns: tuple[str, ...]):
-    """expansions.csv or contracts.csv: as given, else beside the plan, else None."""
+    """expansions.csv, contracts.csv or stock.csv: as given, else beside the
+    plan, else None."""
     from pathlib import Path
 
     import pandas as pd
@@ -85,8 +88,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
                           ("supplier", "period", "steps")) if inst.expansions else None
     contracts = _side_table(args.contracts, args.plan, "contracts.csv",
                             ("contract", "signed")) if inst.contracts else None
+    stock = _side_table(args.stock, args.plan, "stock.csv",
+                        ("application", "period", "level_gwh")) if inst.stock else None
     report = check_plan(inst, plan, tol=tol, objective=args.objective, funding=funding,
-                        contracts=contracts)
+                        contracts=contracts, stock=stock)
     for item in renderables(report, args.plan):
         console.print(item)
         console.print()
