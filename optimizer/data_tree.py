@@ -111,7 +111,8 @@ def relief(case: Case, made: Case) -> Case:
 def node_data(data: ModelData, sd: ScenarioData, made: Case,
               own_unmet_periods: set[int]) -> ModelData:
     """The base model data with ``made``'s factors applied: capacities (and
-    the capacity of on/off suppliers) times f, ex-works and tier prices times g
+    the capacity of on/off suppliers and co-funded capacity) times f, ex-works,
+    tier and contract prices times g
     plus the price added (tariffs on top, landed costs recomputed), demand times the
     demand factor. Demand of an application without an ``unmet_penalty`` may
     go unmet at ``shortage_penalty`` in ``own_unmet_periods`` (a scenario's own
@@ -148,6 +149,26 @@ def node_data(data: ModelData, sd: ScenarioData, made: Case,
                       for s, t in zip(tiers["supplier"], tiers["period"], strict=True)])
         tiers["price"] = tiers["price"].to_numpy(dtype=float) * g
         tiers["unit_cost"] = tiers["price"] * (1.0 + tiers["tariff_rate"])
+    building = data.building
+    if not building.empty:  # funded capacity scales like the rest; contract prices too
+        def f_of(key: tuple[str, int]) -> float:
+            j = supply_pos.get((str(key[0]), int(key[1])))
+            return 1.0 if j is None else float(made.capacity[j])
+
+        def g_of(key: tuple[str, int]) -> float:
+            j = supply_pos.get((str(key[0]), int(key[1])))
+            return 1.0 if j is None else float(made.price[j])
+
+        cp = building.contract_periods.copy()
+        if len(cp):
+            cp["unit_price"] = cp["unit_price"].to_numpy(dtype=float) * np.array(
+                [g_of((s, t)) for s, t in zip(cp["supplier"], cp["period"], strict=True)])
+        building = dataclasses.replace(
+            building,
+            arrivals={key: [(k, step * f_of(key)) for k, step in steps]
+                      for key, steps in building.arrivals.items()},
+            max_added={key: v * f_of(key) for key, v in building.max_added.items()},
+            contract_periods=cp)
     demand = data.demand.copy()
     if made.demand is not None:
         demand["gwh"] = demand["gwh"].to_numpy(dtype=float) * made.demand
@@ -157,6 +178,6 @@ def node_data(data: ModelData, sd: ScenarioData, made: Case,
         demand["unmet_penalty"] = demand["unmet_penalty"].astype(float).where(
             ~own | demand["unmet_penalty"].notna(), fill)
     out = dataclasses.replace(data, capacity=cap, switched=switched, lanes=lanes,
-                              demand=demand, tiers=tiers)
+                              demand=demand, tiers=tiers, building=building)
     out.scopes = rule_scopes(data.instance, lanes, demand)
     return out

@@ -230,14 +230,38 @@ def test_an_hhi_cap_binds_each_branch_plan(write_instance):
     assert res.summary["adaptive"]["expected_cost"] == pytest.approx(12600)
 
 
-def test_what_adaptive_does_not_handle_is_refused(write_instance, capsys):
-    inst = world()
-    inst["expansions"] = [{"supplier": "B", "step_gwh": 20, "cost": 10}]
-    path = write_instance(inst)
-    with pytest.raises(ScenarioError, match="co-funded capacity"):
-        robust(path, adaptive=True)
-    assert main(["robust", str(path), "--adaptive"]) == 2
-    assert "--adaptive does not handle co-funded capacity" in capsys.readouterr().err
+def test_funding_decided_before_a_scenario_re_plans_is_kept(write_instance):
+    # B (KR) has 20 GWh at 50; an expansion adds 80 GWh to B from 2031 for 150, to be
+    # decided in 2030 (first = last = 2030, lead time 1). Without it the ban leaves 80 GWh
+    # a year unmet at 1000: so the base case funds it (the decision is 2030's, before
+    # anything is known, and every branch keeps it).
+    # Two-stage: all A (44 < 50 a GWh in expectation); the ban buys B's 100 spot at 60:
+    # E = 150 + 4000 + 2 x (0.8 x 4000 + 0.2 x 6000) = 12,950.
+    # Adaptive, lag 1: the ban re-plans 2032 to contract B's 100 at 50:
+    # E = 150 + 4000 + 4400 + (0.8 x 4000 + 0.2 x 5000) = 12,750.
+    small_b = dict(B, capacity=20)
+    inst = world(suppliers=(A, small_b))
+    inst["expansions"] = [{"supplier": "B", "step_gwh": 80, "cost": 150, "lead_time": 1,
+                           "first": 2030, "last": 2030}]
+    res = robust(write_instance(inst), evpi=False, adaptive=True)
+    assert res.summary["two_stage"]["expected_cost"] == pytest.approx(12950)
+    assert res.summary["adaptive"]["expected_cost"] == pytest.approx(12750)
+    ban = res.adaptive.plans.query("scenario == 'ban' and period == 2032")
+    assert ban[["supplier", "gwh"]].values.tolist() == [["B", 100.0]]
+    # without re-planning it is the two-stage program, MIP included
+    res = robust(write_instance(inst), evpi=False, adaptive=True, lag=5)
+    assert res.summary["adaptive"]["objective"] == pytest.approx(12950)
+
+
+def test_building_supply_without_re_planning_is_the_two_stage_program():
+    # the bundled north-america-build instance (expansions, contracts, qualification
+    # costs: a MIP): with a lag beyond the horizon, the same optimum as two-stage
+    from optimizer.input import default_instance_path
+
+    path = default_instance_path().parent.parent / "north-america-build" / "instance.yaml"
+    res = robust(path, evpi=False, adaptive=True, lag=10)
+    assert res.summary["adaptive"]["objective"] == pytest.approx(
+        res.summary["two_stage"]["objective"], rel=1e-6)
 
 
 def test_adaptive_plan_directly(write_instance):

@@ -20,6 +20,9 @@ scenario's ``from`` plus the lag): for every such period t
     x_k[s, a, t] = x_parent(k)[s, a, t]        (contracts, every lane)
     unmet_k[a, t] = unmet_parent(k)[a, t]      (its own unmet demand)
     level_k[a, t] = level_parent(k)[a, t]      (its buffer stock)
+    fund_k[j] = fund_parent(k)[j]              (co-funding decided in a period t)
+    sign_k[c] = sign_parent(k)[c]              (a contract starting in t)
+    starts_k[s, t] = starts_parent(k)[s, t]    (a qualification in t)
 
 Every other variable of a block (covered volumes, rule misses) follows from
 these within the block. An HHI cap gets its tangent cuts in each block from
@@ -66,6 +69,21 @@ def add_non_anticipativity(top: pyo.ConcreteModel, nodes: list[Node],
         for key in b.level:
             if int(key[-1]) < before:
                 pairs.append((b.level[key], p.level[key]))
+        # building supply: funding decided, contracts signed and suppliers qualified
+        # before the node re-plans are its parent's
+        funded_in = node.data.building.funding["period"].astype(int).tolist()
+        for k in b.fund:
+            if funded_in[k] < before:
+                pairs.append((b.fund[k], p.fund[k]))
+        cp = node.data.building.contract_periods
+        starts_in = cp.groupby("contract")["period"].min().astype(int).to_dict() \
+            if len(cp) else {}
+        for c in b.sign:
+            if starts_in[c] < before:
+                pairs.append((b.sign[c], p.sign[c]))
+        for key in b.starts:
+            if int(key[-1]) < before:
+                pairs.append((b.starts[key], p.starts[key]))
     top.SAME = pyo.RangeSet(0, len(pairs) - 1) if pairs else pyo.Set(initialize=[])
     top.same_plan = pyo.Constraint(top.SAME, rule=lambda m, i: pairs[i][0] - pairs[i][1] == 0)
 

@@ -57,16 +57,6 @@ class AdaptivePlan:
     stock: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def check_adaptive(data: ModelData) -> None:
-    """What the adaptive program does not handle yet, refused in words."""
-    missing = []
-    if not data.building.empty:
-        missing.append("co-funded capacity, contracts or qualification costs")
-    if missing:
-        raise ScenarioError("--adaptive does not handle " + " or ".join(missing)
-                            + " yet: run robust without --adaptive (the two-stage plan)")
-
-
 def _scenario_of(inst: Instance, case: Case) -> Scenario:
     name = case.name.rsplit("#", 1)[0] if case.kind == "sample" else case.name
     for sc in inst.scenarios:
@@ -125,7 +115,6 @@ def adaptive_plan(inst: Instance, data: ModelData, sd: ScenarioData, cases: list
                   options: SolverOptions | None = None) -> AdaptivePlan:
     """Solve the adaptive program (:func:`optimizer.model.adaptive.build_adaptive_model`)
     on the cases' tree and read each case's plan and cost."""
-    check_adaptive(data)
     t0 = time.perf_counter()
     nodes = tree_nodes(inst, data, sd, cases, lag)
     m = build_adaptive_model(nodes, weight, alpha)
@@ -188,4 +177,4 @@ def _read(session: Session, m, nodes: list[Node], data: ModelData, lag: int
     return tree, plans, stock
 
 
-__all__ = ["BASE", "AdaptivePlan", "adaptive_plan", "check_adaptive", "tree_nodes"]
+__all__ = ["BASE", "AdaptivePlan", "adaptive_plan", "tree_nodes"]

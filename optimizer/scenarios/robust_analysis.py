@@ -17,7 +17,7 @@ from optimizer.data_scenarios import Case, ScenarioData, scenario_data
 from optimizer.input.instance import Instance
 from optimizer.model.scenarios import build_robust_model
 from optimizer.results_building import contracts_table, expansions_table, stock_table
-from optimizer.scenarios.adaptive import AdaptivePlan, adaptive_plan, check_adaptive
+from optimizer.scenarios.adaptive import AdaptivePlan, adaptive_plan
 from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
 from optimizer.scenarios.errors import NoPlanError, ScenarioError
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
@@ -138,8 +138,6 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
         raise ScenarioError(f"{inst.source} has no scenarios: a robust plan needs a "
                             "'scenarios' section (docs/scenarios.md)")
     data = prepare(inst)
-    if adaptive:
-        check_adaptive(data)
     sd = scenario_data(data)
     cases = cases_for(inst, sd, sample, seed)
     det, _ = deterministic_plan(inst, data, sd, options)
