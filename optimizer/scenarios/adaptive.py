@@ -55,6 +55,8 @@ class AdaptivePlan:
     seconds: float
     mip: bool
     stock: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: HiGHS's own time (``seconds`` is the whole call: build, compile, solve, read)
+    highs_seconds: float = 0.0
 
 
 def _scenario_of(inst: Instance, case: Case) -> Scenario:
@@ -130,7 +132,7 @@ def adaptive_plan(inst: Instance, data: ModelData, sd: ScenarioData, cases: list
         expected_cost = float(np.dot(probs, tree["cost"].to_numpy(dtype=float)))
     return AdaptivePlan(status.status, status.objective if status.has_solution else None,
                         lag, expected_cost, tree, plans, session.size,
-                        time.perf_counter() - t0, session.is_mip, stock)
+                        time.perf_counter() - t0, session.is_mip, stock, status.solve_seconds)
 
 
 def _read(session: Session, m, nodes: list[Node], data: ModelData, lag: int
