@@ -25,6 +25,12 @@ class NoPlanError(Exception):
         self.result = result
 
 
+class HelperRank(Exception):
+    """Raised by ``robust(engine="mpisppy")`` on every MPI rank but 0 once
+    progressive hedging is done: that rank took its share of the scenarios;
+    rank 0 carries on (plays the plans out, reports) alone."""
+
+
 def usage_error(exc: ParallelError) -> ScenarioError:
     """The :class:`ScenarioError` for workers or a scheduler that cannot be used."""
     return ScenarioError(BOTH if exc.reason == "both" else str(exc))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,13 +19,16 @@ from optimizer.model.scenarios import build_robust_model
 from optimizer.results_building import contracts_table, expansions_table, stock_table
 from optimizer.scenarios.adaptive import AdaptivePlan, adaptive_plan
 from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
-from optimizer.scenarios.errors import NoPlanError, ScenarioError
+from optimizer.scenarios.errors import HelperRank, NoPlanError, ScenarioError
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
 from optimizer.scenarios.playout import SCENARIO_COLUMNS, check_workers, play_all, run_cases
 from optimizer.scenarios.risk import check_risk, cvar, risk_summary
 from optimizer.scenarios.stress_analysis import SURVIVAL_COLUMNS, survival_table
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
+
+if TYPE_CHECKING:
+    from optimizer.solver.hedging import HedgingSettings
 
 
 @dataclass
@@ -62,6 +65,46 @@ def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight
     return ExtensiveSolve(status.status, status.objective if status.has_solution else None, x,
                           session.size, status.solve_seconds, session.is_mip, funding,
                           contracts, stock)
+
+
+#: how ``robust`` solves the two-stage program
+ENGINES = ("extensive", "mpisppy")
+
+
+def _engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ScenarioError(f"unknown engine '{engine}': use {' or '.join(ENGINES)}")
+    return engine
+
+
+def _hedge(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float, alpha: float,
+           options: SolverOptions | None, settings: HedgingSettings | None,
+           adaptive: bool) -> tuple[ExtensiveSolve, ExtensiveSolve | None]:
+    """The robust plan (and, with a CVaR weight, the expected-cost plan) by
+    progressive hedging, on every MPI rank; ranks but 0 stop here."""
+    if adaptive:
+        raise ScenarioError("--engine mpisppy solves the two-stage program; for --adaptive "
+                            "use --engine extensive")
+    from optimizer.scenarios.hedging import solve_hedging
+    from optimizer.solver.hedging import rank_and_size
+
+    sol = solve_hedging(data, sd, cases, weight, alpha, options, settings)
+    sol0 = solve_hedging(data, sd, cases, 0.0, alpha, options, settings) \
+        if weight > 0 and sol.x is not None else None
+    rank, size = rank_and_size()
+    if rank:
+        raise HelperRank(f"rank {rank} of {size}: progressive hedging done, rank 0 reports")
+    return sol, sol0
+
+
+def _engine_summary(engine: str, sol: ExtensiveSolve) -> dict[str, Any]:
+    """summary.json's engine fields: for mpisppy, the proved bound, the gap, PH's
+    iterations and last convergence value, and the MPI ranks."""
+    out: dict[str, Any] = {"engine": engine}
+    if engine == "mpisppy":
+        for key in ("bound", "gap", "iterations", "convergence", "ranks"):
+            out[key] = getattr(sol, key, None)
+    return out
 
 
 def _wait_and_see(shared: tuple[ModelData, ScenarioData, SolverOptions | None],
@@ -116,7 +159,8 @@ class RobustResult:
 def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0,
            alpha: float = 0.95, sample: int | None = None, seed: int | None = None,
            options: SolverOptions | None = None, evpi: bool = True, workers: int = 1,
-           scheduler: Any = None, adaptive: bool = False, lag: int = 1) -> RobustResult:
+           scheduler: Any = None, adaptive: bool = False, lag: int = 1,
+           engine: str = "extensive", hedging: HedgingSettings | None = None) -> RobustResult:
     """The robust plan (SPEC section 5): minimize ``(1 - weight) E[cost] + weight
     CVaR_alpha[cost]`` over plans that meet demand and obey every rule, each
     case's shortfall bought spot or left unmet. Also plays the deterministic
@@ -127,7 +171,11 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
     multi-stage program on the scenario tree, each scenario re-planning ``lag``
     periods after its ``from`` (:func:`optimizer.scenarios.adaptive.adaptive_plan`),
     and report the value of adapting (the two-stage plan's expected cost minus
-    the adaptive program's).
+    the adaptive program's). ``engine``: ``extensive`` (the extensive form in
+    HiGHS) or ``mpisppy`` (progressive hedging on mpi-sppy with ``hedging``
+    settings, :mod:`optimizer.scenarios.hedging`; collective under ``mpiexec``:
+    every rank but 0 raises :class:`~optimizer.scenarios.errors.HelperRank` once
+    its part is done).
     """
     check_risk(weight, alpha)
     check_workers(workers, scheduler)
@@ -140,8 +188,10 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
     data = prepare(inst)
     sd = scenario_data(data)
     cases = cases_for(inst, sd, sample, seed)
+    solves = _hedge(data, sd, cases, weight, alpha, options, hedging, adaptive) \
+        if _engine(engine) == "mpisppy" else None
     det, _ = deterministic_plan(inst, data, sd, options)
-    sol = solve_extensive(data, sd, cases, weight, alpha, options)
+    sol = solves[0] if solves else solve_extensive(data, sd, cases, weight, alpha, options)
     if sol.x is None:
         raise NoPlanError(f"the robust model has no plan (status {sol.status})")
     plans = {"deterministic": det, "robust": plan_from_lanes(inst, sd, sol.x, "robust",
@@ -149,7 +199,8 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
                                                              sol.stock)}
     sol0 = sol
     if weight > 0:
-        sol0 = solve_extensive(data, sd, cases, 0.0, alpha, options)
+        sol0 = solves[1] if solves and solves[1] else \
+            solve_extensive(data, sd, cases, 0.0, alpha, options)
         if sol0.x is None:
             raise NoPlanError(f"the expected-cost robust model has no plan "
                               f"(status {sol0.status})")
@@ -220,6 +271,7 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
         "mip": sol.mip,
         "seconds": time.perf_counter() - t0,
     }
+    summary.update(_engine_summary(engine, sol))
     if weight > 0:
         summary["vss_evpi_plan"] = "expected-cost (cvar weight 0)"
     bad = [s for s in ws_status if s != "optimal"]

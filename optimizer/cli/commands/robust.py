@@ -12,7 +12,15 @@ from rich.table import Table
 from rich.text import Text
 
 from optimizer.cli.commands.stress import money, no_plan, scenario_args
-from optimizer.cli.common import EXIT_PLAN, UsageError, solver_args, solver_options
+from optimizer.cli.common import (
+    EXIT_INPUT,
+    EXIT_PLAN,
+    UsageError,
+    positive_number,
+    solver_args,
+    solver_options,
+    whole_number,
+)
 
 if TYPE_CHECKING:
     from optimizer.scenarios import RobustResult
@@ -64,6 +72,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="write summary.json, allocation.csv (the "
                    "robust plan), allocation_deterministic.csv, scenarios.csv and report.html here")
     scenario_args(p)
+    e = p.add_argument_group("engine (docs/scenarios.md, progressive hedging)")
+    e.add_argument("--engine", choices=["extensive", "mpisppy"], default="extensive",
+                   help="extensive: the whole program in HiGHS (default); mpisppy: progressive "
+                        "hedging on mpi-sppy, scenario by scenario (serially, or under "
+                        "mpiexec -n N), reporting its proved bound and gap")
+    e.add_argument("--ph-rho", type=positive_number, default=None, metavar="R",
+                   help="with mpisppy: PH penalty as a multiple of each first-stage "
+                        "variable's cost (default 1)")
+    e.add_argument("--ph-iterations", type=whole_number(1), default=None, metavar="N",
+                   help="with mpisppy: at most N PH iterations (default 500)")
+    e.add_argument("--ph-tolerance", type=positive_number, default=None, metavar="T",
+                   help="with mpisppy: stop when scenarios and their average differ, and "
+                        "the average moves, by less than T on average (GWh; default 1e-4)")
     solver_args(p)
 
 
@@ -144,10 +165,22 @@ def print_robust(res: RobustResult, console: Console) -> None:
     line = building_text(robust_plan.funding, robust_plan.contracts, console.width)
     if line is not None:
         console.print(Text("The robust plan: ").append_text(line))
+    if s.get("engine") == "mpisppy":
+        print_hedging(s, console)
     if res.adaptive is not None:
         print_adaptive(res, console)
     for w in s.get("warnings", []):
         console.print(f"[yellow]warning:[/] {escape(str(w))}")
+
+
+def print_hedging(s: dict[str, Any], console: Console) -> None:
+    """What progressive hedging proved: the bound, the gap, its iterations."""
+    gap = s.get("gap")
+    ranks = s.get("ranks") or 1
+    console.print(f"progressive hedging (mpi-sppy, {ranks} rank{'s' if ranks != 1 else ''}): "
+                  f"{s.get('iterations')} iterations, status {s.get('status')}; "
+                  f"lower bound {money(s.get('bound'))}, gap "
+                  f"{'–' if gap is None else f'{100 * gap:.3g}%'}")
 
 
 def print_adaptive(res: RobustResult, console: Console) -> None:
@@ -177,17 +210,55 @@ def print_adaptive(res: RobustResult, console: Console) -> None:
                   f"adaptive): {money(ad['value_of_adapting'])}")
 
 
+def _hedging(args: argparse.Namespace) -> tuple[Any, bool]:
+    """PH settings from the command line (None: not asked for), and whether this
+    process is an MPI rank other than 0 (it then prints nothing)."""
+    ph = (args.ph_rho, args.ph_iterations, args.ph_tolerance)
+    if args.engine != "mpisppy":
+        if any(v is not None for v in ph):
+            raise UsageError("--ph-rho, --ph-iterations and --ph-tolerance need "
+                             "--engine mpisppy")
+        return None, False
+    from optimizer.solver.hedging import HedgingSettings, rank_and_size
+
+    defaults = HedgingSettings()
+    settings = HedgingSettings(
+        rho=defaults.rho if args.ph_rho is None else args.ph_rho,
+        max_iterations=defaults.max_iterations if args.ph_iterations is None
+        else args.ph_iterations,
+        tolerance=defaults.tolerance if args.ph_tolerance is None else args.ph_tolerance)
+    return settings, rank_and_size()[0] != 0
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
+    if args.engine != "mpisppy":
+        return _run(args, console)
+    from optimizer.solver.hedging import finish_mpi
+
+    try:
+        return _run(args, console)
+    finally:
+        finish_mpi()  # before the command line's os._exit, or mpiexec stops every rank
+
+
+def _run(args: argparse.Namespace, console: Console) -> int:
     from optimizer.report.scenario_files import write_robust
     from optimizer.scenarios import NoPlanError, ScenarioError, robust
     from optimizer.scenarios.cases import instance_of
+    from optimizer.scenarios.errors import HelperRank
 
+    hedging, helper = _hedging(args)
     try:
         res = robust(args.instance, weight=args.cvar_weight, alpha=args.alpha,
                      sample=args.sample, seed=args.seed, options=solver_options(args),
                      evpi=args.evpi, workers=args.workers, scheduler=args.scheduler,
-                     adaptive=args.adaptive, lag=args.lag)
+                     adaptive=args.adaptive, lag=args.lag, engine=args.engine,
+                     hedging=hedging)
+    except HelperRank:
+        return EXIT_PLAN  # another MPI rank: its share of PH done, rank 0 reports
     except ScenarioError as exc:
+        if helper:
+            return EXIT_INPUT  # rank 0 says why
         raise UsageError(str(exc)) from None
     except NoPlanError as exc:
         return no_plan(console, exc)

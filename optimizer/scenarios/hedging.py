@@ -1,0 +1,136 @@
+"""The robust plan by progressive hedging (``robust --engine mpisppy``, SPEC section 10).
+
+The glue between the robust program (:mod:`optimizer.model.scenarios`) and the
+PH driver (:mod:`optimizer.solver.hedging`): one scenario per case with a positive
+probability, its model the extensive form of that case alone (probability 1),
+so that its objective is the case's term of the robust objective,
+
+    (1 - w) (base_cost + R_k) + w (eta + excess_k / (1 - alpha)),
+
+and sum_k p_k (that) is the extensive form's objective. The nonanticipative
+(first-stage) variables are every variable :func:`~optimizer.model.build_model`
+makes (contracts, supplier totals, tiers, on/off binaries, co-funding, buffer
+stock, the plan's own unmet demand) and, when w > 0, ``eta``. Cases with
+probability 0 add nothing to the objective and every case's recourse is
+complete (shortage is always possible), so they are left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.core as pyo
+from pyomo.repn import generate_standard_repn
+
+from optimizer.data import ModelData
+from optimizer.data_scenarios import Case, ScenarioData
+from optimizer.model.build import build_model
+from optimizer.model.index import index_of
+from optimizer.model.scenarios import add_base_cost, add_recourse, add_risk_objective
+from optimizer.results_building import contracts_table, expansions_table, stock_table
+from optimizer.scenarios.errors import ScenarioError
+from optimizer.scenarios.robust_analysis import ExtensiveSolve
+from optimizer.solver.hedging import (
+    HedgingProblem,
+    HedgingRun,
+    HedgingSettings,
+    progressive_hedging,
+)
+from optimizer.solver.options import SolverOptions
+from optimizer.solver.session import Session
+
+
+@dataclass
+class HedgingSolve(ExtensiveSolve):
+    """The robust plan found by PH: an :class:`ExtensiveSolve` (``objective`` is
+    the plan's expected cost, ``x`` its contracts) and what PH proved."""
+
+    bound: float | None = None
+    gap: float | None = None
+    iterations: int = 0
+    convergence: float | None = None
+    ranks: int = 1
+    run: HedgingRun | None = None
+
+
+def first_stage(m: pyo.ConcreteModel) -> list[pyo.Var]:
+    """The free variables of a model :func:`build_model` has just built (in
+    their order in the model: the same in every scenario)."""
+    return [v for v in m.component_data_objects(pyo.Var, sort=False) if not v.fixed]
+
+
+def _cost_coefficients(m: pyo.ConcreteModel, first: list) -> np.ndarray:
+    """Each first-stage variable's coefficient in the deterministic objective."""
+    repn = generate_standard_repn(m.total_cost.expr, compute_values=True)
+    coef = {id(v): float(c) for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True)}
+    return np.array([coef.get(id(v), 0.0) for v in first])
+
+
+def scenario_model(data: ModelData, sd: ScenarioData, case: Case, weight: float,
+                   alpha: float) -> tuple[pyo.ConcreteModel, list, np.ndarray]:
+    """One case's model (its objective: the case's cost, risk-weighted), its
+    first-stage variables and their cost coefficients."""
+    m = build_model(data)
+    first = first_stage(m)
+    costs = _cost_coefficients(m, first)
+    add_base_cost(m)
+    add_recourse(m, data, sd, [case.with_probability(1.0)])
+    add_risk_objective(m, [1.0], weight, alpha)
+    if weight > 0:
+        first.append(m.eta)
+        costs = np.append(costs, weight)
+    return m, first, costs
+
+
+def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float = 0.0,
+                  alpha: float = 0.95, options: SolverOptions | None = None,
+                  settings: HedgingSettings | None = None) -> HedgingSolve:
+    """The robust program (:func:`optimizer.model.scenarios.build_robust_model`)
+    by progressive hedging on mpi-sppy (:func:`optimizer.solver.hedging.progressive_hedging`).
+    Collective under ``mpiexec``: every rank calls it and gets the same plan."""
+    check = build_model(data)
+    if index_of(check).hhi_scopes:
+        raise ScenarioError("--engine mpisppy does not handle max_hhi rules yet (their "
+                            "cuts are added between solves): use --engine extensive")
+    session = Session(check, data, options)
+    if session.trivial():
+        return HedgingSolve("infeasible", None, None, session.size, 0.0, session.is_mip)
+    live = [c for c in cases if c.probability > 0]
+    names = [f"case{k}" for k in range(len(live))]
+
+    def create(name: str) -> tuple[pyo.ConcreteModel, list, np.ndarray, float]:
+        case = live[int(name.removeprefix("case"))]
+        m, first, costs = scenario_model(data, sd, case, weight, alpha)
+        return m, first, costs, float(case.probability)
+
+    run = progressive_hedging(HedgingProblem(names, create), settings, options)
+    if run.xhat is None:
+        status = "infeasible" if run.status == "infeasible" else run.status
+        return HedgingSolve(status, None, None, session.size, run.seconds, session.is_mip,
+                            iterations=run.iterations, convergence=run.convergence,
+                            ranks=run.ranks, run=run)
+    # the plan's tables, as the extensive form gives them: the first stage fixed at xhat
+    first = first_stage(check)
+    for v, value in zip(first, run.xhat[:len(first)].tolist(), strict=True):  # eta last
+        v.setlb(value)
+        v.setub(value)
+    plan = Session(check, data, options)
+    solved = plan.solve()
+    if not solved.has_solution:
+        raise ScenarioError(f"progressive hedging's plan does not solve on its own "
+                            f"(status {solved.status})")
+    x = plan.lane_values()
+    funding = contracts = stock = None
+    if data.building.links_periods:
+        funding = expansions_table(data, plan)
+        contracts = contracts_table(data, plan, x)
+    if not data.stock.empty:
+        stock = stock_table(data, plan)
+    settings = settings or HedgingSettings()
+    # optimal within the gap tolerance: proved by the bound
+    verdict = "optimal" if run.gap is not None and run.gap <= settings.gap else run.status
+    return HedgingSolve(verdict, run.objective, x, session.size, run.seconds, session.is_mip,
+                        funding, contracts, stock, bound=run.bound, gap=run.gap,
+                        iterations=run.iterations, convergence=run.convergence,
+                        ranks=run.ranks, run=run)
