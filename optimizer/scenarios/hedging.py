@@ -30,6 +30,7 @@ from optimizer.model.index import index_of
 from optimizer.model.scenarios import add_base_cost, add_recourse, add_risk_objective
 from optimizer.results_building import contracts_table, expansions_table, stock_table
 from optimizer.scenarios.errors import ScenarioError
+from optimizer.scenarios.risk import cvar
 from optimizer.scenarios.robust_analysis import ExtensiveSolve
 from optimizer.solver.hedging import (
     HedgingProblem,
@@ -104,7 +105,33 @@ def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: 
         m, first, costs = scenario_model(data, sd, case, weight, alpha)
         return m, first, costs, float(case.probability)
 
-    run = progressive_hedging(HedgingProblem(names, create), settings, options)
+    def outcome(m: pyo.ConcreteModel) -> float:
+        """The case's cost: base_cost + R_k."""
+        coefs, variables = m.scenario_terms[0]
+        return float(pyo.value(m.base_cost)) + \
+            sum(c * float(pyo.value(v)) for c, v in zip(coefs, variables, strict=True))
+
+    def combine(probs: np.ndarray, costs: np.ndarray) -> float:
+        """(1 - w) E[cost] + w CVaR_alpha[cost], the threshold at its best."""
+        return float((1 - weight) * np.dot(probs, costs) +
+                     (weight * cvar(costs, probs, alpha) if weight > 0 else 0.0))
+
+    def bound_eta(models: list[pyo.ConcreteModel], lowest: float,
+                  feasible: float | None) -> None:
+        """With a CVaR weight, eta (free) would make the Lagrangian subproblems
+        unbounded for most W. Some optimal eta is the plan's alpha-quantile of cost
+        (VaR), so between the lowest cost any case can have (L, each case's own
+        best) and CVaR <= (F - (1 - w) L) / w, F the objective of any feasible
+        plan (E[cost] >= L): bounding eta there keeps the optimum."""
+        if weight <= 0 or feasible is None:
+            return
+        upper = max(lowest, (feasible - (1 - weight) * lowest) / weight)
+        for m in models:
+            m.eta.setlb(lowest)
+            m.eta.setub(upper)
+
+    run = progressive_hedging(HedgingProblem(names, create, outcome, combine, bound_eta),
+                              settings, options)
     if run.xhat is None:
         status = "infeasible" if run.status == "infeasible" else run.status
         return HedgingSolve(status, None, None, session.size, run.seconds, session.is_mip,

@@ -100,6 +100,18 @@ class HedgingProblem:
 
     names: list[str]
     create: Callable[[str], tuple[pyo.ConcreteModel, list[Any], np.ndarray, float]]
+    #: optional: a solved scenario's cost, and the objective of a plan from every
+    #: scenario's probability and cost (e.g. with a CVaR term, whose threshold is
+    #: then the best one for the plan rather than the average of the scenarios')
+    outcome: Callable[[pyo.ConcreteModel], float] | None = None
+    combine: Callable[[np.ndarray, np.ndarray], float] | None = None
+    #: optional, called after iteration 0 with this rank's scenario models, the
+    #: lowest scenario cost there (each scenario's best: ``outcome`` at iteration
+    #: 0) and the objective of one feasible plan (iteration 0's average): e.g. to
+    #: bound a free first-stage variable so that the Lagrangian subproblems stay
+    #: bounded
+    after_first_round: Callable[[list[pyo.ConcreteModel], float, float | None], None] | None \
+        = None
 
 
 @dataclass
@@ -133,7 +145,9 @@ class HedgingRun:
 class _Best:
     """The best bound and the best plan found so far (the same on every rank)."""
 
-    def __init__(self, integer: bool, solver_options: dict[str, Any]):
+    def __init__(self, problem: HedgingProblem, integer: bool,
+                 solver_options: dict[str, Any]):
+        self.problem = problem
         self.integer = integer
         self.solver_options = solver_options
         self.bound = -math.inf
@@ -152,7 +166,8 @@ class _Best:
         """The average plan's expected cost, then the Lagrangian bound with the
         current W (the scenarios' values are overwritten: PH has used them)."""
         xbar = _xbar(ph)
-        xhat, value, source = _evaluate(ph, xbar, self.solver_options, self.integer)
+        xhat, value, source = _evaluate(ph, xbar, self.solver_options, self.integer,
+                                        self.problem)
         if xhat is not None and value is not None and value < self.objective:
             self.xhat, self.objective, self.source = xhat, value, source
         bound = float(ph.post_solve_bound(solver_options=self.solver_options))
@@ -162,6 +177,34 @@ class _Best:
         if not ph.allreduce_or(failed) and math.isfinite(bound):
             self.lagrangian = bound
             self.bound = max(self.bound, bound)
+
+
+def _first_round(problem: HedgingProblem, best: _Best) -> type:
+    """An mpi-sppy extension: after iteration 0 (its trivial bound taken), the
+    average plan is evaluated (the first candidate) and the problem's
+    ``after_first_round`` called."""
+    from mpisppy.extensions.extension import Extension
+
+    class FirstRound(Extension):  # type: ignore[misc]
+        def __init__(self, ph: Any):
+            super().__init__(ph)
+            self.ph = ph
+
+        def post_iter0_after_sync(self) -> None:
+            ph = self.ph
+            if problem.outcome is None or problem.after_first_round is None:
+                return
+            local = min((problem.outcome(s) for s in ph.local_scenarios.values()),
+                        default=math.inf)
+            lowest = float(min(ph.mpicomm.allgather(local)))
+            xhat, value, source = _evaluate(ph, _xbar(ph), best.solver_options, best.integer,
+                                            problem)
+            if xhat is not None and value is not None and value < best.objective:
+                best.xhat, best.objective, best.source = xhat, value, source
+            problem.after_first_round(list(ph.local_scenarios.values()), lowest,
+                                      None if xhat is None else value)
+
+    return FirstRound
 
 
 def _converger(settings: HedgingSettings, best: _Best) -> type:
@@ -222,12 +265,14 @@ def rank_and_size() -> tuple[int, int]:
 
 
 def finish_mpi() -> None:
-    """Finalize MPI if mpi4py started it (a process that leaves without it, as the
-    command line does with ``os._exit``, makes ``mpiexec`` stop every rank)."""
+    """Under ``mpiexec`` with several ranks, finalize MPI (a rank that leaves
+    without it, as the command line does with ``os._exit``, makes ``mpiexec``
+    stop every rank). Alone (one rank) MPI stays up: the process may solve again."""
     import sys
 
     mpi = sys.modules.get("mpi4py.MPI")
-    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized():
+    if mpi is not None and mpi.Is_initialized() and not mpi.Is_finalized() and \
+            mpi.COMM_WORLD.Get_size() > 1:
         mpi.Finalize()
 
 
@@ -297,8 +342,7 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
         "verbose": False,
         "display_progress": options.log,
         "display_timing": False,
-        "iter0_solver_options": dict(solver_options),
-        "iterk_solver_options": dict(solver_options),
+        "solver_options_layers": [{"when": "default", "options": dict(solver_options)}],
         "time_limit": options.time_limit,
         # the proximal term as tangent cuts: every scenario stays an LP (HiGHS's QP
         # solver needed minutes per PH iteration on the bundled instance)
@@ -306,10 +350,11 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
         "linearize_binary_proximal_terms": True,
         "proximal_linearization_tolerance": PROX_TOLERANCE,
     }
-    best = _Best(False, solver_options)
+    best = _Best(problem, False, solver_options)
     with _quiet(options.log):
         ph = ph_module.PH(ph_options, list(problem.names), scenario_creator,
-                          rho_setter=rho_setter, ph_converger=_converger(settings, best))
+                          rho_setter=rho_setter, ph_converger=_converger(settings, best),
+                          extensions=_first_round(problem, best))
         ranks = int(ph.mpicomm.Get_size())
         best.integer = ph.allreduce_or(is_integer["any"])
         try:
@@ -351,15 +396,15 @@ def _own_plan(ph: Any) -> np.ndarray:
     return np.asarray(ph.mpicomm.bcast(values, root=0))
 
 
-def _evaluate(ph: Any, xbar: np.ndarray, solver_options: dict[str, Any],
-              integer: bool) -> tuple[np.ndarray | None, float | None, str]:
+def _evaluate(ph: Any, xbar: np.ndarray, solver_options: dict[str, Any], integer: bool,
+              problem: HedgingProblem) -> tuple[np.ndarray | None, float | None, str]:
     """The expected cost of a plan every scenario keeps: ``xbar`` (integers
     rounded), else rank 0's first scenario's own plan (integer first stages)."""
     candidates: list[tuple[str, np.ndarray]] = [("xbar", xbar)]
     if integer:
         candidates.append(("scenario", _own_plan(ph)))
     for source, values in candidates:
-        value = _fixed_value(ph, values, solver_options)
+        value = _fixed_value(ph, values, solver_options, problem)
         if value is not None:
             fixed = np.array(values, dtype=float)
             s = next(iter(ph.local_scenarios.values()))
@@ -370,17 +415,26 @@ def _evaluate(ph: Any, xbar: np.ndarray, solver_options: dict[str, Any],
     return None, None, "none"
 
 
-def _fixed_value(ph: Any, values: np.ndarray,
-                 solver_options: dict[str, Any]) -> float | None:
+def _fixed_value(ph: Any, values: np.ndarray, solver_options: dict[str, Any],
+                 problem: HedgingProblem) -> float | None:
     """Every scenario with its first stage fixed at ``values``, W and prox off:
-    the expected cost, or None if some scenario has no plan."""
+    the expected cost (or the problem's ``combine`` of the scenarios' costs), or
+    None if some scenario has no plan."""
     ph.disable_W_and_prox()
     ph._save_nonants()
     ph._fix_nonants({"ROOT": list(values)})
     ph.solve_loop(solver_options=solver_options, need_solution=False)
     feasible = all(s._mpisppy_data.solution_available for s in ph.local_scenarios.values())
     everywhere = ph.allreduce_or(not feasible) is False
-    value = float(ph.Eobjective()) if everywhere else None
+    value = None
+    if everywhere and problem.outcome is not None and problem.combine is not None:
+        local = [(float(s._mpisppy_probability), problem.outcome(s))
+                 for s in ph.local_scenarios.values()]
+        pairs = [pair for part in ph.mpicomm.allgather(local) for pair in part]
+        value = float(problem.combine(np.array([p for p, _ in pairs]),
+                                      np.array([c for _, c in pairs])))
+    elif everywhere:
+        value = float(ph.Eobjective())
     ph._restore_nonants()
     ph.reenable_W_and_prox()
     return value
