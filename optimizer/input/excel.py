@@ -41,12 +41,10 @@ from optimizer.input.limits import limits, read_bounded
 from optimizer.input.schema import (
     SETTINGS_KEYS,
     TABLES,
-    DemandFactor,
-    Factor,
-    PriceAdd,
     Row,
     Supplier,
 )
+from optimizer.input.schema_scenarios import DemandFactor, Factor, PriceAdd
 from optimizer.input.sources import RawInstance, RawTable
 from optimizer.input.typed import friendly
 

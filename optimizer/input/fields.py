@@ -98,3 +98,7 @@ class Row(BaseModel):
     model_config = ConfigDict(
         extra="forbid", allow_inf_nan=False, str_strip_whitespace=True, frozen=True
     )
+
+
+#: the grouping of upstream origin: countries a material comes from at a stage
+ORIGIN = "origin"

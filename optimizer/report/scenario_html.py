@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.input.schema import DemandFactor
+from optimizer.input.schema_scenarios import DemandFactor
 from optimizer.labels import (
     as_number,
     capfirst,
@@ -49,7 +49,7 @@ from optimizer.report.html_base import (
 
 if TYPE_CHECKING:
     from optimizer.input.instance import Instance
-    from optimizer.input.schema import Scenario
+    from optimizer.input.schema_scenarios import Scenario
     from optimizer.scenarios import RobustResult, StressResult
 
 #: a chart shows at most this many cases (the base case and the dearest others)

@@ -19,7 +19,7 @@ from optimizer.data import ModelData
 from optimizer.data_scenarios import BASE, Case, ScenarioData, scenario_data
 from optimizer.data_tree import Node, deciders, mixed_case, node_data, relief
 from optimizer.input.instance import Instance
-from optimizer.input.schema import Scenario
+from optimizer.input.schema_scenarios import Scenario
 from optimizer.model.adaptive import build_adaptive_model
 from optimizer.scenarios.cases import ancestors, resolve
 from optimizer.scenarios.errors import ScenarioError

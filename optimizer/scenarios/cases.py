@@ -19,9 +19,9 @@ import numpy as np
 
 from optimizer.data_scenarios import Case, ScenarioData, base_case
 from optimizer.input import default_instance_path, load_instance
+from optimizer.input.fields import ORIGIN
 from optimizer.input.instance import Instance
-from optimizer.input.schema import (
-    ORIGIN,
+from optimizer.input.schema_scenarios import (
     DemandFactor,
     Distribution,
     Factor,
