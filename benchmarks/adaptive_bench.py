@@ -63,7 +63,7 @@ def one(path: str, mode: str, lag: int) -> None:
     from optimizer.input import load_instance
     from optimizer.scenarios.adaptive import adaptive_plan
     from optimizer.scenarios.cases import cases_for
-    from optimizer.scenarios.robust_analysis import solve_extensive
+    from optimizer.scenarios.extensive import solve_extensive
     from optimizer.solver.options import SolverOptions
 
     inst = load_instance(path)

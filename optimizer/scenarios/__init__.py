@@ -35,12 +35,8 @@ from optimizer.scenarios.plans import (
 )
 from optimizer.scenarios.playout import SCENARIO_COLUMNS, contract_cost, play_all, play_out
 from optimizer.scenarios.risk import cvar, expected, risk_summary
-from optimizer.scenarios.robust_analysis import (
-    ExtensiveSolve,
-    RobustResult,
-    robust,
-    solve_extensive,
-)
+from optimizer.scenarios.extensive import ExtensiveSolve, solve_extensive
+from optimizer.scenarios.robust_analysis import RobustResult, robust
 from optimizer.scenarios.stress_analysis import StressResult, stress
 
 __all__ = [

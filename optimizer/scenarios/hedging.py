@@ -30,8 +30,8 @@ from optimizer.model.index import index_of
 from optimizer.model.scenarios import add_base_cost, add_recourse, add_risk_objective
 from optimizer.results_building import contracts_table, expansions_table, stock_table
 from optimizer.scenarios.errors import ScenarioError
+from optimizer.scenarios.extensive import ExtensiveSolve
 from optimizer.scenarios.risk import cvar
-from optimizer.scenarios.robust_analysis import ExtensiveSolve
 from optimizer.solver.hedging import (
     HedgingProblem,
     HedgingRun,

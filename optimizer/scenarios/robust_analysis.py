@@ -15,56 +15,18 @@ import pandas as pd
 from optimizer.data import ModelData, prepare
 from optimizer.data_scenarios import Case, ScenarioData, scenario_data
 from optimizer.input.instance import Instance
-from optimizer.model.scenarios import build_robust_model
-from optimizer.results_building import contracts_table, expansions_table, stock_table
 from optimizer.scenarios.adaptive import AdaptivePlan, adaptive_plan
 from optimizer.scenarios.cases import cases_for, draw_seed, instance_of
 from optimizer.scenarios.errors import HelperRank, NoPlanError, ScenarioError
+from optimizer.scenarios.extensive import ExtensiveSolve, solve_extensive
 from optimizer.scenarios.plans import Plan, deterministic_plan, plan_from_lanes, plan_mix
 from optimizer.scenarios.playout import SCENARIO_COLUMNS, check_workers, play_all, run_cases
 from optimizer.scenarios.risk import check_risk, cvar, risk_summary
 from optimizer.scenarios.stress_analysis import SURVIVAL_COLUMNS, survival_table
 from optimizer.solver.options import SolverOptions
-from optimizer.solver.session import Session
 
 if TYPE_CHECKING:
     from optimizer.solver.hedging import HedgingSettings
-
-
-@dataclass
-class ExtensiveSolve:
-    """One solve of the extensive form."""
-
-    status: str
-    objective: float | None
-    x: np.ndarray | None
-    size: dict[str, int]
-    seconds: float
-    mip: bool
-    #: first-stage funding and contracts (as expansions.csv, contracts.csv)
-    funding: pd.DataFrame | None = None
-    contracts: pd.DataFrame | None = None
-    #: first-stage buffer stock (as stock.csv)
-    stock: pd.DataFrame | None = None
-
-
-def solve_extensive(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float = 0.0,
-                    alpha: float = 0.95, options: SolverOptions | None = None) -> ExtensiveSolve:
-    """Build the extensive form (:func:`optimizer.model.scenarios.build_robust_model`),
-    hand it to HiGHS, and return the first-stage contracts ``x`` per lane."""
-    m = build_robust_model(data, sd, cases, weight, alpha)
-    session = Session(m, data, options)
-    status = session.solve()
-    x = session.lane_values() if status.has_solution else None
-    funding = contracts = stock = None
-    if x is not None and data.building.links_periods:
-        funding = expansions_table(data, session)
-        contracts = contracts_table(data, session, x)
-    if x is not None and not data.stock.empty:
-        stock = stock_table(data, session)
-    return ExtensiveSolve(status.status, status.objective if status.has_solution else None, x,
-                          session.size, status.solve_seconds, session.is_mip, funding,
-                          contracts, stock)
 
 
 #: how ``robust`` solves the two-stage program
