@@ -25,6 +25,7 @@ from optimizer.scenarios.cases import (
     sample_cases,
 )
 from optimizer.scenarios.errors import NoPlanError, ScenarioError
+from optimizer.scenarios.extensive import ExtensiveSolve, solve_extensive
 from optimizer.scenarios.plans import (
     EPS,
     Plan,
@@ -35,7 +36,6 @@ from optimizer.scenarios.plans import (
 )
 from optimizer.scenarios.playout import SCENARIO_COLUMNS, contract_cost, play_all, play_out
 from optimizer.scenarios.risk import cvar, expected, risk_summary
-from optimizer.scenarios.extensive import ExtensiveSolve, solve_extensive
 from optimizer.scenarios.robust_analysis import RobustResult, robust
 from optimizer.scenarios.stress_analysis import StressResult, stress
 
