@@ -307,3 +307,17 @@ def lines_of(parts: list[str], width: int, sep: str = ", ") -> str:
         else:
             lines[-1] = f"{lines[-1]} {piece}" if lines[-1] else piece
     return "\n".join(lines)
+
+
+def fraction_or_percent(value: str, low: float, high: float) -> float:
+    """``"0.02"`` or ``"2%"`` as 0.02, which must lie in [low, high]; a
+    ValueError saying what is wrong otherwise (the command line's ``--slack``
+    and the web workspace's premium field)."""
+    text = value.strip()
+    try:
+        v = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise ValueError(f"must be a number (0.02 or 2%), got '{value}'") from None
+    if not low <= v <= high:
+        raise ValueError(f"must be between {low:g} and {high:g}, got '{value}'")
+    return v

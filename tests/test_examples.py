@@ -22,7 +22,7 @@ import yaml
 
 import optimizer
 from optimizer.cli import main
-from optimizer.cli.commands.examples import bundled, data_dir
+from optimizer.examples import bundled, data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["north-america", "north-america-build", "eu-storage", "us-defense", "teaching"]

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from optimizer.analysis.sweep_axes import DEFAULT_RANGE_HELP, SweepError, default_values
 from optimizer.cli import main
-from optimizer.cli.commands.frontier import DEFAULT_RANGE_HELP, default_values
-from optimizer.cli.common import UsageError
 from tests.conftest import world
 
 COMPANY_CAP = {"name": "company-cap", "kind": "max_share", "by": "company", "limit": 0.5}
@@ -42,7 +41,7 @@ def test_volumes_averages_and_counts_in_proportion():
     assert default_values("max_count", 4) == [6, 5, 4, 3, 2]
     assert default_values("min_count", 2) == [1, 2, 3]
     assert default_values("max_count", 1) == [2, 1, 0]
-    with pytest.raises(UsageError, match="its limit is 0"):
+    with pytest.raises(SweepError, match="its limit is 0"):
         default_values("max_volume", 0)
 
 

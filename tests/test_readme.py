@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from optimizer.cli import main
-from optimizer.cli.commands.examples import bundled
+from optimizer.examples import bundled
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -171,7 +171,7 @@ class WebApp:
 
     # ----------------------------------------------------------------- home
     def home(self, request: Request) -> Response:
-        from optimizer.cli.commands.examples import bundled
+        from optimizer.examples import bundled
 
         runs = self.ws.runs()
         solves = [r for r in runs if r.get("kind") == "solve" and r.get("status") == "done"]
@@ -228,7 +228,7 @@ class WebApp:
         return RedirectResponse(f"/instances/{ident}", status_code=303)
 
     def open_example(self, request: Request) -> Response:
-        from optimizer.cli.commands.examples import bundled, copy_example
+        from optimizer.examples import bundled, copy_example
 
         name = request.path_params["name"]
         match = next((e for e in bundled() if e["name"] == name), None)
@@ -383,14 +383,12 @@ class WebApp:
                 return self.refusal(request, "Choose one of the instance's rules to sweep.", 400)
             params = {"rule": rule, "values": fields.get("values", "")[:PARAM_CHARS]}
         elif kind == "alternatives":
-            import argparse
-
-            from optimizer.cli.commands.alternatives import _slack
+            from optimizer.labels import fraction_or_percent
 
             text = (fields.get("slack") or "2%").strip()[:40]
             try:
-                params = {"slack": _slack(text)}
-            except argparse.ArgumentTypeError as exc:
+                params = {"slack": fraction_or_percent(text, 0.0, 10.0)}
+            except ValueError as exc:
                 return self.refusal(request, f"Premium allowed: {exc}.", 400)
         run_id = self._start(ident, kind, params)
         return RedirectResponse(f"/runs/{run_id}", status_code=303)

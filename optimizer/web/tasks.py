@@ -78,8 +78,7 @@ def run_solve(inst: Any, params: dict[str, Any], out: Path, progress: Progress) 
 def run_frontier(inst: Any, params: dict[str, Any], out: Path, progress: Progress) -> Outcome:
     """``optimizer frontier INSTANCE --rule NAME [--values ...] --out DIR``."""
     from optimizer.analysis.frontier import FrontierError, frontier
-    from optimizer.cli.commands.frontier import sweep_spec
-    from optimizer.cli.common import UsageError
+    from optimizer.analysis.sweep_axes import SweepError, sweep_spec
     from optimizer.report.scenario_files import write_frontier
 
     axis: dict[str, Any] = {"rule": params.get("rule", "")}
@@ -88,7 +87,7 @@ def run_frontier(inst: Any, params: dict[str, Any], out: Path, progress: Progres
     try:
         spec = sweep_spec([axis], inst)
         df = frontier(inst, spec, options=_options(), progress=progress)
-    except UsageError as exc:
+    except SweepError as exc:
         return {"status": "failed", "message": str(exc)}
     except FrontierError as exc:
         return {"status": "failed", "message": "problems with the sweep",

@@ -39,14 +39,12 @@ MAX_ROWS = 25
 
 
 def _slack(value: str) -> float:
+    from optimizer.labels import fraction_or_percent
+
     try:
-        v = float(value.rstrip("%")) / (100 if value.endswith("%") else 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number (0.02 or 2%), got '{value}'") \
-            from None
-    if not 0 <= v <= 10:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 10, got '{value}'")
-    return v
+        return fraction_or_percent(value, 0.0, 10.0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -13,9 +13,6 @@ holds half an instance.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +23,11 @@ from rich.table import Table
 from rich.text import Text
 
 from optimizer.cli.common import EXIT_PLAN, UsageError
+from optimizer.examples import ExampleError, bundled, copy_example
 
 NAME = "examples"
 HELP = ("list the bundled example instances, or copy one (its YAML, CSV tables and "
         "SOURCES.md) into a folder to start from")
-
-#: the list of bundled instances, beside them in the package
-INDEX = "examples.yaml"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", nargs="?", metavar="NAME",
@@ -41,25 +35,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", metavar="DIR",
                    help="the folder to copy it into, created; it must not exist or be "
                         "empty (default: ./NAME)")
-
-
-def data_dir() -> Path:
-    """The package's folder of bundled instances."""
-    from importlib import resources
-
-    return Path(str(resources.files("optimizer") / "data"))
-
-
-def bundled() -> list[dict[str, Any]]:
-    """The bundled instances: ``name``, ``question``, ``default`` and ``path``
-    (of its ``instance.yaml``), in the order they are listed."""
-    import yaml
-
-    root = data_dir()
-    entries = yaml.safe_load((root / INDEX).read_text(encoding="utf-8"))
-    return [{"name": str(e["name"]), "question": " ".join(str(e["question"]).split()),
-             "default": bool(e.get("default", False)),
-             "path": root / str(e["name"]) / "instance.yaml"} for e in entries]
 
 
 def listing(examples: list[dict[str, Any]]) -> Table:
@@ -71,34 +46,6 @@ def listing(examples: list[dict[str, Any]]) -> Table:
         name = Text(e["name"] + (" (default)" if e["default"] else ""))
         table.add_row(name, Text(e["question"]))
     return table
-
-
-def _files(folder: Path) -> list[Path]:
-    """The instance's own files (its YAML, CSV tables, SOURCES.md, ...)."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-
-
-def copy_example(source: Path, dest: Path) -> list[Path]:
-    """Copy the files of the folder ``source`` into the new folder ``dest``
-    (created whole, or not at all); the names copied."""
-    if dest.exists() and not dest.is_dir():
-        raise UsageError(f"{dest} exists and is not a folder: choose another --to")
-    if dest.is_dir() and any(dest.iterdir()):
-        raise UsageError(f"{dest} exists and is not empty: choose another --to, or empty it")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = dest.parent / f".{dest.name}.copying-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    try:
-        files = _files(source)
-        for f in files:
-            shutil.copyfile(f, staging / f.name)  # the content, never a link
-        if dest.is_dir():
-            dest.rmdir()  # empty (checked above): the rename takes its place
-        os.replace(staging, dest)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return [dest / f.name for f in files]
 
 
 def run(args: argparse.Namespace, console: Console) -> int:
@@ -121,7 +68,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"no bundled instance '{args.name}'{did_you_mean(args.name, names)}; "
                          f"they are: {', '.join(names)}")
     dest = Path(args.to) if args.to else Path(match["name"])
-    copied = copy_example(match["path"].parent, dest)
+    try:
+        copied = copy_example(match["path"].parent, dest)
+    except ExampleError as exc:
+        raise UsageError(str(exc)) from None
     console.print(f"copied {match['name']} to {escape(str(dest))}: "
                   f"{escape(', '.join(p.name for p in copied))}", highlight=False)
     console.print(f"solve it with: optimizer solve {escape(str(dest / 'instance.yaml'))}",

@@ -53,8 +53,8 @@ def _missing(path: Path) -> int:
 
 def _write_example(name: str, path: Path, console: Console) -> None:
     from optimizer.cli.commands.convert import comparable
-    from optimizer.cli.commands.examples import bundled
     from optimizer.errors import did_you_mean
+    from optimizer.examples import bundled
     from optimizer.input import load_instance
     from optimizer.input.load import read_raw
     from optimizer.input.workbook import collect_notes, write_workbook
