@@ -36,6 +36,7 @@ from optimizer.solver.hedging import (
     HedgingProblem,
     HedgingRun,
     HedgingSettings,
+    HedgingUnavailable,
     progressive_hedging,
 )
 from optimizer.solver.options import SolverOptions
@@ -130,8 +131,11 @@ def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: 
             m.eta.setlb(lowest)
             m.eta.setub(upper)
 
-    run = progressive_hedging(HedgingProblem(names, create, outcome, combine, bound_eta),
-                              settings, options)
+    try:
+        run = progressive_hedging(HedgingProblem(names, create, outcome, combine, bound_eta),
+                                  settings, options)
+    except HedgingUnavailable as exc:
+        raise ScenarioError(str(exc)) from None
     if run.xhat is None:
         status = "infeasible" if run.status == "infeasible" else run.status
         return HedgingSolve(status, None, None, session.size, run.seconds, session.is_mip,

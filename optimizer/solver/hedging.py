@@ -196,7 +196,7 @@ def _first_round(problem: HedgingProblem, best: _Best) -> type:
                 return
             local = min((problem.outcome(s) for s in ph.local_scenarios.values()),
                         default=math.inf)
-            lowest = float(min(ph.mpicomm.allgather(local)))
+            lowest = float(min(_allgather(ph.mpicomm, local)))
             xhat, value, source = _evaluate(ph, _xbar(ph), best.solver_options, best.integer,
                                             problem)
             if xhat is not None and value is not None and value < best.objective:
@@ -355,7 +355,7 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
         ph = ph_module.PH(ph_options, list(problem.names), scenario_creator,
                           rho_setter=rho_setter, ph_converger=_converger(settings, best),
                           extensions=_first_round(problem, best))
-        ranks = int(ph.mpicomm.Get_size())
+        ranks = int(ph.mpicomm.size)
         best.integer = ph.allreduce_or(is_integer["any"])
         try:
             _, _, trivial = ph.ph_main(finalize=False)
@@ -378,6 +378,12 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
                       None if trivial is None else float(trivial), best.lagrangian, best.gap,
                       iterations, None if converger is None else converger.conv,
                       time.perf_counter() - t0, ranks, len(problem.names), best.source)
+
+
+def _allgather(comm: Any, obj: Any) -> list[Any]:
+    """Every rank's ``obj`` (mpi-sppy's stand-in communicator without mpi4py has
+    one rank and no allgather)."""
+    return list(comm.allgather(obj)) if hasattr(comm, "allgather") else [obj]
 
 
 def _xbar(ph: Any) -> np.ndarray:
@@ -430,7 +436,7 @@ def _fixed_value(ph: Any, values: np.ndarray, solver_options: dict[str, Any],
     if everywhere and problem.outcome is not None and problem.combine is not None:
         local = [(float(s._mpisppy_probability), problem.outcome(s))
                  for s in ph.local_scenarios.values()]
-        pairs = [pair for part in ph.mpicomm.allgather(local) for pair in part]
+        pairs = [pair for part in _allgather(ph.mpicomm, local) for pair in part]
         value = float(problem.combine(np.array([p for p, _ in pairs]),
                                       np.array([c for _, c in pairs])))
     elif everywhere:
