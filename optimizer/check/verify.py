@@ -339,8 +339,12 @@ def _scope_findings(facts: _Facts, rule: Rule, scope: str, of_row: np.ndarray, q
             add(gap, f"{scope}: the {k} largest {rule.by} groups hold {top / x_total:.6g}, "
                 f"limit {limit:g}", "GWh", top / x_total)
     elif kind == "max_hhi":
+        # in GWh^2: sum v^2 - limit T^2, with room for the volumes' own noise (each
+        # within the volume floor allowed(0)): a scope bought at the solver's
+        # tolerance of nothing has no meaningful HHI
         hhi = float(sum((v / x_total) ** 2 for v in volumes))
-        if hhi - limit > HHI_SLACK + tol:
+        excess = float(sum(v * v for v in volumes)) - limit * x_total ** 2
+        if excess > (HHI_SLACK + tol) * x_total ** 2 + 2.0 * allowed(0.0) * x_total:
             add(hhi - limit, f"{scope}: HHI by {rule.by} {hhi:.6g}, limit {limit:g}", "HHI",
                 hhi)
     else:  # pragma: no cover - the schema admits no other kind
