@@ -35,55 +35,63 @@ from __future__ import annotations
 
 import pyomo.core as pyo
 
+from optimizer.data import ModelData
 from optimizer.data_tree import Node
 from optimizer.model.build import build_model
 from optimizer.model.scenarios import add_base_cost, add_recourse, add_risk_objective
 
 
-def add_node(top: pyo.ConcreteModel, k: int, node: Node) -> pyo.ConcreteModel:
-    """Block ``node_k``: the node's deterministic model on its data, its
-    ``base_cost`` and the recourse for its relief (``scenario_terms[0]``)."""
+def node_model(node: Node) -> pyo.ConcreteModel:
+    """The node's deterministic model on its data, its ``base_cost`` and the
+    recourse for its relief (``scenario_terms[0]``)."""
     b = build_model(node.data)
     add_base_cost(b)
     add_recourse(b, node.data, node.sd, [node.relief])
+    return b
+
+
+def add_node(top: pyo.ConcreteModel, k: int, node: Node) -> pyo.ConcreteModel:
+    """Block ``node_k``: :func:`node_model`."""
+    b = node_model(node)
     top.add_component(f"node_{k}", b)
     return b
+
+
+def decided_in(b: pyo.ConcreteModel, data: ModelData) -> dict[int, list[pyo.Var]]:
+    """Per period t, the variables of a node's block decided in t (the ones
+    non-anticipativity ties, in the same order in every node): x[s, a, t],
+    unmet[a, t], level[a, t], starts[s, t], the co-funding steps funded in t and
+    the contracts starting in t."""
+    out: dict[int, list[pyo.Var]] = {int(t): [] for t in data.periods}
+    for var in (b.x, b.unmet, b.level):
+        for key in var:
+            out[int(key[-1])].append(var[key])
+    funded_in = data.building.funding["period"].astype(int).tolist()
+    for k in b.fund:
+        out[funded_in[k]].append(b.fund[k])
+    cp = data.building.contract_periods
+    starts_in = cp.groupby("contract")["period"].min().astype(int).to_dict() if len(cp) else {}
+    for c in b.sign:
+        out[int(starts_in[c])].append(b.sign[c])
+    for key in b.starts:
+        out[int(key[-1])].append(b.starts[key])
+    return out
 
 
 def add_non_anticipativity(top: pyo.ConcreteModel, nodes: list[Node],
                            blocks: list[pyo.ConcreteModel]) -> None:
     """``same_plan``: for each node k with a parent p and each period t before
-    k decides, x, unmet and stock level equal p's (module docstring)."""
+    k decides, what k decides in t (:func:`decided_in`) equals p's (module
+    docstring)."""
     pairs: list[tuple[pyo.Var, pyo.Var]] = []
     for k, node in enumerate(nodes):
         if node.parent is None:
             continue
-        b, p = blocks[k], blocks[node.parent]
-        before = node.decides_from
-        for key in b.x:
-            if int(key[-1]) < before:
-                pairs.append((b.x[key], p.x[key]))
-        for key in b.unmet:
-            if int(key[-1]) < before:
-                pairs.append((b.unmet[key], p.unmet[key]))
-        for key in b.level:
-            if int(key[-1]) < before:
-                pairs.append((b.level[key], p.level[key]))
-        # building supply: funding decided, contracts signed and suppliers qualified
-        # before the node re-plans are its parent's
-        funded_in = node.data.building.funding["period"].astype(int).tolist()
-        for k in b.fund:
-            if funded_in[k] < before:
-                pairs.append((b.fund[k], p.fund[k]))
-        cp = node.data.building.contract_periods
-        starts_in = cp.groupby("contract")["period"].min().astype(int).to_dict() \
-            if len(cp) else {}
-        for c in b.sign:
-            if starts_in[c] < before:
-                pairs.append((b.sign[c], p.sign[c]))
-        for key in b.starts:
-            if int(key[-1]) < before:
-                pairs.append((b.starts[key], p.starts[key]))
+        mine = decided_in(blocks[k], node.data)
+        theirs = decided_in(blocks[node.parent], nodes[node.parent].data)
+        for t, variables in mine.items():
+            if t < node.decides_from:
+                pairs.extend(zip(variables, theirs[t], strict=True))
     top.SAME = pyo.RangeSet(0, len(pairs) - 1) if pairs else pyo.Set(initialize=[])
     top.same_plan = pyo.Constraint(top.SAME, rule=lambda m, i: pairs[i][0] - pairs[i][1] == 0)
 

@@ -57,6 +57,9 @@ class AdaptivePlan:
     stock: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: HiGHS's own time (``seconds`` is the whole call: build, compile, solve, read)
     highs_seconds: float = 0.0
+    #: ``engine="mpisppy"``: PH's proved bound, its relative gap, iterations, last
+    #: convergence value and MPI ranks (:mod:`optimizer.scenarios.adaptive_hedging`)
+    engine: dict = field(default_factory=dict)
 
 
 def _scenario_of(inst: Instance, case: Case) -> Scenario:
@@ -127,7 +130,7 @@ def adaptive_plan(inst: Instance, data: ModelData, sd: ScenarioData, cases: list
     expected_cost = None
     stock = pd.DataFrame()
     if status.has_solution:
-        tree, plans, stock = _read(session, m, nodes, data, lag)
+        tree, plans, stock = read_tree(session, m, nodes, data, lag)
         probs = tree["probability"].to_numpy(dtype=float)
         expected_cost = float(np.dot(probs, tree["cost"].to_numpy(dtype=float)))
     return AdaptivePlan(status.status, status.objective if status.has_solution else None,
@@ -135,7 +138,7 @@ def adaptive_plan(inst: Instance, data: ModelData, sd: ScenarioData, cases: list
                         time.perf_counter() - t0, session.is_mip, stock, status.solve_seconds)
 
 
-def _read(session: Session, m, nodes: list[Node], data: ModelData, lag: int
+def read_tree(session: Session, m, nodes: list[Node], data: ModelData, lag: int
           ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     periods = list(data.periods)
     decides = [n.decides_from for n in nodes]

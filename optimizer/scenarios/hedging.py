@@ -17,6 +17,7 @@ complete (shortage is always possible), so they are left out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ from optimizer.solver.hedging import (
     HedgingRun,
     HedgingSettings,
     HedgingUnavailable,
+    Path,
     progressive_hedging,
 )
 from optimizer.solver.options import SolverOptions
@@ -62,7 +64,7 @@ def first_stage(m: pyo.ConcreteModel) -> list[pyo.Var]:
     return [v for v in m.component_data_objects(pyo.Var, sort=False) if not v.fixed]
 
 
-def _cost_coefficients(m: pyo.ConcreteModel, first: list) -> np.ndarray:
+def cost_coefficients(m: pyo.ConcreteModel, first: list) -> np.ndarray:
     """Each first-stage variable's coefficient in the deterministic objective."""
     repn = generate_standard_repn(m.total_cost.expr, compute_values=True)
     coef = {id(v): float(c) for v, c in zip(repn.linear_vars, repn.linear_coefs, strict=True)}
@@ -75,7 +77,7 @@ def scenario_model(data: ModelData, sd: ScenarioData, case: Case, weight: float,
     first-stage variables and their cost coefficients."""
     m = build_model(data)
     first = first_stage(m)
-    costs = _cost_coefficients(m, first)
+    costs = cost_coefficients(m, first)
     add_base_cost(m)
     add_recourse(m, data, sd, [case.with_probability(1.0)])
     add_risk_objective(m, [1.0], weight, alpha)
@@ -83,6 +85,39 @@ def scenario_model(data: ModelData, sd: ScenarioData, case: Case, weight: float,
         first.append(m.eta)
         costs = np.append(costs, weight)
     return m, first, costs
+
+
+def case_cost(m: pyo.ConcreteModel) -> float:
+    """A solved scenario model's cost: base_cost + R_k."""
+    coefs, variables = m.scenario_terms[0]
+    return float(pyo.value(m.base_cost)) + \
+        sum(c * float(pyo.value(v)) for c, v in zip(coefs, variables, strict=True))
+
+
+def risk_combiner(weight: float, alpha: float) -> Callable[[np.ndarray, np.ndarray], float]:
+    """A plan's objective from its cases' probabilities and costs:
+    (1 - w) E[cost] + w CVaR_alpha[cost], the threshold at its best."""
+    def combine(probs: np.ndarray, costs: np.ndarray) -> float:
+        return float((1 - weight) * np.dot(probs, costs) +
+                     (weight * cvar(costs, probs, alpha) if weight > 0 else 0.0))
+    return combine
+
+
+def eta_bounder(weight: float) -> Callable[[list[pyo.ConcreteModel], float, float | None], None]:
+    """With a CVaR weight, eta (free) would make the Lagrangian subproblems
+    unbounded for most W. Some optimal eta is the plan's alpha-quantile of cost
+    (VaR), so between the lowest cost any case can have (L, each case's own
+    best) and CVaR <= (F - (1 - w) L) / w, F the objective of any feasible plan
+    (E[cost] >= L): bounding eta there keeps the optimum."""
+    def bound_eta(models: list[pyo.ConcreteModel], lowest: float,
+                  feasible: float | None) -> None:
+        if weight <= 0 or feasible is None:
+            return
+        upper = max(lowest, (feasible - (1 - weight) * lowest) / weight)
+        for m in models:
+            m.eta.setlb(lowest)
+            m.eta.setub(upper)
+    return bound_eta
 
 
 def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float = 0.0,
@@ -101,39 +136,15 @@ def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: 
     live = [c for c in cases if c.probability > 0]
     names = [f"case{k}" for k in range(len(live))]
 
-    def create(name: str) -> tuple[pyo.ConcreteModel, list, np.ndarray, float]:
+    def create(name: str) -> tuple[pyo.ConcreteModel, Path, float]:
         case = live[int(name.removeprefix("case"))]
         m, first, costs = scenario_model(data, sd, case, weight, alpha)
-        return m, first, costs, float(case.probability)
-
-    def outcome(m: pyo.ConcreteModel) -> float:
-        """The case's cost: base_cost + R_k."""
-        coefs, variables = m.scenario_terms[0]
-        return float(pyo.value(m.base_cost)) + \
-            sum(c * float(pyo.value(v)) for c, v in zip(coefs, variables, strict=True))
-
-    def combine(probs: np.ndarray, costs: np.ndarray) -> float:
-        """(1 - w) E[cost] + w CVaR_alpha[cost], the threshold at its best."""
-        return float((1 - weight) * np.dot(probs, costs) +
-                     (weight * cvar(costs, probs, alpha) if weight > 0 else 0.0))
-
-    def bound_eta(models: list[pyo.ConcreteModel], lowest: float,
-                  feasible: float | None) -> None:
-        """With a CVaR weight, eta (free) would make the Lagrangian subproblems
-        unbounded for most W. Some optimal eta is the plan's alpha-quantile of cost
-        (VaR), so between the lowest cost any case can have (L, each case's own
-        best) and CVaR <= (F - (1 - w) L) / w, F the objective of any feasible
-        plan (E[cost] >= L): bounding eta there keeps the optimum."""
-        if weight <= 0 or feasible is None:
-            return
-        upper = max(lowest, (feasible - (1 - weight) * lowest) / weight)
-        for m in models:
-            m.eta.setlb(lowest)
-            m.eta.setub(upper)
+        return m, [("ROOT", first, costs)], float(case.probability)
 
     try:
-        run = progressive_hedging(HedgingProblem(names, create, outcome, combine, bound_eta),
-                                  settings, options)
+        problem = HedgingProblem(names, create, case_cost, risk_combiner(weight, alpha),
+                                 eta_bounder(weight))
+        run = progressive_hedging(problem, settings, options)
     except HedgingUnavailable as exc:
         raise ScenarioError(str(exc)) from None
     if run.xhat is None:
@@ -143,7 +154,7 @@ def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: 
                             ranks=run.ranks, run=run)
     # the plan's tables, as the extensive form gives them: the first stage fixed at xhat
     first = first_stage(check)
-    for v, value in zip(first, run.xhat[:len(first)].tolist(), strict=True):  # eta last
+    for v, value in zip(first, run.xhat["ROOT"][:len(first)].tolist(), strict=True):  # eta last
         v.setlb(value)
         v.setub(value)
     plan = Session(check, data, options)

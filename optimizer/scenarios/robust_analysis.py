@@ -39,24 +39,26 @@ def _engine(engine: str) -> str:
     return engine
 
 
-def _hedge(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float, alpha: float,
-           options: SolverOptions | None, settings: HedgingSettings | None,
-           adaptive: bool) -> tuple[ExtensiveSolve, ExtensiveSolve | None]:
-    """The robust plan (and, with a CVaR weight, the expected-cost plan) by
-    progressive hedging, on every MPI rank; ranks but 0 stop here."""
-    if adaptive:
-        raise ScenarioError("--engine mpisppy solves the two-stage program; for --adaptive "
-                            "use --engine extensive")
+def _hedge(inst: Instance, data: ModelData, sd: ScenarioData, cases: list[Case], weight: float,
+           alpha: float, options: SolverOptions | None, settings: HedgingSettings | None,
+           adaptive: bool, lag: int
+           ) -> tuple[ExtensiveSolve, ExtensiveSolve | None, AdaptivePlan | None]:
+    """The robust plan (and, with a CVaR weight, the expected-cost plan; with
+    ``adaptive``, the adaptive plan) by progressive hedging, on every MPI rank;
+    ranks but 0 stop here."""
+    from optimizer.scenarios.adaptive_hedging import solve_adaptive_hedging
     from optimizer.scenarios.hedging import solve_hedging
     from optimizer.solver.hedging import rank_and_size
 
     sol = solve_hedging(data, sd, cases, weight, alpha, options, settings)
     sol0 = solve_hedging(data, sd, cases, 0.0, alpha, options, settings) \
         if weight > 0 and sol.x is not None else None
+    tree = solve_adaptive_hedging(inst, data, sd, cases, lag, weight, alpha, options, settings) \
+        if adaptive and sol.x is not None else None
     rank, size = rank_and_size()
     if rank:
         raise HelperRank(f"rank {rank} of {size}: progressive hedging done, rank 0 reports")
-    return sol, sol0
+    return sol, sol0, tree
 
 
 def _engine_summary(engine: str, sol: ExtensiveSolve) -> dict[str, Any]:
@@ -150,7 +152,7 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
     data = prepare(inst)
     sd = scenario_data(data)
     cases = cases_for(inst, sd, sample, seed)
-    solves = _hedge(data, sd, cases, weight, alpha, options, hedging, adaptive) \
+    solves = _hedge(inst, data, sd, cases, weight, alpha, options, hedging, adaptive, lag) \
         if _engine(engine) == "mpisppy" else None
     det, _ = deterministic_plan(inst, data, sd, options)
     sol = solves[0] if solves else solve_extensive(data, sd, cases, weight, alpha, options)
@@ -244,7 +246,8 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
         survival = survival[["plan", *SURVIVAL_COLUMNS]]
     tree = None
     if adaptive:
-        tree = adaptive_plan(inst, data, sd, cases, lag, weight, alpha, options)
+        tree = solves[2] if solves and solves[2] is not None else \
+            adaptive_plan(inst, data, sd, cases, lag, weight, alpha, options)
         if tree.objective is None:
             raise NoPlanError(f"the adaptive program has no plan (status {tree.status})")
         two_stage = rob["expected_cost"]
@@ -258,7 +261,7 @@ def robust(instance: str | Path | Instance | None = None, *, weight: float = 0.0
             "two_stage_expected_cost": two_stage,
             "value_of_adapting": two_stage - (tree.expected_cost or 0.0),
             "nodes": len(tree.tree), "model_size": tree.size, "mip": tree.mip,
-            "seconds": tree.seconds}
+            "seconds": tree.seconds, **(tree.engine or {"engine": "extensive"})}
         # with --adaptive the plan is the adaptive one (SPEC section 10): the top-level
         # status, objective, expected cost and CVaR are its; the two-stage program's
         # stay under "two_stage" (VSS and EVPI are about the two-stage plan)

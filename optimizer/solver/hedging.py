@@ -1,11 +1,14 @@
-"""Progressive hedging on mpi-sppy: a two-stage program solved scenario by scenario.
+"""Progressive hedging on mpi-sppy: a two-stage or multi-stage program solved
+scenario by scenario.
 
-The caller gives one Pyomo model per scenario (:class:`HedgingProblem`): the
-same first stage in each (its variables listed in the same order, the
-*nonanticipative* ones), the scenario's own second stage, the scenario's cost as
-objective, its probability. mpi-sppy's PH (:class:`mpisppy.opt.ph.PH`) then
-solves every scenario alone, with a price ``W`` on each first-stage variable's
-distance from the probability-weighted average ``xbar`` and a proximal term
+The caller gives one Pyomo model per scenario (:class:`HedgingProblem`): its
+path through the scenario tree (two-stage: the root alone), at each node the
+variables decided there (the *nonanticipative* ones: listed in the same order
+in every scenario through that node), the scenario's own recourse, the
+scenario's cost as objective, its probability. mpi-sppy's PH (:class:`mpisppy.opt.ph.PH`) then
+solves every scenario alone, with a price ``W`` on each nonanticipative
+variable's distance from its node's probability-weighted average ``xbar`` (over
+the scenarios through the node) and a proximal term
 ``rho/2 (x - xbar)^2``, and updates ``W += rho (x - xbar)`` until the proved gap
 or the scenarios' agreement reaches its tolerance, or ``max_iterations``, or the
 time limit (:class:`HedgingSettings`; the time limit is ``SolverOptions.time_limit``,
@@ -19,14 +22,16 @@ Every ``check_every`` iterations, and at the end:
 
 * **bound** (proved): the Lagrangian bound ``sum_s p_s min_x [cost_s(x) + W_s x]``
   with the current ``W`` (they sum to zero over the scenarios, so this is at
-  most the optimum: weak duality), or the *trivial* bound of iteration 0 (each
+  most the optimum: weak duality, at every node), or the *trivial* bound of iteration 0 (each
   scenario knowing its future, ``W = 0``); ``bound`` is the best so far;
-* **objective**: the expected cost of one plan ``xhat`` that every scenario
-  keeps (its first stage fixed, the second stage re-solved): the average
-  ``xbar`` (a plan that obeys every first-stage row, as an average of plans
-  that do, when the first stage is continuous); integer first-stage variables
-  are rounded, and if that plan fails some scenario, rank 0's first scenario's
-  own plan is tried. The best plan so far is kept.
+* **objective**: the expected cost of one policy ``xhat`` (values per node)
+  that every scenario keeps (its nodes' values fixed, the recourse re-solved):
+  the averages ``xbar`` (in a two-stage program a plan that obeys every
+  first-stage row, as an average of plans that do, when the first stage is
+  continuous; in a multi-stage one it may fail a scenario, then no candidate
+  this round); integer variables are rounded, and if that fails some scenario,
+  each node's first scenario's own values are tried. The best policy so far is
+  kept.
   ``gap = (objective - bound) / |objective|``; the optimum lies in
   [bound, objective].
 
@@ -61,6 +66,13 @@ from optimizer.solver.options import SolverOptions
 SOLVER_NAME = "highs"
 
 
+#: a scenario's path through the tree: per node from the root, its name, the
+#: variables decided there and their cost coefficients
+Path = list[tuple[str, list[Any], np.ndarray]]
+
+#: values per node of the tree (a policy)
+Policy = dict[str, np.ndarray]
+
 #: how far (in cost) the proximal term's tangent cuts may fall below the quadratic
 PROX_TOLERANCE = 1e-4
 
@@ -94,12 +106,19 @@ class HedgingSettings:
 @dataclass
 class HedgingProblem:
     """What PH needs from the caller: ``names`` of the scenarios; ``create(name)``
-    builds one scenario's model and returns it with its first-stage variables (the
-    same ones, in the same order, in every scenario), its first-stage cost
-    coefficients (one per variable, for rho) and its probability."""
+    builds one scenario's model and returns it with its path through the tree
+    (:data:`Path`: per node from the root, the node's name, the variables decided
+    there, the same ones in the same order in every scenario through it, and
+    their cost coefficients, for rho) and its probability.
+
+    Two-stage: every path is ``[("ROOT", ...)]`` and ``tree`` is None.
+    Multi-stage: ``tree`` maps every node of mpi-sppy's tree (leaves too:
+    ``ROOT``, ``ROOT_0``, ``ROOT_0_1``..., children numbered from 0, every leaf
+    at the same depth, one leaf per scenario, the scenarios in ``names`` in the
+    order of their leaves) to its probability (the sum of its scenarios')."""
 
     names: list[str]
-    create: Callable[[str], tuple[pyo.ConcreteModel, list[Any], np.ndarray, float]]
+    create: Callable[[str], tuple[pyo.ConcreteModel, Path, float]]
     #: optional: a solved scenario's cost, and the objective of a plan from every
     #: scenario's probability and cost (e.g. with a CVaR term, whose threshold is
     #: then the best one for the plan rather than the average of the scenarios')
@@ -112,6 +131,13 @@ class HedgingProblem:
     #: bounded
     after_first_round: Callable[[list[pyo.ConcreteModel], float, float | None], None] | None \
         = None
+    tree: dict[str, float] | None = None
+    #: the typical cost coefficient (rho's floor is 1% of it), the same for every
+    #: scenario; None: each scenario's mean nonzero coefficient (fine when every
+    #: scenario has the same nonanticipative costs, as in a two-stage program). In a
+    #: multi-stage program it must be given: W sums to zero at a node (and the
+    #: Lagrangian bound holds) only if every scenario there has the same rho
+    cost_scale: float | None = None
 
 
 @dataclass
@@ -121,14 +147,14 @@ class HedgingRun:
     ``status``: ``gap`` (the gap reached its tolerance), ``converged`` (the
     scenarios agree within the tolerance), ``iteration_limit``, ``time_limit``,
     or ``infeasible`` (a scenario has no plan at iteration 0). ``xhat``: the best
-    plan's first-stage values (in the order of the problem's variables);
+    policy's values per node (in the order of the node's variables);
     ``objective``: its expected cost; ``bound``: the best proved lower bound;
     ``gap``: relative. ``convergence``: the last max(mean |x_s - xbar|, mean
     |xbar_t - xbar_t-1|). ``ranks``: MPI processes.
     """
 
     status: str
-    xhat: np.ndarray | None
+    xhat: Policy | None
     objective: float | None
     bound: float | None
     trivial_bound: float | None
@@ -153,7 +179,7 @@ class _Best:
         self.bound = -math.inf
         self.lagrangian: float | None = None
         self.objective = math.inf
-        self.xhat: np.ndarray | None = None
+        self.xhat: Policy | None = None
         self.source = "none"
 
     @property
@@ -216,26 +242,34 @@ def _converger(settings: HedgingSettings, best: _Best) -> type:
         def __init__(self, ph: Any):
             super().__init__(ph)
             self.ph = ph
-            self.previous: np.ndarray | None = None
+            self.previous: dict[tuple[str, int], float] | None = None
             self.reason = ""
 
         def is_converged(self) -> bool:
             ph = self.ph
             local = np.zeros(1)
-            xbar = np.zeros(0)
+            xbars: dict[tuple[str, int], float] = {}
             for s in ph.local_scenarios.values():
-                node = s._mpisppy_node_list[0]
-                n = s._mpisppy_data.nlens[node.name]
-                xbar = np.fromiter((s._mpisppy_model.xbars[node.name, i]._value
-                                    for i in range(n)), dtype="d", count=n)
-                x = np.fromiter((v._value for v in node.nonant_vardata_list), dtype="d",
-                                count=n)
-                local[0] += s._mpisppy_probability * float(np.abs(x - xbar).sum()) / max(n, 1)
+                keys = list(s._mpisppy_data.nonant_indices)
+                x = np.fromiter((v._value for v in s._mpisppy_data.nonant_indices.values()),
+                                dtype="d", count=len(keys))
+                xbar = np.fromiter((s._mpisppy_model.xbars[key]._value for key in keys),
+                                   dtype="d", count=len(keys))
+                xbars.update(zip(keys, xbar.tolist(), strict=True))
+                local[0] += s._mpisppy_probability * float(np.abs(x - xbar).sum()) / \
+                    max(len(keys), 1)
             total = np.zeros(1)
             ph.comms["ROOT"].Allreduce(local, total, op=MPI.SUM)
-            dual = math.inf if self.previous is None or not len(xbar) else \
-                float(np.abs(xbar - self.previous).mean())
-            self.previous = xbar
+            moved = np.zeros(1)
+            if self.previous is None or not xbars:
+                moved[0] = math.inf
+            else:
+                moved[0] = float(np.mean([abs(v - self.previous.get(key, math.inf))
+                                          for key, v in xbars.items()]))
+            most = np.zeros(1)
+            ph.comms["ROOT"].Allreduce(moved, most, op=MPI.MAX)
+            self.previous = xbars
+            dual = float(most[0])
             self.conv = max(float(total[0]), dual)
             if self.conv < settings.tolerance:
                 self.reason = "converged"
@@ -315,23 +349,35 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
     is_integer = {"any": False}
 
     def scenario_creator(name: str) -> pyo.ConcreteModel:
+        from mpisppy.scenario_tree import ScenarioNode
         from mpisppy.utils import sputils
 
-        m, first, costs, probability = problem.create(name)
-        sputils.attach_root_node(m, 0.0, first)
+        m, path, probability = problem.create(name)
+        if problem.tree is None:
+            sputils.attach_root_node(m, 0.0, path[0][1])
+        else:
+            nodes, parent = [], None
+            for stage, (ndn, variables, _) in enumerate(path, start=1):
+                cond = 1.0 if parent is None else problem.tree[ndn] / problem.tree[parent]
+                nodes.append(ScenarioNode(ndn, cond, stage, 0.0, variables, m,
+                                          parent_name=parent))
+                parent = ndn
+            m._mpisppy_node_list = nodes
         m._mpisppy_probability = probability
-        m._hedging_costs = np.asarray(costs, dtype=float)
-        if any(v.is_integer() or v.is_binary() for v in first):
+        m._hedging_costs = np.concatenate([np.asarray(c, dtype=float) for _, _, c in path])
+        if any(v.is_integer() or v.is_binary() for _, variables, _ in path for v in variables):
             is_integer["any"] = True
         return m
 
     def rho_setter(s: pyo.ConcreteModel) -> list[tuple[int, float]]:
-        node = s._mpisppy_node_list[0]
         costs = np.abs(s._hedging_costs)
         nonzero = costs[costs > 1e-12]
-        floor = 0.01 * float(nonzero.mean()) if len(nonzero) else 1.0
+        scale = problem.cost_scale if problem.cost_scale is not None else \
+            float(nonzero.mean()) if len(nonzero) else 100.0
+        floor = 0.01 * scale
         rho = settings.rho * np.maximum(costs, floor)
-        return [(id(v), float(r)) for v, r in zip(node.nonant_vardata_list, rho, strict=True)]
+        variables = [v for node in s._mpisppy_node_list for v in node.nonant_vardata_list]
+        return [(id(v), float(r)) for v, r in zip(variables, rho, strict=True)]
 
     solver_options = _solver_options(options)
     ph_options: dict[str, Any] = {
@@ -353,6 +399,7 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
     best = _Best(problem, False, solver_options)
     with _quiet(options.log):
         ph = ph_module.PH(ph_options, list(problem.names), scenario_creator,
+                          all_nodenames=None if problem.tree is None else list(problem.tree),
                           rho_setter=rho_setter, ph_converger=_converger(settings, best),
                           extensions=_first_round(problem, best))
         ranks = int(ph.mpicomm.size)
@@ -386,49 +433,78 @@ def _allgather(comm: Any, obj: Any) -> list[Any]:
     return list(comm.allgather(obj)) if hasattr(comm, "allgather") else [obj]
 
 
-def _xbar(ph: Any) -> np.ndarray:
-    """The probability-weighted average of the first-stage values (the same on
-    every rank: mpi-sppy reduces it over all of them)."""
+def _gathered(ph: Any, local: Policy) -> Policy:
+    """Per node, the values of the lowest rank that holds it (every rank gets
+    them all)."""
+    out: Policy = {}
+    for part in _allgather(ph.mpicomm, local):
+        for ndn, values in part.items():
+            out.setdefault(ndn, values)
+    return out
+
+
+def _xbar(ph: Any) -> Policy:
+    """Per node, the probability-weighted average of its scenarios' values
+    (mpi-sppy reduces it over every rank; gathered so that every rank has all
+    nodes)."""
     ph.Compute_Xbar()
-    s = next(iter(ph.local_scenarios.values()))
-    xbars = s._mpisppy_model.xbars
-    return np.array([pyo.value(xbars[key]) for key in s._mpisppy_data.nonant_indices])
+    local: Policy = {}
+    for s in ph.local_scenarios.values():
+        xbars = s._mpisppy_model.xbars
+        for node in s._mpisppy_node_list:
+            if node.name not in local:
+                n = s._mpisppy_data.nlens[node.name]
+                local[node.name] = np.array([pyo.value(xbars[node.name, i]) for i in range(n)])
+    return _gathered(ph, local)
 
 
-def _own_plan(ph: Any) -> np.ndarray:
-    """Rank 0's first scenario's own first-stage values, on every rank."""
-    s = next(iter(ph.local_scenarios.values()))
-    values = np.array([v.value or 0.0 for v in s._mpisppy_data.nonant_indices.values()])
-    return np.asarray(ph.mpicomm.bcast(values, root=0))
+def _own_plan(ph: Any) -> Policy:
+    """Per node, its first scenario's own values (the lowest rank's), on every rank."""
+    local: Policy = {}
+    for s in ph.local_scenarios.values():
+        for node in s._mpisppy_node_list:
+            if node.name not in local:
+                local[node.name] = np.array([v.value or 0.0
+                                             for v in node.nonant_vardata_list])
+    return _gathered(ph, local)
 
 
-def _evaluate(ph: Any, xbar: np.ndarray, solver_options: dict[str, Any], integer: bool,
-              problem: HedgingProblem) -> tuple[np.ndarray | None, float | None, str]:
-    """The expected cost of a plan every scenario keeps: ``xbar`` (integers
-    rounded), else rank 0's first scenario's own plan (integer first stages)."""
-    candidates: list[tuple[str, np.ndarray]] = [("xbar", xbar)]
+def _integers(ph: Any) -> dict[str, np.ndarray]:
+    """Per node, which of its variables are integer (every rank gets all nodes)."""
+    local: dict[str, np.ndarray] = {}
+    for s in ph.local_scenarios.values():
+        for node in s._mpisppy_node_list:
+            local.setdefault(node.name, np.array([v.is_integer() or v.is_binary()
+                                                  for v in node.nonant_vardata_list],
+                                                 dtype=bool))
+    return _gathered(ph, local)
+
+
+def _evaluate(ph: Any, xbar: Policy, solver_options: dict[str, Any], integer: bool,
+              problem: HedgingProblem) -> tuple[Policy | None, float | None, str]:
+    """The expected cost of a policy every scenario keeps: ``xbar`` (integers
+    rounded), else each node's first scenario's own values (integer programs)."""
+    candidates: list[tuple[str, Policy]] = [("xbar", xbar)]
     if integer:
         candidates.append(("scenario", _own_plan(ph)))
+    masks = _integers(ph) if integer else {}
     for source, values in candidates:
         value = _fixed_value(ph, values, solver_options, problem)
         if value is not None:
-            fixed = np.array(values, dtype=float)
-            s = next(iter(ph.local_scenarios.values()))
-            for i, v in enumerate(s._mpisppy_data.nonant_indices.values()):
-                if v.is_integer() or v.is_binary():
-                    fixed[i] = round(fixed[i])
+            fixed = {ndn: np.where(masks[ndn], np.round(v), v) if ndn in masks else
+                     np.array(v, dtype=float) for ndn, v in values.items()}
             return fixed, value, source
     return None, None, "none"
 
 
-def _fixed_value(ph: Any, values: np.ndarray, solver_options: dict[str, Any],
+def _fixed_value(ph: Any, values: Policy, solver_options: dict[str, Any],
                  problem: HedgingProblem) -> float | None:
-    """Every scenario with its first stage fixed at ``values``, W and prox off:
+    """Every scenario with its nodes' values fixed at ``values``, W and prox off:
     the expected cost (or the problem's ``combine`` of the scenarios' costs), or
     None if some scenario has no plan."""
     ph.disable_W_and_prox()
     ph._save_nonants()
-    ph._fix_nonants({"ROOT": list(values)})
+    ph._fix_nonants({ndn: list(v) for ndn, v in values.items()})
     ph.solve_loop(solver_options=solver_options, need_solution=False)
     feasible = all(s._mpisppy_data.solution_available for s in ph.local_scenarios.values())
     everywhere = ph.allreduce_or(not feasible) is False

@@ -166,19 +166,21 @@ def print_robust(res: RobustResult, console: Console) -> None:
     if line is not None:
         console.print(Text("The robust plan: ").append_text(line))
     if s.get("engine") == "mpisppy":
-        print_hedging(s, console)
+        two = s.get("two_stage")
+        print_hedging({**s, "status": two["status"]} if two else s, console,
+                      ", two-stage plan" if two else "")
     if res.adaptive is not None:
         print_adaptive(res, console)
     for w in s.get("warnings", []):
         console.print(f"[yellow]warning:[/] {escape(str(w))}")
 
 
-def print_hedging(s: dict[str, Any], console: Console) -> None:
+def print_hedging(s: dict[str, Any], console: Console, what: str = "") -> None:
     """What progressive hedging proved: the bound, the gap, its iterations."""
     gap = s.get("gap")
     ranks = s.get("ranks") or 1
-    console.print(f"progressive hedging (mpi-sppy, {ranks} rank{'s' if ranks != 1 else ''}): "
-                  f"{s.get('iterations')} iterations, status {s.get('status')}; "
+    console.print(f"progressive hedging{what} (mpi-sppy, {ranks} rank{'s' if ranks != 1 else ''}"
+                  f"): {s.get('iterations')} iterations, status {s.get('status')}; "
                   f"lower bound {money(s.get('bound'))}, gap "
                   f"{'–' if gap is None else f'{100 * gap:.3g}%'}")
 
@@ -208,6 +210,8 @@ def print_adaptive(res: RobustResult, console: Console) -> None:
     console.print(f"adaptive expected cost: {money(ad['expected_cost'])} USD million; "
                   f"value of adapting (two-stage {money(ad['two_stage_expected_cost'])} minus "
                   f"adaptive): {money(ad['value_of_adapting'])}")
+    if ad.get("engine") == "mpisppy":
+        print_hedging(ad, console, ", adaptive plan")
 
 
 def _hedging(args: argparse.Namespace) -> tuple[Any, bool]:

@@ -1,0 +1,217 @@
+"""The adaptive plan by progressive hedging (``robust --adaptive --engine mpisppy``,
+SPEC section 10).
+
+The same multi-stage program as :func:`optimizer.scenarios.adaptive.adaptive_plan`,
+solved scenario by scenario on mpi-sppy (:mod:`optimizer.solver.hedging`).
+Every case with a positive probability is one mpi-sppy scenario; its model is
+its node's block of the extensive form (:func:`optimizer.model.adaptive.node_model`:
+its plan on its decider's data, its recourse in the lag years) with the risk
+objective of that case alone, so that sum_k p_k (objective_k) is the extensive
+form's objective.
+
+mpi-sppy's tree has one stage per period after a root stage:
+
+* the root holds ``eta`` (with a CVaR weight) or else a variable fixed at 0 (a
+  case may decide from the first period on, so the first period need not be
+  shared by everyone);
+* the node of case k in period t stands for its decider n(k, t)
+  (:func:`optimizer.data_tree.deciders`) and holds what the block decides in t
+  (:func:`optimizer.model.adaptive.decided_in`): two cases share it exactly
+  when they follow the same plan in t, which is the extensive form's
+  non-anticipativity ``x_k[t] = x_parent(k)[t]`` before k decides, closed
+  under the parent relation;
+* a leaf per case after the last period.
+
+Cases of probability 0 are left out: they add nothing to the objective, and
+the nodes their children pass through still carry the plan the children follow.
+Unlike the extensive form, nothing then requires such a case's own plan (after
+all its children re-plan) to exist.
+
+The reported tables are the extensive form's with every live case's decisions
+fixed at PH's best policy, re-solved in HiGHS: the same files as
+``--engine extensive``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pyomo.core as pyo
+
+from optimizer.data import ModelData
+from optimizer.data_scenarios import Case, ScenarioData
+from optimizer.data_tree import Node, deciders
+from optimizer.input.instance import Instance
+from optimizer.model.adaptive import build_adaptive_model, decided_in, node_model
+from optimizer.model.index import index_of
+from optimizer.model.scenarios import add_risk_objective
+from optimizer.scenarios.adaptive import (
+    PLAN_COLUMNS,
+    TREE_COLUMNS,
+    AdaptivePlan,
+    read_tree,
+    tree_nodes,
+)
+from optimizer.scenarios.errors import ScenarioError
+from optimizer.scenarios.hedging import case_cost, cost_coefficients, eta_bounder, risk_combiner
+from optimizer.solver.hedging import (
+    HedgingProblem,
+    HedgingSettings,
+    HedgingUnavailable,
+    Path,
+    Policy,
+    progressive_hedging,
+)
+from optimizer.solver.options import SolverOptions
+from optimizer.solver.session import Session
+
+
+def hedging_tree(nodes: list[Node], periods: list[int]
+                 ) -> tuple[list[int], dict[int, list[str]], dict[str, float]]:
+    """mpi-sppy's tree for the live cases (module docstring): the live cases in
+    the order of their leaves, each one's path of node names (root, then one per
+    period; the leaf is implicit) and every node's probability (leaves too)."""
+    who = deciders([n.parent for n in nodes], [n.decides_from for n in nodes], periods)
+    live = [k for k, n in enumerate(nodes) if n.probability > 0]
+    # sorted by the deciders of each period in turn: the cases through one node
+    # are then contiguous (a node's deciders so far determine it), as mpi-sppy needs
+    live.sort(key=lambda k: tuple(who[k].tolist()))
+    names: dict[tuple[int, ...], str] = {(): "ROOT"}
+    children: dict[str, int] = {}
+    tree: dict[str, float] = {"ROOT": 0.0}
+    paths: dict[int, list[str]] = {}
+    for k in live:
+        p = nodes[k].probability
+        tree["ROOT"] += p
+        path = ["ROOT"]
+        for j in range(len(periods)):
+            key = tuple(who[k, :j + 1].tolist())
+            if key not in names:
+                parent = path[-1]
+                names[key] = f"{parent}_{children.get(parent, 0)}"
+                children[parent] = children.get(parent, 0) + 1
+                tree[names[key]] = 0.0
+            tree[names[key]] += p
+            path.append(names[key])
+        leaf = f"{path[-1]}_{children.get(path[-1], 0)}"
+        children[path[-1]] = children.get(path[-1], 0) + 1
+        tree[leaf] = p
+        paths[k] = path
+    return live, paths, tree
+
+
+def _scenario(node: Node, path: list[str], periods: list[int], weight: float,
+              alpha: float, pad: int = 0) -> tuple[pyo.ConcreteModel, Path]:
+    """The case's model (its node's block, the case's risk objective) and its
+    path: per tree node the variables decided there and their costs (``pad``
+    variables fixed at 0 added to the last node)."""
+    m = node_model(node)
+    decided = decided_in(m, node.data)
+    add_risk_objective(m, [1.0], weight, alpha)
+    if weight > 0:
+        root: list = [m.eta]
+        root_costs = np.array([weight])
+    else:
+        m.anchor = pyo.Var(bounds=(0.0, 0.0), doc="stands in the root stage (nothing "
+                           "else is decided there)")
+        root, root_costs = [m.anchor], np.zeros(1)
+    out: Path = [(path[0], root, root_costs)]
+    for name, t in zip(path[1:], periods, strict=True):
+        variables = decided[int(t)]
+        out.append((name, variables, cost_coefficients(m, variables)))
+    if pad:
+        # mpi-sppy needs as many nonanticipative variables in every scenario;
+        # cases with the same last node share the whole path, so the same padding
+        m.padding = pyo.Var(range(pad), bounds=(0.0, 0.0), doc="fills the path to the "
+                            "length of the longest one (nothing is decided here)")
+        name, variables, costs = out[-1]
+        out[-1] = (name, variables + list(m.padding.values()), np.append(costs, np.zeros(pad)))
+    # a variable in no row is not passed to the solver (mpi-sppy calls it stale)
+    fillers = [v for name, variables, _ in out for v in variables
+               if v.parent_component().local_name in ("anchor", "padding")]
+    if fillers:
+        m.fillers_at_zero = pyo.Constraint(expr=sum(fillers) == 0)
+    return m, out
+
+
+def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
+                           cases: list[Case], lag: int = 1, weight: float = 0.0,
+                           alpha: float = 0.95, options: SolverOptions | None = None,
+                           settings: HedgingSettings | None = None) -> AdaptivePlan:
+    """The adaptive program by progressive hedging (module docstring).
+    Collective under ``mpiexec``: every rank calls it and gets the same plan."""
+    t0 = time.perf_counter()
+    settings = settings or HedgingSettings()
+    nodes = tree_nodes(inst, data, sd, cases, lag)
+    if index_of(node_model(nodes[0])).hhi_scopes:
+        raise ScenarioError("--engine mpisppy does not handle max_hhi rules yet (their "
+                            "cuts are added between solves): use --engine extensive")
+    periods = [int(t) for t in data.periods]
+    live, paths, tree = hedging_tree(nodes, periods)
+    names = [f"node{k}" for k in live]
+
+    # what each live case decides over the horizon (the blocks differ only in
+    # their own unmet demand, which exists in the periods a scenario plans itself)
+    length = {k: sum(len(v) for v in decided_in(node_model(nodes[k]), nodes[k].data).values())
+              for k in live}
+    longest = max(length.values(), default=0)
+
+    def create(name: str) -> tuple[pyo.ConcreteModel, Path, float]:
+        k = int(name.removeprefix("node"))
+        m, path = _scenario(nodes[k], paths[k], periods, weight, alpha, longest - length[k])
+        return m, path, float(nodes[k].probability)
+
+    # rho's floor from the base case's plan costs: the same in every scenario
+    base = node_model(nodes[0])
+    costs = np.abs(cost_coefficients(base, [v for vs in decided_in(base, nodes[0].data).values()
+                                            for v in vs]))
+    scale = float(costs[costs > 1e-12].mean()) if np.any(costs > 1e-12) else 100.0
+    problem = HedgingProblem(names, create, case_cost, risk_combiner(weight, alpha),
+                             eta_bounder(weight), tree=tree, cost_scale=scale)
+    try:
+        run = progressive_hedging(problem, settings, options)
+    except HedgingUnavailable as exc:
+        raise ScenarioError(str(exc)) from None
+    engine = {"engine": "mpisppy", "bound": run.bound, "gap": run.gap,
+              "iterations": run.iterations, "convergence": run.convergence,
+              "ranks": run.ranks, "ph_status": run.status, "ph_objective": run.objective}
+    m = build_adaptive_model(nodes, weight, alpha)
+    if run.xhat is None:
+        status = "infeasible" if run.status == "infeasible" else run.status
+        return AdaptivePlan(status, None, lag, None, *_empty(), Session(m, data, options).size,
+                            time.perf_counter() - t0, False, engine=engine)
+    _fix(m, nodes, live, paths, periods, run.xhat)
+    session = Session(m, data, options)
+    solved = session.solve()
+    if not solved.has_solution:
+        raise ScenarioError(f"progressive hedging's adaptive plan does not solve on its own "
+                            f"(status {solved.status})")
+    tree_table, plans, stock = read_tree(session, m, nodes, data, lag)
+    probs = tree_table["probability"].to_numpy(dtype=float)
+    expected = float(np.dot(probs, tree_table["cost"].to_numpy(dtype=float)))
+    # optimal within the gap tolerance: proved by the bound
+    verdict = "optimal" if run.gap is not None and run.gap <= settings.gap else run.status
+    return AdaptivePlan(verdict, solved.objective, lag, expected, tree_table, plans,
+                        session.size, time.perf_counter() - t0, session.is_mip, stock,
+                        solved.solve_seconds, engine)
+
+
+def _empty() -> tuple[pd.DataFrame, pd.DataFrame]:
+    return pd.DataFrame(columns=TREE_COLUMNS), pd.DataFrame(columns=PLAN_COLUMNS)
+
+
+def _fix(m: pyo.ConcreteModel, nodes: list[Node], live: list[int], paths: dict[int, list[str]],
+         periods: list[int], xhat: Policy) -> None:
+    """Every live case's decisions (its block in the extensive form) fixed at
+    the policy's values of its nodes; eta stays free (its best value for the plan)."""
+    for k in live:
+        decided = decided_in(m.blocks[k], nodes[k].data)
+        for name, t in zip(paths[k][1:], periods, strict=True):
+            values = xhat[name][:len(decided[t])]  # the padding left out
+            for v, value in zip(decided[t], values.tolist(), strict=True):
+                if v.is_integer() or v.is_binary():
+                    value = round(value)
+                v.setlb(value)
+                v.setub(value)
