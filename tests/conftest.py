@@ -112,6 +112,9 @@ SLOW: dict[str, tuple[str, ...]] = {
     "test_binaries.py": ("test_time_limit_with_a_plan*",),
     "test_hostile_input.py": ("test_a_workbook_that_unzips_to_too_much_is_refused*",),
     "test_output_columns.py": ("test_every_column_written_is_documented*",),
+    # progressive hedging under mpiexec and against the reference on generated trees
+    "test_hedging.py": ("test_under_mpiexec*", "test_adaptive_under_mpiexec*",
+                        "test_adaptive_against_the_independent_reference*"),
     # processes, Dask clusters and fresh interpreters
     "test_frontier.py": ("test_workers_equal_serial*", "test_cli_scheduler*",
                          "test_dask_local_cluster_equals_serial*"),

@@ -29,7 +29,12 @@ all its children re-plan) to exist.
 
 The reported tables are the extensive form's with every live case's decisions
 fixed at PH's best policy, re-solved in HiGHS: the same files as
-``--engine extensive``.
+``--engine extensive``. When no policy PH evaluated holds in every case (the
+per-node averages of different cases' plans need not meet an equality that
+links periods exactly, such as a stock balance), the extensive form is solved
+with each decision bounded by the range of its node's cases' values at PH's
+last iteration (a *projection*: a policy close to PH's iterate that does). The
+plan's objective and PH's proved bound give the gap reported.
 """
 
 from __future__ import annotations
@@ -66,6 +71,10 @@ from optimizer.solver.hedging import (
 )
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
+
+#: the projection's boxes: the cases' range widened by these multiples of
+#: ``--ph-tolerance`` (x max(1, |value|)) in turn, until the extensive form has a plan
+PROJECTION_WIDENING = (1.0, 10.0, 100.0, 1000.0)
 
 
 def hedging_tree(nodes: list[Node], periods: list[int]
@@ -178,22 +187,39 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
               "iterations": run.iterations, "convergence": run.convergence,
               "ranks": run.ranks, "ph_status": run.status, "ph_objective": run.objective}
     m = build_adaptive_model(nodes, weight, alpha)
-    if run.xhat is None:
+    session, solved, source = None, None, run.xhat_source
+    if run.xhat is not None:
+        _fix(m, nodes, live, paths, periods, run.xhat)
+        session = Session(m, data, options)
+        solved = session.solve()
+    if (solved is None or not solved.has_solution) and run.low is not None \
+            and run.high is not None:
+        # no policy PH evaluated holds in every case (averages of different cases'
+        # plans need not meet a stock balance exactly): the extensive form within
+        # the range of the cases' own values at each node, widened step by step
+        original = _bounds(m, nodes, live)
+        for widen in PROJECTION_WIDENING:
+            _box(m, nodes, live, paths, periods, run.low, run.high,
+                 widen * settings.tolerance, original)
+            session = Session(m, data, options)
+            solved = session.solve()
+            source = f"projection (widened by {widen * settings.tolerance:g})"
+            if solved.has_solution:
+                break
+    if session is None or solved is None or not solved.has_solution:
         status = "infeasible" if run.status == "infeasible" else run.status
         return AdaptivePlan(status, None, lag, None, *_empty(), Session(m, data, options).size,
                             time.perf_counter() - t0, False, engine=engine)
-    _fix(m, nodes, live, paths, periods, run.xhat)
-    session = Session(m, data, options)
-    solved = session.solve()
-    if not solved.has_solution:
-        raise ScenarioError(f"progressive hedging's adaptive plan does not solve on its own "
-                            f"(status {solved.status})")
     tree_table, plans, stock = read_tree(session, m, nodes, data, lag)
     probs = tree_table["probability"].to_numpy(dtype=float)
     expected = float(np.dot(probs, tree_table["cost"].to_numpy(dtype=float)))
-    # optimal within the gap tolerance: proved by the bound
-    verdict = "optimal" if run.gap is not None and run.gap <= settings.gap else run.status
-    return AdaptivePlan(verdict, solved.objective, lag, expected, tree_table, plans,
+    objective = float(solved.objective)
+    # the plan's objective against the best bound PH proved
+    gap = None if run.bound is None else \
+        max(0.0, (objective - run.bound) / max(abs(objective), 1e-9))
+    engine.update(gap=gap, ph_objective=run.objective, plan_from=source)
+    verdict = "optimal" if gap is not None and gap <= settings.gap else run.status
+    return AdaptivePlan(verdict, objective, lag, expected, tree_table, plans,
                         session.size, time.perf_counter() - t0, session.is_mip, stock,
                         solved.solve_seconds, engine)
 
@@ -215,3 +241,39 @@ def _fix(m: pyo.ConcreteModel, nodes: list[Node], live: list[int], paths: dict[i
                     value = round(value)
                 v.setlb(value)
                 v.setub(value)
+
+
+def _bounds(m: pyo.ConcreteModel, nodes: list[Node], live: list[int]
+            ) -> dict[int, tuple[float | None, float | None]]:
+    """The bounds of every live case's decisions, by id of the variable."""
+    out = {}
+    for k in live:
+        for variables in decided_in(m.blocks[k], nodes[k].data).values():
+            for v in variables:
+                out[id(v)] = (v.lb, v.ub)
+    return out
+
+
+def _box(m: pyo.ConcreteModel, nodes: list[Node], live: list[int], paths: dict[int, list[str]],
+         periods: list[int], low: Policy, high: Policy, widen: float,
+         original: dict[int, tuple[float | None, float | None]]) -> None:
+    """Every live case's decisions bounded by the least and the most value its
+    node's cases took (widened by ``widen`` x max(1, |value|)), within their
+    ``original`` bounds; the extensive form's non-anticipativity then picks one value."""
+    for k in live:
+        decided = decided_in(m.blocks[k], nodes[k].data)
+        for name, t in zip(paths[k][1:], periods, strict=True):
+            n = len(decided[t])
+            for v, lo, hi in zip(decided[t], low[name][:n].tolist(), high[name][:n].tolist(),
+                                 strict=True):
+                room = widen * max(1.0, abs(lo), abs(hi))
+                lo, hi = lo - room, hi + room
+                if v.is_integer() or v.is_binary():
+                    lo, hi = float(np.ceil(lo - 1e-9)), float(np.floor(hi + 1e-9))
+                lb, ub = original[id(v)]
+                if lb is not None:
+                    lo = max(lo, float(lb))
+                if ub is not None:
+                    hi = min(hi, float(ub))
+                v.setlb(lo)
+                v.setub(max(lo, hi))

@@ -66,6 +66,9 @@ from optimizer.solver.options import SolverOptions
 SOLVER_NAME = "highs"
 
 
+#: PH stops as converged after this many iterations in a row within the tolerance
+CALM_ITERATIONS = 3
+
 #: a scenario's path through the tree: per node from the root, its name, the
 #: variables decided there and their cost coefficients
 Path = list[tuple[str, list[Any], np.ndarray]]
@@ -92,8 +95,9 @@ class HedgingSettings:
     expected cost and the best bound is at most ``gap`` (checked every
     ``check_every`` iterations: two more rounds of scenario solves each time);
     the scenarios agree and their average has stopped moving (mean |x_s - xbar|
-    and mean |xbar_t - xbar_t-1| over first-stage variables, GWh for purchases,
-    below ``tolerance``); ``max_iterations``; the solver time limit.
+    and mean |xbar_t - xbar_t-1| over nonanticipative variables, GWh for
+    purchases, below ``tolerance`` for :data:`CALM_ITERATIONS` iterations in a
+    row); ``max_iterations``; the solver time limit.
     """
 
     rho: float = 0.1
@@ -166,6 +170,11 @@ class HedgingRun:
     ranks: int
     scenarios: int
     xhat_source: str = "xbar"
+    #: per node, the least and the most value each variable takes over the node's
+    #: scenarios at the last iteration (every rank has all nodes); None when PH
+    #: stopped on its gap (its plan is proved good enough)
+    low: Policy | None = None
+    high: Policy | None = None
 
 
 class _Best:
@@ -244,6 +253,7 @@ def _converger(settings: HedgingSettings, best: _Best) -> type:
             self.ph = ph
             self.previous: dict[tuple[str, int], float] | None = None
             self.reason = ""
+            self.calm = 0
 
         def is_converged(self) -> bool:
             ph = self.ph
@@ -271,7 +281,11 @@ def _converger(settings: HedgingSettings, best: _Best) -> type:
             self.previous = xbars
             dual = float(most[0])
             self.conv = max(float(total[0]), dual)
-            if self.conv < settings.tolerance:
+            # agreement must last: the proximal term's tangent cuts are refined at the
+            # scenarios' values only after a solve, and until then the linearized term
+            # can hold every scenario at a common plan that is not optimal
+            self.calm = self.calm + 1 if self.conv < settings.tolerance else 0
+            if self.calm >= CALM_ITERATIONS:
                 self.reason = "converged"
                 return True
             if ph._PHIter % max(settings.check_every, 1) == 0:
@@ -416,7 +430,9 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
         status = converger.reason if converger is not None and converger.reason else \
             "time_limit" if options.time_limit is not None and \
             time.perf_counter() - ph.start_time >= options.time_limit else "iteration_limit"
+        low = high = None
         if status != "gap":
+            low, high = _spread(ph)  # of the PH iterate (update solves the scenarios again)
             best.update(ph)
     if trivial is not None and math.isfinite(trivial):
         best.bound = max(best.bound, float(trivial))
@@ -424,7 +440,8 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
     return HedgingRun(status, best.xhat, None if best.xhat is None else best.objective, bound,
                       None if trivial is None else float(trivial), best.lagrangian, best.gap,
                       iterations, None if converger is None else converger.conv,
-                      time.perf_counter() - t0, ranks, len(problem.names), best.source)
+                      time.perf_counter() - t0, ranks, len(problem.names), best.source,
+                      low, high)
 
 
 def _allgather(comm: Any, obj: Any) -> list[Any]:
@@ -456,6 +473,26 @@ def _xbar(ph: Any) -> Policy:
                 n = s._mpisppy_data.nlens[node.name]
                 local[node.name] = np.array([pyo.value(xbars[node.name, i]) for i in range(n)])
     return _gathered(ph, local)
+
+
+def _spread(ph: Any) -> tuple[Policy, Policy]:
+    """Per node, the least and the most value of each variable over the node's
+    scenarios (their last solves; every rank gets all nodes)."""
+    low: Policy = {}
+    high: Policy = {}
+    for s in ph.local_scenarios.values():
+        for node in s._mpisppy_node_list:
+            x = np.array([v.value or 0.0 for v in node.nonant_vardata_list])
+            low[node.name] = np.minimum(low[node.name], x) if node.name in low else x
+            high[node.name] = np.maximum(high[node.name], x) if node.name in high else x
+    lows: Policy = {}
+    highs: Policy = {}
+    for part_low, part_high in _allgather(ph.mpicomm, (low, high)):
+        for ndn, x in part_low.items():
+            lows[ndn] = np.minimum(lows[ndn], x) if ndn in lows else x
+        for ndn, x in part_high.items():
+            highs[ndn] = np.maximum(highs[ndn], x) if ndn in highs else x
+    return lows, highs
 
 
 def _own_plan(ph: Any) -> Policy:

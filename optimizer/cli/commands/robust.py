@@ -79,7 +79,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "mpiexec -n N), reporting its proved bound and gap")
     e.add_argument("--ph-rho", type=positive_number, default=None, metavar="R",
                    help="with mpisppy: PH penalty as a multiple of each first-stage "
-                        "variable's cost (default 1)")
+                        "variable's cost (default 0.1)")
     e.add_argument("--ph-iterations", type=whole_number(1), default=None, metavar="N",
                    help="with mpisppy: at most N PH iterations (default 500)")
     e.add_argument("--ph-tolerance", type=positive_number, default=None, metavar="T",
