@@ -213,6 +213,7 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
     tree_table, plans, stock = read_tree(session, m, nodes, data, lag)
     probs = tree_table["probability"].to_numpy(dtype=float)
     expected = float(np.dot(probs, tree_table["cost"].to_numpy(dtype=float)))
+    assert solved.objective is not None  # has_solution
     objective = float(solved.objective)
     # the plan's objective against the best bound PH proved
     gap = None if run.bound is None else \
