@@ -18,6 +18,10 @@ its peak resident memory (under mpiexec: each rank's, summed), the objective
 
     python benchmarks/hedging_bench.py [--samples 10,100,1000] [--box 600]
         [--ph-limit 540] [--out benchmarks/results/hedging.md]
+    python benchmarks/hedging_bench.py --modes ef-adaptive,ph-adaptive,ph-adaptive-mpi2
+
+The adaptive modes solve the adaptive program (``robust --adaptive --lag 1``) by
+the extensive form (``adaptive_plan``) and by PH (``solve_adaptive_hedging``).
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ BUNDLED = ROOT / "instances" / "north-america"
 
 #: address space all the processes of one run may use together, GB (24 GB machine)
 MEMORY_GB = float(os.environ.get("MEMORY_GB", "16"))
+
+#: the lag of the adaptive modes (``ef-adaptive``, ``ph-adaptive``, ``ph-adaptive-mpi2``)
+LAG = 1
 
 #: the uncertain variant: each scenario's factor drawn from a range around the
 #: bundled value (ILLUSTRATIVE, for the benchmark only)
@@ -95,6 +102,23 @@ def child(path: str, mode: str, sample: int, ph_limit: float) -> None:
 
         sol = solve_extensive(data, sd, cases)
         out.update(status=sol.status, objective=sol.objective, size=sol.size)
+    elif mode == "ef-adaptive":
+        from optimizer.scenarios.adaptive import adaptive_plan
+
+        tree = adaptive_plan(inst, data, sd, cases, LAG)
+        out.update(status=tree.status, objective=tree.objective, size=tree.size,
+                   nodes=len(tree.tree))
+    elif mode == "ph-adaptive":
+        from optimizer.scenarios.adaptive_hedging import solve_adaptive_hedging
+        from optimizer.solver.hedging import rank_and_size
+
+        tree = solve_adaptive_hedging(inst, data, sd, cases, LAG,
+                                      options=SolverOptions(time_limit=ph_limit))
+        e = tree.engine
+        out.update(status=tree.status, objective=tree.objective, bound=e.get("bound"),
+                   gap=e.get("gap"), iterations=e.get("iterations"), ranks=e.get("ranks"),
+                   rank=rank_and_size()[0], plan_from=e.get("plan_from"),
+                   nodes=len(tree.tree))
     else:
         from optimizer.scenarios.hedging import solve_hedging
         from optimizer.solver.hedging import rank_and_size
@@ -107,7 +131,7 @@ def child(path: str, mode: str, sample: int, ph_limit: float) -> None:
     out["seconds"] = time.perf_counter() - t0
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps(out), flush=True)
-    if mode != "ef":
+    if mode.startswith("ph"):
         from optimizer.solver.hedging import finish_mpi
 
         finish_mpi()
@@ -115,9 +139,11 @@ def child(path: str, mode: str, sample: int, ph_limit: float) -> None:
 
 def run(path: Path, mode: str, sample: int, box: float, ph_limit: float) -> dict:
     """A child process (``mpi2``: two ranks under mpiexec), killed after ``box`` s."""
+    kind = mode.removesuffix("-mpi2")
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path),
-               "ef" if mode == "ef" else "ph", str(sample), str(ph_limit)]
-    if mode == "ph-mpi2":
+               kind if kind.endswith("adaptive") or kind == "ef" else "ph", str(sample),
+               str(ph_limit)]
+    if mode.endswith("-mpi2"):
         mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or "mpiexec"
         command = [mpiexec, "-n", "2", *command]
     t0 = time.perf_counter()
