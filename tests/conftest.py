@@ -78,7 +78,7 @@ def solve_dict(write_instance: Callable[..., Path]) -> Callable[..., optimizer.R
 # --------------------------------------------------------------------------- slow tests
 #: tests marked ``slow`` here, by file and test name (fnmatch patterns; "*" is
 #: the whole file). ``python -m pytest -m "not slow"`` leaves them out and runs
-#: the rest in under a minute; ``python -m pytest`` (CI) runs everything.
+#: the rest in about two minutes on 2 cores; ``python -m pytest`` (CI) runs everything.
 #: Chosen from ``pytest --durations``: each takes a second or more, and most
 #: are of a kind that is slow by nature. Kept in one place, so that a test
 #: file need not be edited to move a test in or out of the fast run; a new
