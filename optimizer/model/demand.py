@@ -13,13 +13,19 @@ from optimizer.model.index import Trivial, index_of
 from optimizer.model.stock import stock_terms
 
 
-def add_unmet(m: pyo.ConcreteModel, data: ModelData) -> None:
-    """Set UNMET_ALLOWED (applications with an ``unmet_penalty``, per period) and
-    variable ``unmet[a, t] >= 0`` (GWh of demand not served)."""
+def unmet_allowed(data: ModelData) -> list[tuple[str, int]]:
+    """(application, period) whose demand may go unmet: an ``unmet_penalty``
+    and some demand."""
     d = data.demand
     allowed = d[d["unmet_penalty"].notna() & (d["gwh"] > 0)]
+    return list(zip(allowed["application"], allowed["period"].tolist(), strict=True))
+
+
+def add_unmet(m: pyo.ConcreteModel, data: ModelData) -> None:
+    """Set UNMET_ALLOWED (:func:`unmet_allowed`) and variable ``unmet[a, t] >= 0``
+    (GWh of demand not served)."""
     m.UNMET_ALLOWED = pyo.Set(
-        initialize=list(zip(allowed["application"], allowed["period"].tolist(), strict=True)),
+        initialize=unmet_allowed(data),
         dimen=2, ordered=True, doc="(application, period) whose demand may go unmet",
     )
     m.unmet = pyo.Var(m.UNMET_ALLOWED, within=pyo.NonNegativeReals, doc="GWh unmet")

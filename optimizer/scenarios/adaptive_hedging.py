@@ -50,6 +50,7 @@ from optimizer.data_scenarios import Case, ScenarioData
 from optimizer.data_tree import Node, deciders
 from optimizer.input.instance import Instance
 from optimizer.model.adaptive import build_adaptive_model, decided_in, node_model
+from optimizer.model.demand import unmet_allowed
 from optimizer.model.index import index_of
 from optimizer.model.scenarios import add_risk_objective
 from optimizer.scenarios.adaptive import (
@@ -154,28 +155,31 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
     t0 = time.perf_counter()
     settings = settings or HedgingSettings()
     nodes = tree_nodes(inst, data, sd, cases, lag)
-    if index_of(node_model(nodes[0])).hhi_scopes:
+    base = node_model(nodes[0])
+    if index_of(base).hhi_scopes:
         raise ScenarioError("--engine mpisppy does not handle max_hhi rules yet (their "
                             "cuts are added between solves): use --engine extensive")
     periods = [int(t) for t in data.periods]
     live, paths, tree = hedging_tree(nodes, periods)
     names = [f"node{k}" for k in live]
 
-    # what each live case decides over the horizon (the blocks differ only in
-    # their own unmet demand, which exists in the periods a scenario plans itself)
-    length = {k: sum(len(v) for v in decided_in(node_model(nodes[k]), nodes[k].data).values())
-              for k in live}
+    # what each live case decides over the horizon: the blocks differ only in their
+    # own unmet demand (it exists in the periods a scenario plans itself)
+    decided = [v for vs in decided_in(base, nodes[0].data).values() for v in vs]
+    common = len(decided) - len(base.unmet)
+    length = {k: common + len(unmet_allowed(nodes[k].data)) for k in live}
     longest = max(length.values(), default=0)
 
     def create(name: str) -> tuple[pyo.ConcreteModel, Path, float]:
         k = int(name.removeprefix("node"))
         m, path = _scenario(nodes[k], paths[k], periods, weight, alpha, longest - length[k])
+        if sum(len(variables) for _, variables, _ in path) != longest + 1:  # the root's one
+            raise AssertionError(f"case {nodes[k].name}: its decisions do not fill the "
+                                 "padded path")
         return m, path, float(nodes[k].probability)
 
     # rho's floor from the base case's plan costs: the same in every scenario
-    base = node_model(nodes[0])
-    costs = np.abs(cost_coefficients(base, [v for vs in decided_in(base, nodes[0].data).values()
-                                            for v in vs]))
+    costs = np.abs(cost_coefficients(base, decided))
     scale = float(costs[costs > 1e-12].mean()) if np.any(costs > 1e-12) else 100.0
     problem = HedgingProblem(names, create, case_cost, risk_combiner(weight, alpha),
                              eta_bounder(weight), tree=tree, cost_scale=scale)
