@@ -143,6 +143,14 @@ def test_robust_engine_summary(write_instance, tmp_path):
     assert main(["robust", str(path), "--engine", "mpisppy", "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["engine"] == "mpisppy" and summary["gap"] <= GAP
+    # the report says how the plan was solved and what PH proved
+    page = (out / "report.html").read_text()
+    said = page.split('id="engine-sentence">', 1)[1].split("<", 1)[0]
+    assert "progressive hedging on mpi-sppy (1 process" in said
+    assert "USD 5,250." in said and "proved lower bound" in said  # 5,250 to 1e-4
+    plain = tmp_path / "plain"
+    assert main(["robust", str(path), "--no-evpi", "--out", str(plain)]) == 0
+    assert 'id="engine-sentence"' not in (plain / "report.html").read_text()
 
 
 @pytest.mark.parametrize("args, message", [
@@ -300,3 +308,7 @@ def test_adaptive_under_mpiexec(write_instance, tmp_path):
     assert ad["bound"] <= 12775 + 1e-6
     tree = (out / "tree.csv").read_text()
     assert "strike" in tree and "ban" in tree
+    page = (out / "report.html").read_text()
+    said = page.split('id="adaptive-engine-sentence">', 1)[1].split("<", 1)[0]
+    assert "The adaptive plan was solved by progressive hedging on mpi-sppy (2 processes" \
+        in said and "USD 12,77" in said  # 12,775 to 1e-4

@@ -41,6 +41,25 @@ def _own_buys(res: RobustResult, by: str) -> pd.DataFrame:
                                                 values="gwh", aggfunc="sum", fill_value=0.0)
 
 
+def hedging_sentence(block: dict[str, Any], what: str) -> str | None:
+    """What progressive hedging proved about ``what`` (summary.json's engine
+    fields: top level for the two-stage plan, ``adaptive`` for the adaptive
+    one); None when the extensive form solved it."""
+    if block.get("engine") != "mpisppy":
+        return None
+    ranks = int(block.get("ranks") or 1)
+    gap = as_number(block.get("gap"))
+    out = (f"{what} was solved by progressive hedging on mpi-sppy ({ranks} "
+           f"process{'es' if ranks != 1 else ''}, {block.get('iterations')} iterations), "
+           f"not as one whole program: its objective is USD {money(block.get('objective'))} m")
+    if as_number(block.get("bound")) is None or gap is None:
+        return out + "; no lower bound was proved, so how far it is from the best is unknown."
+    out += (f", and no plan can do better than USD {money(block.get('bound'))} m "
+            f"(a proved lower bound)")
+    return out + (": it is the best plan, to the solver's tolerance." if gap < 1e-9 else
+                  f": it is within {100 * gap:.3g}% of the best.")
+
+
 def adaptive_section(res: RobustResult, charts: dict[str, Any]) -> dict[str, Any] | None:
     """The tree table (``tree``), the sentence on the value of adapting, and
     the chart ``adaptive-own`` (added to ``charts``); None without ``--adaptive``."""
@@ -94,4 +113,4 @@ def adaptive_section(res: RobustResult, charts: dict[str, Any]) -> dict[str, Any
         sentence += (" It is negative: a scenario's own plan must obey every rule, while the "
                      "spot purchases before it re-plans are outside the rules.")
     return {"table": t, "sentence": sentence, "chart": "adaptive-own" in charts,
-            "lag": ad["lag"]}
+            "lag": ad["lag"], "engine": hedging_sentence(ad, "The adaptive plan")}

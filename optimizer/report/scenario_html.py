@@ -34,7 +34,7 @@ from optimizer.labels import (
     pct_short,
     sig,
 )
-from optimizer.report.adaptive_html import adaptive_section
+from optimizer.report.adaptive_html import adaptive_section, hedging_sentence
 from optimizer.report.html_base import (
     ALERT_COLOUR,
     BASE_COLOUR,
@@ -524,6 +524,7 @@ def robust_context(res: RobustResult, instance: Instance | None = None) -> dict[
         "survival": survival_section(res.survival, len(res.sd.periods) if res.sd else 1,
                                      charts),
         "adaptive": adaptive_section(res, charts),
+        "engine": hedging_sentence({**s, **s.get("two_stage", {})}, "The robust plan"),
     }
 
 
