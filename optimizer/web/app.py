@@ -33,6 +33,7 @@ from starlette.templating import Jinja2Templates
 
 from optimizer.web import uploads
 from optimizer.web.jobs import FINISHED, Jobs
+from optimizer.web.rule_form import apply_edits, limit_text
 from optimizer.web.tasks import KINDS
 from optimizer.web.workspace import NotFound, Workspace, display_name, now, renamed
 
@@ -63,13 +64,6 @@ def _size(n: int) -> str:
     return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{max(1, round(n / 1024)):,} KB"
 
 
-def _limit_text(v: Any) -> str:
-    if v is None:
-        return ""
-    f = float(v)
-    return f"{f:.12g}"
-
-
 def _cell(v: Any) -> str:
     if v is None:
         return ""
@@ -88,7 +82,7 @@ def _templates() -> Jinja2Templates:
     env.filters["when"] = _when
     env.filters["size"] = _size
     env.filters["cell"] = _cell
-    env.filters["limit"] = _limit_text
+    env.filters["limit"] = limit_text
     return Jinja2Templates(env=env)
 
 
@@ -305,7 +299,7 @@ class WebApp:
                                  "page was opened (another edit was saved): the form below "
                                  "shows it now; make the change again.")
         try:
-            edited, notes = _apply_edits(inst, fields)
+            edited, notes = apply_edits(inst, fields)
         except ValueError as exc:
             return self.instance(request, 422, edit_message=str(exc))
         if not notes:
@@ -483,75 +477,6 @@ class WebApp:
         return self.page(request, "error.html", 500, title="Error",
                          message=f"Internal error ({type(exc).__name__}). This is a bug; "
                                  "please report it with what you did.", details=[])
-
-
-def _number(text: str, kind: str) -> float:
-    from optimizer.analysis.frontier import FRACTION_KINDS
-
-    t = text.strip().replace(",", "")
-    scale = 1.0
-    if t.endswith("%") and kind in FRACTION_KINDS:
-        t, scale = t[:-1].strip(), 0.01
-    v = float(t)
-    if not math.isfinite(v):
-        raise ValueError
-    return round(v * scale, 12)
-
-
-def _apply_edits(inst: Any, fields: dict[str, str]) -> tuple[Any, list[str]]:
-    """The instance with the form's edits (limits, drops, a new rule), and
-    what changed, in words. ValueError with a message for a form that does
-    not make sense."""
-    import pydantic
-
-    from optimizer.input.schema import Rule
-
-    notes: list[str] = []
-    drop: list[str] = []
-    edited = inst
-    for i, rule in enumerate(inst.rules):
-        if fields.get(f"name-{i}") != rule.name:
-            raise ValueError("The rules changed since this page was opened; reload it and "
-                             "make the change again.")
-        if fields.get(f"drop-{i}"):
-            drop.append(rule.name)
-            notes.append(f"dropped rule {rule.name}")
-            continue
-        text = fields.get(f"limit-{i}", "").strip()
-        if rule.limit is None or text == "" or text == _limit_text(rule.limit):
-            continue
-        try:
-            value = _number(text, rule.kind)
-        except ValueError:
-            raise ValueError(f"Rule '{rule.name}': the limit '{text[:40]}' is not a "
-                             "number.") from None
-        if value != rule.limit:
-            edited = edited.with_rule_limit(rule.name, value)
-            notes.append(f"{rule.name} limit {_limit_text(rule.limit)} -> {_limit_text(value)}")
-    if drop:
-        edited = edited.without_rules(*drop)
-    new = {k: fields.get(f"new-{k}", "").strip() for k in
-           ("name", "kind", "by", "group", "limit", "attribute", "k", "threshold",
-            "applications", "periods")}
-    if new["name"] or new["group"] or new["limit"]:
-        data: dict[str, Any] = {k: v for k, v in new.items() if v}
-        if "limit" in data:
-            try:
-                data["limit"] = _number(data["limit"], data.get("kind", ""))
-            except ValueError:
-                raise ValueError(f"New rule: the limit '{new['limit'][:40]}' is not a "
-                                 "number.") from None
-        if data.get("name") in {r.name for r in edited.rules}:
-            raise ValueError(f"New rule: a rule named '{data['name']}' exists already.")
-        try:
-            rule = Rule.model_validate(data)
-        except pydantic.ValidationError as exc:
-            raise ValueError("New rule: " + "; ".join(
-                f"{'.'.join(str(x) for x in e['loc']) or 'rule'}: {e['msg']}"
-                for e in exc.errors())) from None
-        edited = edited.with_rules([*edited.rules, rule])
-        notes.append(f"added rule {rule.name}")
-    return edited, notes
 
 
 def create_app(workspace: str | Path = "optimizer-workspace", *, slots: int = 2,
