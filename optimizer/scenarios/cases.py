@@ -34,14 +34,18 @@ from optimizer.scenarios.errors import ScenarioError
 N_MINUS_1_BY = ("company", "control", ORIGIN)
 
 
-def _window(sd: ScenarioData, scenario: Scenario) -> np.ndarray:
-    periods = sd.supplies["period"].to_numpy()
+def _in_window(periods: np.ndarray, scenario: Scenario) -> np.ndarray:
+    """Which of ``periods`` lie in the scenario's ``from``..``until``."""
     window = np.ones(len(periods), dtype=bool)
     if scenario.from_ is not None:
         window &= periods >= scenario.from_
     if scenario.until is not None:
         window &= periods <= scenario.until
     return window
+
+
+def _window(sd: ScenarioData, scenario: Scenario) -> np.ndarray:
+    return _in_window(sd.supplies["period"].to_numpy(), scenario)
 
 
 def _members(sd: ScenarioData, scenario: Scenario, f: Factor) -> np.ndarray:
@@ -60,12 +64,7 @@ def _origin_share(sd: ScenarioData, scenario: Scenario, f: Factor | PriceAdd) ->
 def _demand_rows(sd: ScenarioData, scenario: Scenario, f: DemandFactor) -> np.ndarray:
     """The demand rows a demand factor scales: its applications (all when it
     names none), in the scenario's periods."""
-    periods = sd.demand["period"].to_numpy()
-    hit = np.ones(len(periods), dtype=bool)
-    if scenario.from_ is not None:
-        hit &= periods >= scenario.from_
-    if scenario.until is not None:
-        hit &= periods <= scenario.until
+    hit = _in_window(sd.demand["period"].to_numpy(), scenario)
     if f.applications is not None:
         hit &= sd.demand["application"].isin(list(f.applications)).to_numpy()
     return hit

@@ -7,7 +7,7 @@ numbers are the model's own (global)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import highspy
@@ -100,19 +100,25 @@ class ModelChanges:
         self._number_blocks()
         self._alive(merged)
 
-    def _touch_rows(self, rows: np.ndarray) -> None:
-        """Put the current bounds of ``rows`` into their blocks' HiGHS."""
-        rows = np.asarray(rows, dtype=np.int64)
-        blocks = self.row_block[rows]
+    def _built_blocks(self, items: np.ndarray, owner: np.ndarray
+                      ) -> Iterator[tuple[highspy.Highs, np.ndarray]]:
+        """Each block that holds some of ``items`` (rows or columns; ``owner``:
+        their block), marked changed; for those with a HiGHS built, that HiGHS
+        and the block's items."""
+        blocks = owner[items]
         for k in np.unique(blocks).tolist():
             block = self.blocks[k]
             block.dirty = True
-            if block.highs is None:
-                continue
-            at = rows[blocks == k]
+            if block.highs is not None:
+                yield block.highs, items[blocks == k]
+
+    def _touch_rows(self, rows: np.ndarray) -> None:
+        """Put the current bounds of ``rows`` into their blocks' HiGHS."""
+        rows = np.asarray(rows, dtype=np.int64)
+        for highs, at in self._built_blocks(rows, self.row_block):
             local = self.row_local[at]
             # highspy's stubs omit changeRowsBounds, which the extension does provide
-            block.highs.changeRowsBounds(  # type: ignore[attr-defined]
+            highs.changeRowsBounds(  # type: ignore[attr-defined]
                 len(local), local.astype(np.int32), self.row_lower[at], self.row_upper[at])
 
     def set_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
@@ -167,16 +173,9 @@ class ModelChanges:
         cols = np.asarray(cols, dtype=np.int64)
         self.col_lower[cols] = lower
         self.col_upper[cols] = upper
-        blocks = self.col_block[cols]
-        for k in np.unique(blocks).tolist():
-            block = self.blocks[k]
-            block.dirty = True
-            if block.highs is None:
-                continue
-            at = cols[blocks == k]
+        for highs, at in self._built_blocks(cols, self.col_block):
             local = self.col_local[at].astype(np.int32)
-            block.highs.changeColsBounds(len(local), local, self.col_lower[at],
-                                         self.col_upper[at])
+            highs.changeColsBounds(len(local), local, self.col_lower[at], self.col_upper[at])
 
     def change_costs(self, cost: np.ndarray) -> None:
         """A new objective (column costs in model order, minimized) for good,

@@ -202,15 +202,19 @@ class Workspace:
             raise NotFound
         return meta
 
+    def _records(self, kind: str, name: str) -> list[dict[str, Any]]:
+        """The JSON record ``name`` of every folder of ``kind``, newest first."""
+        out = []
+        for entry in os.scandir(self.root / kind):
+            if ID.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+                record = read_json(Path(entry.path) / name)
+                if isinstance(record, dict):
+                    out.append(record)
+        return sorted(out, key=lambda r: -float(r.get("created", 0)))
+
     def instances(self) -> list[dict[str, Any]]:
         """Every instance's meta, newest first."""
-        out = []
-        for entry in os.scandir(self.root / "instances"):
-            if ID.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
-                meta = read_json(Path(entry.path) / "meta.json")
-                if isinstance(meta, dict):
-                    out.append(meta)
-        return sorted(out, key=lambda m: -float(m.get("created", 0)))
+        return self._records("instances", "meta.json")
 
     def version_path(self, ident: str, version: int | None = None) -> Path:
         """The file of an instance's version (1-based; None: the latest)."""
@@ -303,13 +307,7 @@ class Workspace:
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run's record, newest first."""
-        out = []
-        for entry in os.scandir(self.root / "runs"):
-            if ID.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
-                record = read_json(Path(entry.path) / "run.json")
-                if isinstance(record, dict):
-                    out.append(record)
-        return sorted(out, key=lambda r: -float(r.get("created", 0)))
+        return self._records("runs", "run.json")
 
     def progress(self, ident: str) -> dict[str, Any] | None:
         data = read_json(self.folder("runs", ident) / "progress.json")
