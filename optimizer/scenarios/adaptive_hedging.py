@@ -191,9 +191,15 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
               "iterations": run.iterations, "convergence": run.convergence,
               "ranks": run.ranks, "ph_status": run.status, "ph_objective": run.objective}
     m = build_adaptive_model(nodes, weight, alpha)
+    # each live case's decisions per tree node, with their bounds before any change
+    held: Held = []
+    for k in live:
+        by_period = decided_in(m.blocks[k], nodes[k].data)
+        held += [(name, by_period[t]) for name, t in zip(paths[k][1:], periods, strict=True)]
+    original = {id(v): (v.lb, v.ub) for _, variables in held for v in variables}
     session, solved, source = None, None, run.xhat_source
     if run.xhat is not None:
-        _fix(m, nodes, live, paths, periods, run.xhat)
+        _fix(held, run.xhat)
         session = Session(m, data, options)
         solved = session.solve()
     if (solved is None or not solved.has_solution) and run.low is not None \
@@ -201,10 +207,8 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
         # no policy PH evaluated holds in every case (averages of different cases'
         # plans need not meet a stock balance exactly): the extensive form within
         # the range of the cases' own values at each node, widened step by step
-        original = _bounds(m, nodes, live)
         for widen in PROJECTION_WIDENING:
-            _box(m, nodes, live, paths, periods, run.low, run.high,
-                 widen * settings.tolerance, original)
+            _box(held, run.low, run.high, widen * settings.tolerance, original)
             session = Session(m, data, options)
             solved = session.solve()
             source = f"projection (widened by {widen * settings.tolerance:g})"
@@ -233,52 +237,39 @@ def _empty() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(columns=TREE_COLUMNS), pd.DataFrame(columns=PLAN_COLUMNS)
 
 
-def _fix(m: pyo.ConcreteModel, nodes: list[Node], live: list[int], paths: dict[int, list[str]],
-         periods: list[int], xhat: Policy) -> None:
+#: a live case's decisions at one tree node: the node's name and the variables
+Held = list[tuple[str, list[pyo.Var]]]
+
+
+def _fix(held: Held, xhat: Policy) -> None:
     """Every live case's decisions (its block in the extensive form) fixed at
     the policy's values of its nodes; eta stays free (its best value for the plan)."""
-    for k in live:
-        decided = decided_in(m.blocks[k], nodes[k].data)
-        for name, t in zip(paths[k][1:], periods, strict=True):
-            values = xhat[name][:len(decided[t])]  # the padding left out
-            for v, value in zip(decided[t], values.tolist(), strict=True):
-                if v.is_integer() or v.is_binary():
-                    value = round(value)
-                v.setlb(value)
-                v.setub(value)
+    for name, variables in held:
+        values = xhat[name][:len(variables)]  # the padding left out
+        for v, value in zip(variables, values.tolist(), strict=True):
+            if v.is_integer() or v.is_binary():
+                value = round(value)
+            v.setlb(value)
+            v.setub(value)
 
 
-def _bounds(m: pyo.ConcreteModel, nodes: list[Node], live: list[int]
-            ) -> dict[int, tuple[float | None, float | None]]:
-    """The bounds of every live case's decisions, by id of the variable."""
-    out = {}
-    for k in live:
-        for variables in decided_in(m.blocks[k], nodes[k].data).values():
-            for v in variables:
-                out[id(v)] = (v.lb, v.ub)
-    return out
-
-
-def _box(m: pyo.ConcreteModel, nodes: list[Node], live: list[int], paths: dict[int, list[str]],
-         periods: list[int], low: Policy, high: Policy, widen: float,
+def _box(held: Held, low: Policy, high: Policy, widen: float,
          original: dict[int, tuple[float | None, float | None]]) -> None:
     """Every live case's decisions bounded by the least and the most value its
     node's cases took (widened by ``widen`` x max(1, |value|)), within their
     ``original`` bounds; the extensive form's non-anticipativity then picks one value."""
-    for k in live:
-        decided = decided_in(m.blocks[k], nodes[k].data)
-        for name, t in zip(paths[k][1:], periods, strict=True):
-            n = len(decided[t])
-            for v, lo, hi in zip(decided[t], low[name][:n].tolist(), high[name][:n].tolist(),
-                                 strict=True):
-                room = widen * max(1.0, abs(lo), abs(hi))
-                lo, hi = lo - room, hi + room
-                if v.is_integer() or v.is_binary():
-                    lo, hi = float(np.ceil(lo - 1e-9)), float(np.floor(hi + 1e-9))
-                lb, ub = original[id(v)]
-                if lb is not None:
-                    lo = max(lo, float(lb))
-                if ub is not None:
-                    hi = min(hi, float(ub))
-                v.setlb(lo)
-                v.setub(max(lo, hi))
+    for name, variables in held:
+        n = len(variables)
+        for v, lo, hi in zip(variables, low[name][:n].tolist(), high[name][:n].tolist(),
+                             strict=True):
+            room = widen * max(1.0, abs(lo), abs(hi))
+            lo, hi = lo - room, hi + room
+            if v.is_integer() or v.is_binary():
+                lo, hi = float(np.ceil(lo - 1e-9)), float(np.floor(hi + 1e-9))
+            lb, ub = original[id(v)]
+            if lb is not None:
+                lo = max(lo, float(lb))
+            if ub is not None:
+                hi = min(hi, float(ub))
+            v.setlb(lo)
+            v.setub(max(lo, hi))
