@@ -28,7 +28,8 @@ from tests.test_scenarios import CN_FAILS, COMPANY_CAP, three_offers
 
 pytest.importorskip("mpisppy", reason="--engine mpisppy needs mpi-sppy (pip install .[mpi])")
 
-from optimizer.scenarios.hedging import solve_hedging
+from optimizer.scenarios.errors import ScenarioError
+from optimizer.scenarios.hedging import bundles, solve_hedging
 from optimizer.solver.hedging import HedgingSettings
 
 #: PH's stopping gap (relative), the tolerance every comparison below uses
@@ -136,7 +137,7 @@ def test_robust_engine_summary(write_instance, tmp_path):
     # the play-out of PH's plan costs what PH says it does (hand-worked: 5250)
     assert s["expected_cost"] == pytest.approx(s["objective"], rel=1e-9)
     assert s["bound"] <= 5250 + 1e-6 and s["gap"] <= GAP
-    assert s["iterations"] >= 1 and s["ranks"] == 1
+    assert s["iterations"] >= 1 and s["ranks"] == 1 and s["bundles"] == 2  # a case each
     assert s["vss"] == pytest.approx(250, abs=GAP * 5250 + 1e-6)
     assert robust(path, evpi=False).summary["engine"] == "extensive"
     out = tmp_path / "out"
@@ -148,13 +149,70 @@ def test_robust_engine_summary(write_instance, tmp_path):
     said = page.split('id="engine-sentence">', 1)[1].split("<", 1)[0]
     assert "progressive hedging on mpi-sppy (1 process" in said
     assert "USD 5,250." in said and "proved lower bound" in said  # 5,250 to 1e-4
+    # both cases in one subproblem: the extensive form, 5250 at once
+    one = tmp_path / "one"
+    assert main(["robust", str(path), "--engine", "mpisppy", "--ph-bundle", "2", "--no-evpi",
+                 "--out", str(one)]) == 0
+    summary = json.loads((one / "summary.json").read_text())
+    assert summary["bundles"] == 1 and summary["objective"] == pytest.approx(5250)
     plain = tmp_path / "plain"
     assert main(["robust", str(path), "--no-evpi", "--out", str(plain)]) == 0
     assert 'id="engine-sentence"' not in (plain / "report.html").read_text()
 
 
+@pytest.mark.parametrize(("n", "size", "weight", "ranks", "expected"), [
+    # automatic: about 8 bundles per rank, ceil(698 / 16) = 44 cases each, the last 38
+    (698, None, 0.0, 2, [44] * 15 + [38]),
+    (71, None, 0.0, 1, [9] * 7 + [8]),
+    (5, None, 0.0, 1, [1] * 5),  # fewer cases than 8: one each
+    (4, 3, 0.0, 2, [2, 2]),  # never fewer bundles than ranks
+    (4, 3, 0.0, 1, [3, 1]),
+    (10, None, 0.5, 1, [1] * 10),  # a CVaR weight: one case each
+])
+def test_bundles(n, size, weight, ranks, expected):
+    groups = bundles(n, size, weight, ranks)
+    assert [len(g) for g in groups] == expected
+    assert [k for g in groups for k in g] == list(range(n))  # consecutive, each case once
+
+
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_bundled_subproblems_against_extensive_form(write_instance, size):
+    # the rule world's four cases (probabilities 0.55, 0.1, 0.2, 0.15) in bundles of 2
+    # (0.65 and 0.35: each bundle's cases weighted by their probability within it), of
+    # 3 and 1, and of 4 (one subproblem: the extensive form itself, its plan optimal at
+    # iteration 0)
+    path = write_instance(rule_world())
+    inst = load_instance(path)
+    data = prepare(inst)
+    sd = scenario_data(data)
+    cases = file_cases(inst, sd)
+    ef = solve_extensive(data, sd, cases)
+    ph = solve_hedging(data, sd, cases, settings=HedgingSettings(bundle=size))
+    assert ph.bundles == {2: 2, 3: 2, 4: 1}[size]
+    assert ph.status == "optimal"
+    close(ph.objective, ef.objective)
+    assert ph.bound <= ef.objective * (1 + 1e-9) + 1e-6
+    if size == 4:
+        assert ph.objective == pytest.approx(ef.objective, rel=1e-9)
+        assert ph.bound == pytest.approx(ef.objective, rel=1e-9)
+
+
+def test_bundles_refused_with_cvar(write_instance):
+    path = write_instance(three_offers())
+    inst = load_instance(path)
+    data = prepare(inst)
+    sd = scenario_data(data)
+    with pytest.raises(ScenarioError, match="--cvar-weight 0"):
+        solve_hedging(data, sd, file_cases(inst, sd), 0.5,
+                      settings=HedgingSettings(bundle=2))
+
+
 @pytest.mark.parametrize("args, message", [
     (["--ph-rho", "2"], "need --engine mpisppy"),
+    (["--ph-bundle", "2"], "need --engine mpisppy"),
+    (["--engine", "mpisppy", "--ph-bundle", "2", "--cvar-weight", "0.5"],
+     "needs --cvar-weight 0"),
+    (["--engine", "mpisppy", "--ph-bundle", "0"], "--ph-bundle"),
     (["--ph-iterations", "5", "--adaptive"], "need --engine mpisppy"),
 ])
 def test_usage_errors(write_instance, capsys, args, message):
@@ -186,7 +244,8 @@ def test_under_mpiexec(write_instance, tmp_path):
                           "--engine", "mpisppy", "--no-evpi", "--out", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.count("progressive hedging (mpi-sppy, 2 ranks)") == 1
+    # four cases on two ranks: automatic bundling keeps one case per subproblem
+    assert run.stdout.count("progressive hedging (mpi-sppy, 2 ranks, 4 subproblems)") == 1
     assert run.stdout.count("wrote summary.json") == 1
     s = json.loads((out / "summary.json").read_text())
     assert s["ranks"] == 2 and s["engine"] == "mpisppy"

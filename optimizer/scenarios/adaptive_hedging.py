@@ -61,7 +61,7 @@ from optimizer.scenarios.adaptive import (
     tree_nodes,
 )
 from optimizer.scenarios.errors import ScenarioError
-from optimizer.scenarios.hedging import case_cost, cost_coefficients, eta_bounder, risk_combiner
+from optimizer.scenarios.hedging import case_costs, cost_coefficients, eta_bounder, risk_combiner
 from optimizer.solver.hedging import (
     HedgingProblem,
     HedgingSettings,
@@ -118,6 +118,7 @@ def _scenario(node: Node, path: list[str], periods: list[int], weight: float,
     path: per tree node the variables decided there and their costs (``pad``
     variables fixed at 0 added to the last node)."""
     m = node_model(node)
+    m.case_probabilities = [float(node.probability)]  # for case_costs
     decided = decided_in(m, node.data)
     add_risk_objective(m, [1.0], weight, alpha)
     if weight > 0:
@@ -181,7 +182,7 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
     # rho's floor from the base case's plan costs: the same in every scenario
     costs = np.abs(cost_coefficients(base, decided))
     scale = float(costs[costs > 1e-12].mean()) if np.any(costs > 1e-12) else 100.0
-    problem = HedgingProblem(names, create, case_cost, risk_combiner(weight, alpha),
+    problem = HedgingProblem(names, create, case_costs, risk_combiner(weight, alpha),
                              eta_bounder(weight), tree=tree, cost_scale=scale)
     try:
         run = progressive_hedging(problem, settings, options)

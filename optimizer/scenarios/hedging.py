@@ -17,6 +17,7 @@ complete (shortage is always possible), so they are left out.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ from optimizer.solver.hedging import (
     HedgingUnavailable,
     Path,
     progressive_hedging,
+    rank_and_size,
 )
 from optimizer.solver.options import SolverOptions
 from optimizer.solver.session import Session
@@ -55,7 +57,30 @@ class HedgingSolve(ExtensiveSolve):
     iterations: int = 0
     convergence: float | None = None
     ranks: int = 1
+    #: PH subproblems (bundles of cases)
+    bundles: int = 0
     run: HedgingRun | None = None
+
+
+#: with automatic bundling, about this many bundles per MPI rank
+BUNDLES_PER_RANK = 8
+
+
+def bundles(n: int, size: int | None, weight: float, ranks: int) -> list[list[int]]:
+    """The live cases 0..n-1 split into PH subproblems of consecutive cases.
+
+    ``size``: cases per bundle (the last may hold fewer); None: automatic, about
+    :data:`BUNDLES_PER_RANK` bundles per rank (at least one case each), so that
+    PH solves a few mid-sized extensive forms per iteration instead of one small
+    model per case. With a CVaR weight every case is its own subproblem: the
+    bound that keeps ``eta`` finite (:func:`eta_bounder`) needs each case's own
+    lowest cost. Never fewer bundles than ranks (each rank needs one)."""
+    if weight > 0:
+        size = 1
+    elif size is None:
+        size = max(1, math.ceil(n / (BUNDLES_PER_RANK * max(ranks, 1))))
+    size = max(1, min(size, math.ceil(n / max(ranks, 1)))) if n else 1
+    return [list(range(k, min(k + size, n))) for k in range(0, n, size)]
 
 
 def first_stage(m: pyo.ConcreteModel) -> list[pyo.Var]:
@@ -71,27 +96,37 @@ def cost_coefficients(m: pyo.ConcreteModel, first: list) -> np.ndarray:
     return np.array([coef.get(id(v), 0.0) for v in first])
 
 
-def scenario_model(data: ModelData, sd: ScenarioData, case: Case, weight: float,
+def scenario_model(data: ModelData, sd: ScenarioData, cases: list[Case], weight: float,
                    alpha: float) -> tuple[pyo.ConcreteModel, list, np.ndarray]:
-    """One case's model (its objective: the case's cost, risk-weighted), its
-    first-stage variables and their cost coefficients."""
+    """The model of one PH subproblem: a bundle of cases (one or more), its
+    objective their cost, risk-weighted, with the cases' probabilities
+    conditional on the bundle (the extensive form of the bundle alone), its
+    first-stage variables and their cost coefficients. ``m.case_probabilities``:
+    each case's own probability (for :func:`case_costs`)."""
     m = build_model(data)
     first = first_stage(m)
     costs = cost_coefficients(m, first)
     add_base_cost(m)
-    add_recourse(m, data, sd, [case.with_probability(1.0)])
-    add_risk_objective(m, [1.0], weight, alpha)
+    total = float(sum(c.probability for c in cases))
+    add_recourse(m, data, sd, [c.with_probability(c.probability / total) for c in cases])
+    add_risk_objective(m, [c.probability / total for c in cases], weight, alpha)
+    m.case_probabilities = [float(c.probability) for c in cases]
     if weight > 0:
         first.append(m.eta)
         costs = np.append(costs, weight)
     return m, first, costs
 
 
-def case_cost(m: pyo.ConcreteModel) -> float:
-    """A solved scenario model's cost: base_cost + R_k."""
-    coefs, variables = m.scenario_terms[0]
-    return float(pyo.value(m.base_cost)) + \
-        sum(c * float(pyo.value(v)) for c, v in zip(coefs, variables, strict=True))
+def case_costs(m: pyo.ConcreteModel) -> list[tuple[float, float]]:
+    """A solved subproblem's cases: each one's own probability
+    (``m.case_probabilities``) and cost, base_cost + R_k."""
+    base = float(pyo.value(m.base_cost))
+    out = []
+    for k, p in enumerate(m.case_probabilities):
+        coefs, variables = m.scenario_terms[k]
+        out.append((float(p), base + sum(c * float(pyo.value(v))
+                                         for c, v in zip(coefs, variables, strict=True))))
+    return out
 
 
 def risk_combiner(weight: float, alpha: float) -> Callable[[np.ndarray, np.ndarray], float]:
@@ -134,15 +169,20 @@ def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: 
     if session.trivial():
         return HedgingSolve("infeasible", None, None, session.size, 0.0, session.is_mip)
     live = [c for c in cases if c.probability > 0]
-    names = [f"case{k}" for k in range(len(live))]
+    settings = settings or HedgingSettings()
+    if weight > 0 and settings.bundle not in (None, 1):
+        raise ScenarioError("PH bundles need an expected-cost objective (--cvar-weight 0): "
+                            "with a CVaR weight every case is its own subproblem")
+    groups = bundles(len(live), settings.bundle, weight, rank_and_size()[1])
+    names = [f"bundle{b}" for b in range(len(groups))]
 
     def create(name: str) -> tuple[pyo.ConcreteModel, Path, float]:
-        case = live[int(name.removeprefix("case"))]
-        m, first, costs = scenario_model(data, sd, case, weight, alpha)
-        return m, [("ROOT", first, costs)], float(case.probability)
+        members = [live[k] for k in groups[int(name.removeprefix("bundle"))]]
+        m, first, costs = scenario_model(data, sd, members, weight, alpha)
+        return m, [("ROOT", first, costs)], float(sum(c.probability for c in members))
 
     try:
-        problem = HedgingProblem(names, create, case_cost, risk_combiner(weight, alpha),
+        problem = HedgingProblem(names, create, case_costs, risk_combiner(weight, alpha),
                                  eta_bounder(weight))
         run = progressive_hedging(problem, settings, options)
     except HedgingUnavailable as exc:
@@ -151,7 +191,7 @@ def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: 
         status = "infeasible" if run.status == "infeasible" else run.status
         return HedgingSolve(status, None, None, session.size, run.seconds, session.is_mip,
                             iterations=run.iterations, convergence=run.convergence,
-                            ranks=run.ranks, run=run)
+                            ranks=run.ranks, bundles=len(groups), run=run)
     # the plan's tables, as the extensive form gives them: the first stage fixed at xhat
     first = first_stage(check)
     for v, value in zip(first, run.xhat["ROOT"][:len(first)].tolist(), strict=True):  # eta last
@@ -169,10 +209,9 @@ def solve_hedging(data: ModelData, sd: ScenarioData, cases: list[Case], weight: 
         contracts = contracts_table(data, plan, x)
     if not data.stock.empty:
         stock = stock_table(data, plan)
-    settings = settings or HedgingSettings()
     # optimal within the gap tolerance: proved by the bound
     verdict = "optimal" if run.gap is not None and run.gap <= settings.gap else run.status
     return HedgingSolve(verdict, run.objective, x, session.size, run.seconds, session.is_mip,
                         funding, contracts, stock, bound=run.bound, gap=run.gap,
                         iterations=run.iterations, convergence=run.convergence,
-                        ranks=run.ranks, run=run)
+                        ranks=run.ranks, bundles=len(groups), run=run)

@@ -63,10 +63,11 @@ def _hedge(inst: Instance, data: ModelData, sd: ScenarioData, cases: list[Case],
 
 def _engine_summary(engine: str, sol: ExtensiveSolve) -> dict[str, Any]:
     """summary.json's engine fields: for mpisppy, the proved bound, the gap, PH's
-    iterations and last convergence value, and the MPI ranks."""
+    iterations and last convergence value, the MPI ranks and the subproblems (bundles
+    of cases)."""
     out: dict[str, Any] = {"engine": engine}
     if engine == "mpisppy":
-        for key in ("bound", "gap", "iterations", "convergence", "ranks"):
+        for key in ("bound", "gap", "iterations", "convergence", "ranks", "bundles"):
             out[key] = getattr(sol, key, None)
     return out
 

@@ -105,6 +105,9 @@ class HedgingSettings:
     tolerance: float = 1e-4
     gap: float = 1e-4
     check_every: int = 10
+    #: cases per subproblem of a two-stage program (each subproblem the extensive
+    #: form of its cases); None: the caller's choice
+    bundle: int | None = None
 
 
 @dataclass
@@ -123,16 +126,17 @@ class HedgingProblem:
 
     names: list[str]
     create: Callable[[str], tuple[pyo.ConcreteModel, Path, float]]
-    #: optional: a solved scenario's cost, and the objective of a plan from every
-    #: scenario's probability and cost (e.g. with a CVaR term, whose threshold is
-    #: then the best one for the plan rather than the average of the scenarios')
-    outcome: Callable[[pyo.ConcreteModel], float] | None = None
+    #: optional: a solved scenario model's cases (one, or a bundle), each one's own
+    #: probability and cost, and the objective of a plan from every case's
+    #: probability and cost (e.g. with a CVaR term, whose threshold is then the best
+    #: one for the plan rather than the average of the scenarios')
+    outcome: Callable[[pyo.ConcreteModel], list[tuple[float, float]]] | None = None
     combine: Callable[[np.ndarray, np.ndarray], float] | None = None
     #: optional, called after iteration 0 with this rank's scenario models, the
-    #: lowest scenario cost there (each scenario's best: ``outcome`` at iteration
-    #: 0) and the objective of one feasible plan (iteration 0's average): e.g. to
-    #: bound a free first-stage variable so that the Lagrangian subproblems stay
-    #: bounded
+    #: lowest case cost there (``outcome`` at iteration 0: each case's best when
+    #: every scenario model holds one case) and the objective of one feasible
+    #: plan (iteration 0's average): e.g. to bound a free first-stage variable so
+    #: that the Lagrangian subproblems stay bounded
     after_first_round: Callable[[list[pyo.ConcreteModel], float, float | None], None] | None \
         = None
     tree: dict[str, float] | None = None
@@ -229,8 +233,8 @@ def _first_round(problem: HedgingProblem, best: _Best) -> type:
             ph = self.ph
             if problem.outcome is None or problem.after_first_round is None:
                 return
-            local = min((problem.outcome(s) for s in ph.local_scenarios.values()),
-                        default=math.inf)
+            local = min((cost for s in ph.local_scenarios.values()
+                         for _, cost in problem.outcome(s)), default=math.inf)
             lowest = float(min(_allgather(ph.mpicomm, local)))
             xhat, value, source = _evaluate(ph, _xbar(ph), best.solver_options, best.integer,
                                             problem)
@@ -547,8 +551,7 @@ def _fixed_value(ph: Any, values: Policy, solver_options: dict[str, Any],
     everywhere = ph.allreduce_or(not feasible) is False
     value = None
     if everywhere and problem.outcome is not None and problem.combine is not None:
-        local = [(float(s._mpisppy_probability), problem.outcome(s))
-                 for s in ph.local_scenarios.values()]
+        local = [pair for s in ph.local_scenarios.values() for pair in problem.outcome(s)]
         pairs = [pair for part in _allgather(ph.mpicomm, local) for pair in part]
         value = float(problem.combine(np.array([p for p, _ in pairs]),
                                       np.array([c for _, c in pairs])))

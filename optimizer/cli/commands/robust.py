@@ -82,6 +82,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "variable's cost (default 0.1)")
     e.add_argument("--ph-iterations", type=whole_number(1), default=None, metavar="N",
                    help="with mpisppy: at most N PH iterations (default 500)")
+    e.add_argument("--ph-bundle", type=whole_number(1), default=None, metavar="K",
+                   help="with mpisppy, two-stage plan: K cases per PH subproblem (each the "
+                        "extensive form of its cases; default: about 8 subproblems per "
+                        "process; 1 with --cvar-weight above 0)")
     e.add_argument("--ph-tolerance", type=positive_number, default=None, metavar="T",
                    help="with mpisppy: stop when scenarios and their average differ, and "
                         "the average moves, by less than T on average (GWh; default 1e-4)")
@@ -179,8 +183,9 @@ def print_hedging(s: dict[str, Any], console: Console, what: str = "") -> None:
     """What progressive hedging proved: the bound, the gap, its iterations."""
     gap = s.get("gap")
     ranks = s.get("ranks") or 1
+    bundles = f", {s['bundles']} subproblems" if s.get("bundles") else ""
     console.print(f"progressive hedging{what} (mpi-sppy, {ranks} rank{'s' if ranks != 1 else ''}"
-                  f"): {s.get('iterations')} iterations, status {s.get('status')}; "
+                  f"{bundles}): {s.get('iterations')} iterations, status {s.get('status')}; "
                   f"lower bound {money(s.get('bound'))}, gap "
                   f"{'–' if gap is None else f'{100 * gap:.3g}%'}")
 
@@ -217,12 +222,15 @@ def print_adaptive(res: RobustResult, console: Console) -> None:
 def _hedging(args: argparse.Namespace) -> tuple[Any, bool]:
     """PH settings from the command line (None: not asked for), and whether this
     process is an MPI rank other than 0 (it then prints nothing)."""
-    ph = (args.ph_rho, args.ph_iterations, args.ph_tolerance)
+    ph = (args.ph_rho, args.ph_iterations, args.ph_tolerance, args.ph_bundle)
     if args.engine != "mpisppy":
         if any(v is not None for v in ph):
-            raise UsageError("--ph-rho, --ph-iterations and --ph-tolerance need "
+            raise UsageError("--ph-rho, --ph-iterations, --ph-tolerance and --ph-bundle need "
                              "--engine mpisppy")
         return None, False
+    if args.ph_bundle not in (None, 1) and args.cvar_weight > 0:
+        raise UsageError("--ph-bundle above 1 needs --cvar-weight 0: with a CVaR weight "
+                         "every case is its own PH subproblem")
     from optimizer.solver.hedging import HedgingSettings, rank_and_size
 
     defaults = HedgingSettings()
@@ -230,7 +238,8 @@ def _hedging(args: argparse.Namespace) -> tuple[Any, bool]:
         rho=defaults.rho if args.ph_rho is None else args.ph_rho,
         max_iterations=defaults.max_iterations if args.ph_iterations is None
         else args.ph_iterations,
-        tolerance=defaults.tolerance if args.ph_tolerance is None else args.ph_tolerance)
+        tolerance=defaults.tolerance if args.ph_tolerance is None else args.ph_tolerance,
+        bundle=args.ph_bundle)
     return settings, rank_and_size()[0] != 0
 
 
