@@ -17,7 +17,7 @@ its peak resident memory (under mpiexec: each rank's, summed), the objective
 (PH: the expected cost of the plan it returns), the bound and the gap.
 
     python benchmarks/hedging_bench.py [--samples 10,100,1000] [--box 600]
-        [--ph-limit 540] [--out benchmarks/results/hedging.md]
+        [--ph-limit 540] [--bundle K] [--out benchmarks/results/hedging.json]
     python benchmarks/hedging_bench.py --modes ef-adaptive,ph-adaptive,ph-adaptive-mpi2
 
 The adaptive modes solve the adaptive program (``robust --adaptive --lag 1``) by
@@ -76,7 +76,7 @@ def uncertain_instance(folder: Path) -> Path:
     return path
 
 
-def child(path: str, mode: str, sample: int, ph_limit: float) -> None:
+def child(path: str, mode: str, sample: int, ph_limit: float, bundle: int | None) -> None:
     """One solve; a JSON line on stdout (under mpiexec: one per rank)."""
     from optimizer.data import prepare
     from optimizer.data_scenarios import scenario_data
@@ -121,11 +121,13 @@ def child(path: str, mode: str, sample: int, ph_limit: float) -> None:
                    nodes=len(tree.tree))
     else:
         from optimizer.scenarios.hedging import solve_hedging
-        from optimizer.solver.hedging import rank_and_size
+        from optimizer.solver.hedging import HedgingSettings, rank_and_size
 
-        ph = solve_hedging(data, sd, cases, options=SolverOptions(time_limit=ph_limit))
+        ph = solve_hedging(data, sd, cases, options=SolverOptions(time_limit=ph_limit),
+                           settings=HedgingSettings(bundle=bundle))
         out.update(status=ph.status, objective=ph.objective, bound=ph.bound, gap=ph.gap,
                    iterations=ph.iterations, ranks=ph.ranks, rank=rank_and_size()[0],
+                   bundles=ph.bundles,
                    run_status=ph.run.status if ph.run else None)
     out["solve_seconds"] = time.perf_counter() - t1
     out["seconds"] = time.perf_counter() - t0
@@ -137,12 +139,13 @@ def child(path: str, mode: str, sample: int, ph_limit: float) -> None:
         finish_mpi()
 
 
-def run(path: Path, mode: str, sample: int, box: float, ph_limit: float) -> dict:
+def run(path: Path, mode: str, sample: int, box: float, ph_limit: float,
+        bundle: int | None = None) -> dict:
     """A child process (``mpi2``: two ranks under mpiexec), killed after ``box`` s."""
     kind = mode.removesuffix("-mpi2")
     command = [sys.executable, str(Path(__file__).resolve()), "--child", str(path),
                kind if kind.endswith("adaptive") or kind == "ef" else "ph", str(sample),
-               str(ph_limit)]
+               str(ph_limit), "auto" if bundle is None else str(bundle)]
     if mode.endswith("-mpi2"):
         mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or "mpiexec"
         command = [mpiexec, "-n", "2", *command]
@@ -171,13 +174,14 @@ def fmt(v, spec: str = ",.1f") -> str:
 
 
 def table(rows: list[dict]) -> list[str]:
-    out = ["| N | cases | engine | outcome | wall s | solve s | peak MB | objective | bound | "
-           "gap | PH iterations |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| N | cases | engine | subproblems | outcome | wall s | solve s | peak MB | "
+           "objective | bound | gap | PH iterations |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         gap = r.get("gap")
         out.append(
-            f"| {r['sample']} | {r.get('cases', '–')} | {r['mode']} | {r['outcome']}"
+            f"| {r['sample']} | {r.get('cases', '–')} | {r['mode']} | {r.get('bundles', '–')} "
+            f"| {r['outcome']}"
             f"{'' if r.get('status') in (None, 'optimal') else ' (' + str(r['status']) + ')'} "
             f"| {fmt(r.get('wall'))} | {fmt(r.get('solve_seconds'))} | "
             f"{fmt(r.get('peak_mb'), ',.0f')} | {fmt(r.get('objective'), ',.2f')} | "
@@ -188,7 +192,8 @@ def table(rows: list[dict]) -> list[str]:
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]))
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]),
+              None if sys.argv[6] == "auto" else int(sys.argv[6]))
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples", default="10,100,1000")
@@ -196,6 +201,8 @@ def main() -> None:
     ap.add_argument("--ph-limit", type=float, default=540.0)
     ap.add_argument("--modes", default="ef,ph,ph-mpi2")
     ap.add_argument("--variants", default="uncertain,bundled")
+    ap.add_argument("--bundle", type=int, default=None,
+                    help="cases per PH subproblem (default: automatic)")
     ap.add_argument("--out", default=str(HERE / "results" / "hedging.json"))
     args = ap.parse_args()
     samples = [int(x) for x in args.samples.split(",")]
@@ -206,7 +213,7 @@ def main() -> None:
         for variant in args.variants.split(","):
             for n in samples:
                 for mode in args.modes.split(","):
-                    r = run(paths[variant], mode, n, args.box, args.ph_limit)
+                    r = run(paths[variant], mode, n, args.box, args.ph_limit, args.bundle)
                     r["variant"] = variant
                     results.append(r)
                     print(json.dumps(r), flush=True)

@@ -183,7 +183,8 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
     costs = np.abs(cost_coefficients(base, decided))
     scale = float(costs[costs > 1e-12].mean()) if np.any(costs > 1e-12) else 100.0
     problem = HedgingProblem(names, create, case_costs, risk_combiner(weight, alpha),
-                             eta_bounder(weight), tree=tree, cost_scale=scale)
+                             eta_bounder(weight), tree=tree, cost_scale=scale,
+                             fixed_as_bounds=False)
     try:
         run = progressive_hedging(problem, settings, options)
     except HedgingUnavailable as exc:

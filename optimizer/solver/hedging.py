@@ -146,6 +146,13 @@ class HedgingProblem:
     #: multi-stage program it must be given: W sums to zero at a node (and the
     #: Lagrangian bound holds) only if every scenario there has the same rho
     cost_scale: float | None = None
+    #: fix the nonanticipative variables (to evaluate a plan) by their bounds in
+    #: HiGHS (:func:`_fixed_as_bounds`: 2.6x faster on 71 sampled north-america
+    #: cases) rather than by taking them out of every row. The subproblems then
+    #: start warm from the evaluation's basis, and PH's path changes: on the
+    #: adaptive strike tree with a CVaR weight it cycled for 500 iterations
+    #: (13,898 to 13,919) instead of reaching 13,887.5, so it is off there
+    fixed_as_bounds: bool = True
 
 
 @dataclass
@@ -219,15 +226,22 @@ class _Best:
 
 
 def _first_round(problem: HedgingProblem, best: _Best) -> type:
-    """An mpi-sppy extension: after iteration 0 (its trivial bound taken), the
-    average plan is evaluated (the first candidate) and the problem's
-    ``after_first_round`` called."""
+    """An mpi-sppy extension: before the first solve, if the problem asks for it,
+    each subproblem's HiGHS interface is told to keep a fixed variable as a
+    column with equal bounds (:func:`_fixed_as_bounds`); after iteration 0 (its
+    trivial bound taken), the average plan is evaluated (the first candidate)
+    and the problem's ``after_first_round`` called."""
     from mpisppy.extensions.extension import Extension
 
     class FirstRound(Extension):  # type: ignore[misc]
         def __init__(self, ph: Any):
             super().__init__(ph)
             self.ph = ph
+
+        def iter0_post_solver_creation(self) -> None:
+            if problem.fixed_as_bounds:
+                for s in self.ph.local_scenarios.values():
+                    _fixed_as_bounds(s._solver_plugin)
 
         def post_iter0_after_sync(self) -> None:
             ph = self.ph
@@ -446,6 +460,17 @@ def progressive_hedging(problem: HedgingProblem, settings: HedgingSettings | Non
                       iterations, None if converger is None else converger.conv,
                       time.perf_counter() - t0, ranks, len(problem.names), best.source,
                       low, high)
+
+
+def _fixed_as_bounds(plugin: Any) -> None:
+    """Pyomo's persistent HiGHS interface, by default, takes a fixed variable out
+    of every row it is in: fixing the first stage to evaluate a plan (and freeing
+    it again) removed and re-added nearly every row of a subproblem, and the
+    columns with them, one HiGHS call each: on 71 sampled north-america cases in 8
+    subproblems, 60% of PH's time. Kept as a column whose bounds are the fixed
+    value, fixing is a bound change and HiGHS keeps its basis."""
+    if hasattr(plugin, "_treat_fixed_vars_as_params"):
+        plugin._treat_fixed_vars_as_params = False
 
 
 def _allgather(comm: Any, obj: Any) -> list[Any]:
