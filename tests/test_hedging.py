@@ -161,10 +161,10 @@ def test_robust_engine_summary(write_instance, tmp_path):
 
 
 @pytest.mark.parametrize(("n", "size", "weight", "ranks", "expected"), [
-    # automatic: about 8 bundles per rank, ceil(698 / 16) = 44 cases each, the last 38
-    (698, None, 0.0, 2, [44] * 15 + [38]),
-    (71, None, 0.0, 1, [9] * 7 + [8]),
-    (5, None, 0.0, 1, [1] * 5),  # fewer cases than 8: one each
+    # automatic: about 2 bundles per rank, ceil(698 / 4) = 175 cases each, the last 173
+    (698, None, 0.0, 2, [175] * 3 + [173]),
+    (71, None, 0.0, 1, [36, 35]),
+    (3, None, 0.0, 2, [1] * 3),  # fewer cases than 4: one each
     (4, 3, 0.0, 2, [2, 2]),  # never fewer bundles than ranks
     (4, 3, 0.0, 1, [3, 1]),
     (10, None, 0.5, 1, [1] * 10),  # a CVaR weight: one case each

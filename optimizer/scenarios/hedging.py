@@ -62,8 +62,10 @@ class HedgingSolve(ExtensiveSolve):
     run: HedgingRun | None = None
 
 
-#: with automatic bundling, about this many bundles per MPI rank
-BUNDLES_PER_RANK = 8
+#: with automatic bundling, about this many bundles per MPI rank (698 sampled
+#: north-america cases under mpiexec -n 2: 2 per rank 11.0 s and 10 PH
+#: iterations, 8 per rank 45.6 s and 30; serially 2 bundles 19.8 s, 8 84 s)
+BUNDLES_PER_RANK = 2
 
 
 def bundles(n: int, size: int | None, weight: float, ranks: int) -> list[list[int]]:

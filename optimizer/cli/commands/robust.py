@@ -84,7 +84,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="with mpisppy: at most N PH iterations (default 500)")
     e.add_argument("--ph-bundle", type=whole_number(1), default=None, metavar="K",
                    help="with mpisppy, two-stage plan: K cases per PH subproblem (each the "
-                        "extensive form of its cases; default: about 8 subproblems per "
+                        "extensive form of its cases; default: about 2 subproblems per "
                         "process; 1 with --cvar-weight above 0)")
     e.add_argument("--ph-tolerance", type=positive_number, default=None, metavar="T",
                    help="with mpisppy: stop when scenarios and their average differ, and "
