@@ -234,21 +234,26 @@ MPIEXEC = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
 
 @pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (pip install mpich, or apt-get install "
                                             "mpich / openmpi-bin)")
-def test_under_mpiexec(write_instance, tmp_path):
+@pytest.mark.parametrize(("bundle", "subproblems"), [
+    # four cases on two ranks: automatic bundling keeps one case per subproblem
+    ([], 4),
+    # two cases per subproblem: one on each rank
+    (["--ph-bundle", "2"], 2)])
+def test_under_mpiexec(write_instance, tmp_path, bundle, subproblems):
     # two ranks share the four cases; only rank 0 prints and writes
     path = write_instance(rule_world())
     ef, _ = both(path)
     out = tmp_path / "out"
     command = [sys.executable, "-c", "from optimizer.cli import run; run()"]
     run = subprocess.run([str(MPIEXEC), "-n", "2", *command, "robust", str(path),
-                          "--engine", "mpisppy", "--no-evpi", "--out", str(out)],
+                          "--engine", "mpisppy", *bundle, "--no-evpi", "--out", str(out)],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    # four cases on two ranks: automatic bundling keeps one case per subproblem
-    assert run.stdout.count("progressive hedging (mpi-sppy, 2 ranks, 4 subproblems)") == 1
+    assert run.stdout.count(f"progressive hedging (mpi-sppy, 2 ranks, {subproblems} "
+                            "subproblems)") == 1
     assert run.stdout.count("wrote summary.json") == 1
     s = json.loads((out / "summary.json").read_text())
-    assert s["ranks"] == 2 and s["engine"] == "mpisppy"
+    assert s["ranks"] == 2 and s["engine"] == "mpisppy" and s["bundles"] == subproblems
     close(s["objective"], ef.objective)
     assert s["bound"] <= ef.objective * (1 + 1e-9) + 1e-6
 
