@@ -155,6 +155,7 @@ def test_robust_engine_summary(write_instance, tmp_path):
                  "--out", str(one)]) == 0
     summary = json.loads((one / "summary.json").read_text())
     assert summary["bundles"] == 1 and summary["objective"] == pytest.approx(5250)
+    assert "mpi-sppy (1 process, 1 subproblem, " in (one / "report.html").read_text()
     plain = tmp_path / "plain"
     assert main(["robust", str(path), "--no-evpi", "--out", str(plain)]) == 0
     assert 'id="engine-sentence"' not in (plain / "report.html").read_text()

@@ -49,8 +49,10 @@ def hedging_sentence(block: dict[str, Any], what: str) -> str | None:
         return None
     ranks = int(block.get("ranks") or 1)
     gap = as_number(block.get("gap"))
+    bundles = int(block.get("bundles") or 0)
+    parts = f", {bundles} subproblem{'s' if bundles != 1 else ''}" if bundles else ""
     out = (f"{what} was solved by progressive hedging on mpi-sppy ({ranks} "
-           f"process{'es' if ranks != 1 else ''}, {block.get('iterations')} iterations), "
+           f"process{'es' if ranks != 1 else ''}{parts}, {block.get('iterations')} iterations), "
            f"not as one whole program: its objective is USD {money(block.get('objective'))} m")
     if as_number(block.get("bound")) is None or gap is None:
         return out + "; no lower bound was proved, so how far it is from the best is unknown."
