@@ -259,6 +259,22 @@ def test_under_mpiexec(write_instance, tmp_path, bundle, subproblems):
     assert s["bound"] <= ef.objective * (1 + 1e-9) + 1e-6
 
 
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (pip install mpich, or apt-get install "
+                                            "mpich / openmpi-bin)")
+@pytest.mark.parametrize(("args", "message"), [
+    ([], "is a directory, not an instance file"),  # every rank reads the same bad input
+    (["--ph-bundle", "2", "--cvar-weight", "0.5"], "needs --cvar-weight 0")])
+def test_under_mpiexec_a_problem_is_said_once(write_instance, tmp_path, args, message):
+    path = write_instance(three_offers())
+    target = str(path.parent) if not args else str(path)
+    command = [sys.executable, "-c", "from optimizer.cli import run; run()"]
+    run = subprocess.run([str(MPIEXEC), "-n", "2", *command, "robust", target,
+                          "--engine", "mpisppy", *args], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 2
+    assert " ".join(run.stderr.split()).count(message) == 1, run.stderr
+
+
 # ------------------------------------------------------------ the adaptive program by PH
 # tests/test_adaptive.py's tree, worked by hand there: one application, 100 GWh a year
 # 2030-2032; A (CN) at 40, B (KR) at 50, spot 20% above; a ban on CN from 2031 (0.2).

@@ -246,10 +246,15 @@ def _hedging(args: argparse.Namespace) -> tuple[Any, bool]:
 def run(args: argparse.Namespace, console: Console) -> int:
     if args.engine != "mpisppy":
         return _run(args, console)
-    from optimizer.solver.hedging import finish_mpi
+    from optimizer.errors import InputError
+    from optimizer.solver.hedging import finish_mpi, rank_and_size
 
     try:
         return _run(args, console)
+    except (InputError, UsageError):
+        if rank_and_size()[0] != 0:
+            return EXIT_INPUT  # every rank read the same input: rank 0 says why, once
+        raise
     finally:
         finish_mpi()  # before the command line's os._exit, or mpiexec stops every rank
 
