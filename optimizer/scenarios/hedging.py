@@ -1,18 +1,21 @@
 """The robust plan by progressive hedging (``robust --engine mpisppy``, SPEC section 10).
 
 The glue between the robust program (:mod:`optimizer.model.scenarios`) and the
-PH driver (:mod:`optimizer.solver.hedging`): one scenario per case with a positive
-probability, its model the extensive form of that case alone (probability 1),
-so that its objective is the case's term of the robust objective,
+PH driver (:mod:`optimizer.solver.hedging`). The cases with a positive
+probability are split into bundles B of consecutive cases (:func:`bundles`),
+and each bundle is one PH scenario: the extensive form of its cases alone, each
+case's probability divided by the bundle's, P_B = sum_{k in B} p_k, so that its
+objective is
 
-    (1 - w) (base_cost + R_k) + w (eta + excess_k / (1 - alpha)),
+    sum_{k in B} (p_k / P_B) [(1 - w) (base_cost + R_k) + w (eta + excess_k / (1 - alpha))]
 
-and sum_k p_k (that) is the extensive form's objective. The nonanticipative
-(first-stage) variables are every variable :func:`~optimizer.model.build_model`
-makes (contracts, supplier totals, tiers, on/off binaries, co-funding, buffer
-stock, the plan's own unmet demand) and, when w > 0, ``eta``. Cases with
-probability 0 add nothing to the objective and every case's recourse is
-complete (shortage is always possible), so they are left out.
+and sum_B P_B (that) is the extensive form's objective. With w > 0 every
+bundle holds one case. The nonanticipative (first-stage) variables are every
+variable :func:`~optimizer.model.build_model` makes (contracts, supplier
+totals, tiers, on/off binaries, co-funding, buffer stock, the plan's own unmet
+demand) and, when w > 0, ``eta``. Cases with probability 0 add nothing to the
+objective and every case's recourse is complete (shortage is always
+possible), so they are left out.
 """
 
 from __future__ import annotations
