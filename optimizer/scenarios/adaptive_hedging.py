@@ -182,9 +182,12 @@ def solve_adaptive_hedging(inst: Instance, data: ModelData, sd: ScenarioData,
     # rho's floor from the base case's plan costs: the same in every scenario
     costs = np.abs(cost_coefficients(base, decided))
     scale = float(costs[costs > 1e-12].mean()) if np.any(costs > 1e-12) else 100.0
+    # fixing by bounds: 1.7-3.5x faster on north-america (71 nodes on 2 ranks: 267 s
+    # -> 77 s), the 16 reference runs still optimal; with a CVaR weight the strike
+    # tree of the tests then cycled (HedgingProblem.fixed_as_bounds), so not there
     problem = HedgingProblem(names, create, case_costs, risk_combiner(weight, alpha),
                              eta_bounder(weight), tree=tree, cost_scale=scale,
-                             fixed_as_bounds=False)
+                             fixed_as_bounds=weight == 0)
     try:
         run = progressive_hedging(problem, settings, options)
     except HedgingUnavailable as exc:

@@ -151,7 +151,8 @@ class HedgingProblem:
     #: cases) rather than by taking them out of every row. The subproblems then
     #: start warm from the evaluation's basis, and PH's path changes: on the
     #: adaptive strike tree with a CVaR weight it cycled for 500 iterations
-    #: (13,898 to 13,919) instead of reaching 13,887.5, so it is off there
+    #: (13,898 to 13,919) instead of reaching 13,887.5, so the adaptive program
+    #: turns it off under a CVaR weight
     fixed_as_bounds: bool = True
 
 
