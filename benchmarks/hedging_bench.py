@@ -77,7 +77,8 @@ def uncertain_instance(folder: Path) -> Path:
 
 
 def child(path: str, mode: str, sample: int, ph_limit: float, bundle: int | None) -> None:
-    """One solve; a JSON line on stdout (under mpiexec: one per rank)."""
+    """One solve; its figures as JSON in ``$HEDGING_BENCH_OUT/rank<r>.json`` (under
+    mpiexec: one file per rank)."""
     from optimizer.data import prepare
     from optimizer.data_scenarios import scenario_data
     from optimizer.input import load_instance
@@ -132,7 +133,9 @@ def child(path: str, mode: str, sample: int, ph_limit: float, bundle: int | None
     out["solve_seconds"] = time.perf_counter() - t1
     out["seconds"] = time.perf_counter() - t0
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print("RESULT " + json.dumps(out), flush=True)
+    # one file per rank: under mpiexec the ranks' stdout lines can interleave
+    rank = int(out.get("rank", 0))
+    Path(os.environ["HEDGING_BENCH_OUT"], f"rank{rank}.json").write_text(json.dumps(out))
     if mode.startswith("ph"):
         from optimizer.solver.hedging import finish_mpi
 
@@ -150,13 +153,15 @@ def run(path: Path, mode: str, sample: int, box: float, ph_limit: float,
         mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or "mpiexec"
         command = [mpiexec, "-n", "2", *command]
     t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(command, capture_output=True, text=True, timeout=box)
-    except subprocess.TimeoutExpired:
-        return {"mode": mode, "sample": sample, "outcome": f"out of time ({box:g} s)",
-                "wall": time.perf_counter() - t0}
-    wall = time.perf_counter() - t0
-    lines = [json.loads(x[7:]) for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, timeout=box,
+                                  env={**os.environ, "HEDGING_BENCH_OUT": folder})
+        except subprocess.TimeoutExpired:
+            return {"mode": mode, "sample": sample, "outcome": f"out of time ({box:g} s)",
+                    "wall": time.perf_counter() - t0}
+        wall = time.perf_counter() - t0
+        lines = [json.loads(f.read_text()) for f in sorted(Path(folder).glob("rank*.json"))]
     if proc.returncode != 0 or not lines:
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
         outcome = f"out of memory ({MEMORY_GB:g} GB)" if proc.returncode in (-9, 137) or \
