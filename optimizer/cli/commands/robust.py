@@ -75,8 +75,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     e = p.add_argument_group("engine (docs/scenarios.md, progressive hedging)")
     e.add_argument("--engine", choices=["extensive", "mpisppy"], default="extensive",
                    help="extensive: the whole program in HiGHS (default); mpisppy: progressive "
-                        "hedging on mpi-sppy, scenario by scenario (serially, or under "
-                        "mpiexec -n N), reporting its proved bound and gap")
+                        "hedging on mpi-sppy, a few scenarios per subproblem (serially, or "
+                        "under mpiexec -n N), reporting its proved bound and gap")
     e.add_argument("--ph-rho", type=positive_number, default=None, metavar="R",
                    help="with mpisppy: PH penalty as a multiple of each first-stage "
                         "variable's cost (default 0.1)")
