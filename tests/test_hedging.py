@@ -48,11 +48,16 @@ def rule_world() -> dict[str, Any]:
          "capacity_factor": {"by": "supplier", "group": ["kr1"], "factor": 0.5}}])
 
 
-def both(path: Path, weight: float = 0.0, alpha: float = 0.95):
+def loaded(path: Path):
+    """The instance at ``path``, its model data, scenario data and cases."""
     inst = load_instance(path)
     data = prepare(inst)
     sd = scenario_data(data)
-    cases = file_cases(inst, sd)
+    return inst, data, sd, file_cases(inst, sd)
+
+
+def both(path: Path, weight: float = 0.0, alpha: float = 0.95):
+    _, data, sd, cases = loaded(path)
     ef = solve_extensive(data, sd, cases, weight, alpha)
     ph = solve_hedging(data, sd, cases, weight, alpha)
     return ef, ph
@@ -101,11 +106,7 @@ def test_cvar_weight(write_instance):
 def test_cvar_weight_bound_and_plan_hold_before_convergence(write_instance):
     # with a CVaR term PH closes its gap slowly on the rule world: after 20 iterations
     # the plan's objective is still at least the optimum and the bound at most it
-    path = write_instance(rule_world())
-    inst = load_instance(path)
-    data = prepare(inst)
-    sd = scenario_data(data)
-    cases = file_cases(inst, sd)
+    _, data, sd, cases = loaded(write_instance(rule_world()))
     ef = solve_extensive(data, sd, cases, 0.5, 0.9)
     ph = solve_hedging(data, sd, cases, 0.5, 0.9,
                        settings=HedgingSettings(max_iterations=20))
@@ -182,11 +183,7 @@ def test_bundled_subproblems_against_extensive_form(write_instance, size):
     # (0.65 and 0.35: each bundle's cases weighted by their probability within it), of
     # 3 and 1, and of 4 (one subproblem: the extensive form itself, its plan optimal at
     # iteration 0)
-    path = write_instance(rule_world())
-    inst = load_instance(path)
-    data = prepare(inst)
-    sd = scenario_data(data)
-    cases = file_cases(inst, sd)
+    _, data, sd, cases = loaded(write_instance(rule_world()))
     ef = solve_extensive(data, sd, cases)
     ph = solve_hedging(data, sd, cases, settings=HedgingSettings(bundle=size))
     assert ph.bundles == {2: 2, 3: 2, 4: 1}[size]
@@ -200,11 +197,9 @@ def test_bundled_subproblems_against_extensive_form(write_instance, size):
 
 def test_bundles_refused_with_cvar(write_instance):
     path = write_instance(three_offers())
-    inst = load_instance(path)
-    data = prepare(inst)
-    sd = scenario_data(data)
+    _, data, sd, cases = loaded(path)
     with pytest.raises(ScenarioError, match="--cvar-weight 0"):
-        solve_hedging(data, sd, file_cases(inst, sd), 0.5,
+        solve_hedging(data, sd, cases, 0.5,
                       settings=HedgingSettings(bundle=2))
 
 
@@ -290,10 +285,7 @@ def adaptive_both(path: Path, lag: int, weight: float = 0.0, alpha: float = 0.95
     from optimizer.scenarios.adaptive import adaptive_plan
     from optimizer.scenarios.adaptive_hedging import solve_adaptive_hedging
 
-    inst = load_instance(path)
-    data = prepare(inst)
-    sd = scenario_data(data)
-    cases = file_cases(inst, sd)
+    inst, data, sd, cases = loaded(path)
     ef = adaptive_plan(inst, data, sd, cases, lag, weight, alpha)
     ph = solve_adaptive_hedging(inst, data, sd, cases, lag, weight, alpha, settings=settings)
     return ef, ph

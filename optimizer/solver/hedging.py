@@ -480,13 +480,18 @@ def _allgather(comm: Any, obj: Any) -> list[Any]:
     return list(comm.allgather(obj)) if hasattr(comm, "allgather") else [obj]
 
 
-def _gathered(ph: Any, local: Policy) -> Policy:
-    """Per node, the values of the lowest rank that holds it (every rank gets
-    them all)."""
+def _per_node(ph: Any, values: Callable[[Any, Any], np.ndarray]) -> Policy:
+    """Per node of the tree, ``values(scenario, node)`` of the first scenario
+    through it on the lowest rank that holds one (every rank gets them all)."""
+    local: Policy = {}
+    for s in ph.local_scenarios.values():
+        for node in s._mpisppy_node_list:
+            if node.name not in local:
+                local[node.name] = values(s, node)
     out: Policy = {}
     for part in _allgather(ph.mpicomm, local):
-        for ndn, values in part.items():
-            out.setdefault(ndn, values)
+        for ndn, found in part.items():
+            out.setdefault(ndn, found)
     return out
 
 
@@ -495,14 +500,9 @@ def _xbar(ph: Any) -> Policy:
     (mpi-sppy reduces it over every rank; gathered so that every rank has all
     nodes)."""
     ph.Compute_Xbar()
-    local: Policy = {}
-    for s in ph.local_scenarios.values():
-        xbars = s._mpisppy_model.xbars
-        for node in s._mpisppy_node_list:
-            if node.name not in local:
-                n = s._mpisppy_data.nlens[node.name]
-                local[node.name] = np.array([pyo.value(xbars[node.name, i]) for i in range(n)])
-    return _gathered(ph, local)
+    return _per_node(ph, lambda s, node: np.array(
+        [pyo.value(s._mpisppy_model.xbars[node.name, i])
+         for i in range(s._mpisppy_data.nlens[node.name])]))
 
 
 def _spread(ph: Any) -> tuple[Policy, Policy]:
@@ -527,24 +527,15 @@ def _spread(ph: Any) -> tuple[Policy, Policy]:
 
 def _own_plan(ph: Any) -> Policy:
     """Per node, its first scenario's own values (the lowest rank's), on every rank."""
-    local: Policy = {}
-    for s in ph.local_scenarios.values():
-        for node in s._mpisppy_node_list:
-            if node.name not in local:
-                local[node.name] = np.array([v.value or 0.0
-                                             for v in node.nonant_vardata_list])
-    return _gathered(ph, local)
+    return _per_node(ph, lambda s, node: np.array([v.value or 0.0
+                                                   for v in node.nonant_vardata_list]))
 
 
 def _integers(ph: Any) -> dict[str, np.ndarray]:
     """Per node, which of its variables are integer (every rank gets all nodes)."""
-    local: dict[str, np.ndarray] = {}
-    for s in ph.local_scenarios.values():
-        for node in s._mpisppy_node_list:
-            local.setdefault(node.name, np.array([v.is_integer() or v.is_binary()
-                                                  for v in node.nonant_vardata_list],
-                                                 dtype=bool))
-    return _gathered(ph, local)
+    return _per_node(ph, lambda s, node: np.array([v.is_integer() or v.is_binary()
+                                                   for v in node.nonant_vardata_list],
+                                                  dtype=bool))
 
 
 def _evaluate(ph: Any, xbar: Policy, solver_options: dict[str, Any], integer: bool,
